@@ -1,0 +1,34 @@
+//! The cache behind a small trait: idempotency records, refresh sessions, rate-limit counters and
+//! cached reads. A `fred` (Redis) implementation and an in-memory one pass the same suite.
+
+mod memory;
+mod redis;
+
+pub use memory::MemoryCache;
+pub use redis::RedisCache;
+
+use async_trait::async_trait;
+use std::time::Duration;
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cache unavailable: {0}")]
+pub struct CacheError(pub String);
+
+pub type CacheResult<T> = Result<T, CacheError>;
+
+/// Key-value operations with expiry. Keys are given without the deployment prefix; each
+/// implementation adds it.
+#[async_trait]
+pub trait Cache: Send + Sync {
+    async fn get(&self, key: &str) -> CacheResult<Option<String>>;
+    async fn set(&self, key: &str, value: &str, ttl: Duration) -> CacheResult<()>;
+    /// Sets only if absent; `true` when this call set it.
+    async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> CacheResult<bool>;
+    /// Gets and deletes atomically: of two concurrent takers only one sees the value.
+    async fn take(&self, key: &str) -> CacheResult<Option<String>>;
+    async fn delete(&self, key: &str) -> CacheResult<()>;
+    /// Increments a counter that expires `window` after its first increment. Returns the new
+    /// count and the seconds until it resets.
+    async fn incr_window(&self, key: &str, window: Duration) -> CacheResult<(u64, u64)>;
+    async fn ping(&self) -> CacheResult<()>;
+}

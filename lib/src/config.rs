@@ -1,0 +1,267 @@
+//! Configuration from the environment, validated once at start-up with one clear message per
+//! bad variable.
+
+use std::fmt;
+
+/// Where the configuration is used: Lambda functions refuse to start without real secrets; the
+/// local server may invent them (with a warning) so a newcomer needs no set-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Lambda,
+    Local,
+}
+
+/// A secret value: never printed, not even by `{:?}`.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+pub const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table_name: String,
+    pub dynamodb_endpoint: Option<String>,
+    pub aws_region: Option<String>,
+    pub redis_url: Option<String>,
+    /// Prefix of every cache key, so several deployments (or test runs) can share one Redis.
+    pub redis_key_prefix: String,
+    pub jwt_access_secret: Secret,
+    pub jwt_refresh_secret: Secret,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub cors_allowed_origins: Vec<String>,
+    pub rate_limit_per_minute: u64,
+    pub auth_rate_limit_per_minute: u64,
+    /// Warnings to log once tracing is up (e.g. generated secrets).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigError(pub Vec<String>);
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env(mode: Mode) -> Result<Self, ConfigError> {
+        Self::from_lookup(mode, |key| std::env::var(key).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(
+        mode: Mode,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |key: &str| {
+            lookup(key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let mut problems = Vec::new();
+        let mut warnings = Vec::new();
+
+        let mut secret = |key: &str| match get(key) {
+            Some(value) if value.len() >= MIN_SECRET_BYTES => Secret::new(value),
+            Some(_) => {
+                problems.push(format!("{key} must be at least {MIN_SECRET_BYTES} bytes"));
+                Secret::new(String::new())
+            }
+            None if mode == Mode::Local => {
+                warnings.push(format!(
+                    "{key} is not set: using a random secret; tokens will not survive a restart"
+                ));
+                Secret::new(random_secret())
+            }
+            None => {
+                problems.push(format!(
+                    "{key} is required (at least {MIN_SECRET_BYTES} bytes)"
+                ));
+                Secret::new(String::new())
+            }
+        };
+        let jwt_access_secret = secret("JWT_ACCESS_SECRET");
+        let jwt_refresh_secret = secret("JWT_REFRESH_SECRET");
+        if !jwt_access_secret.expose().is_empty()
+            && jwt_access_secret.expose() == jwt_refresh_secret.expose()
+        {
+            problems.push("JWT_ACCESS_SECRET and JWT_REFRESH_SECRET must differ".into());
+        }
+
+        let mut per_minute = |key: &str, default: u64| match get(key) {
+            None => default,
+            Some(raw) => match raw.parse::<u64>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    problems.push(format!(
+                        "{key} must be a positive whole number, got {raw:?}"
+                    ));
+                    default
+                }
+            },
+        };
+        let rate_limit_per_minute = per_minute("RATE_LIMIT_PER_MINUTE", 300);
+        let auth_rate_limit_per_minute = per_minute("AUTH_RATE_LIMIT_PER_MINUTE", 20);
+
+        let dynamodb_endpoint = get("DYNAMODB_ENDPOINT");
+        if let Some(endpoint) = &dynamodb_endpoint {
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                problems.push(format!(
+                    "DYNAMODB_ENDPOINT must be an http(s) URL, got {endpoint:?}"
+                ));
+            }
+        }
+        let redis_url = get("REDIS_URL");
+        if let Some(url) = &redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                problems.push(format!(
+                    "REDIS_URL must start with redis:// or rediss://, got {url:?}"
+                ));
+            }
+        }
+        if mode == Mode::Lambda && redis_url.is_none() {
+            problems.push("REDIS_URL is required".into());
+        }
+
+        let cors_allowed_origins: Vec<String> = get("CORS_ALLOWED_ORIGINS")
+            .map(|raw| {
+                raw.split(',')
+                    .map(|o| o.trim().to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        for origin in &cors_allowed_origins {
+            if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                problems.push(format!(
+                    "CORS_ALLOWED_ORIGINS entry {origin:?} must be an http(s) origin or *"
+                ));
+            }
+        }
+
+        if !problems.is_empty() {
+            return Err(ConfigError(problems));
+        }
+        Ok(Self {
+            table_name: get("TABLE_NAME").unwrap_or_else(|| "ticketing".into()),
+            dynamodb_endpoint,
+            aws_region: get("AWS_REGION"),
+            redis_url,
+            redis_key_prefix: get("REDIS_KEY_PREFIX").unwrap_or_default(),
+            jwt_access_secret,
+            jwt_refresh_secret,
+            jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "ticketing-api".into()),
+            jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "ticketing-clients".into()),
+            cors_allowed_origins,
+            rate_limit_per_minute,
+            auth_rate_limit_per_minute,
+            warnings,
+        })
+    }
+
+    /// A configuration for tests and tools: fixed secrets, in-memory defaults.
+    pub fn for_tests() -> Self {
+        Self::from_lookup(Mode::Local, |key| match key {
+            "JWT_ACCESS_SECRET" => Some("test-access-secret-0123456789abcdefghij".into()),
+            "JWT_REFRESH_SECRET" => Some("test-refresh-secret-0123456789abcdefghij".into()),
+            "RATE_LIMIT_PER_MINUTE" => Some("100000".into()),
+            "AUTH_RATE_LIMIT_PER_MINUTE" => Some("100000".into()),
+            _ => None,
+        })
+        .expect("the test configuration is valid")
+    }
+}
+
+fn random_secret() -> String {
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |key| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    const GOOD: [(&str, &str); 3] = [
+        (
+            "JWT_ACCESS_SECRET",
+            "a-very-long-access-secret-of-32-bytes!!",
+        ),
+        (
+            "JWT_REFRESH_SECRET",
+            "a-very-long-refresh-secret-of-32-bytes!",
+        ),
+        ("REDIS_URL", "redis://127.0.0.1:6379"),
+    ];
+
+    #[test]
+    fn lambda_mode_refuses_missing_secrets_and_redis() {
+        let err = Config::from_lookup(Mode::Lambda, lookup(&[])).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("JWT_ACCESS_SECRET is required"), "{text}");
+        assert!(text.contains("JWT_REFRESH_SECRET is required"), "{text}");
+        assert!(text.contains("REDIS_URL is required"), "{text}");
+    }
+
+    #[test]
+    fn short_secret_and_bad_numbers_are_named() {
+        let err = Config::from_lookup(
+            Mode::Lambda,
+            lookup(&[
+                ("JWT_ACCESS_SECRET", "short"),
+                (
+                    "JWT_REFRESH_SECRET",
+                    "a-very-long-refresh-secret-of-32-bytes!",
+                ),
+                ("REDIS_URL", "http://nope"),
+                ("RATE_LIMIT_PER_MINUTE", "lots"),
+                ("CORS_ALLOWED_ORIGINS", "example.com"),
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(err.0.len(), 4, "{err}");
+        assert!(err.0[0].contains("JWT_ACCESS_SECRET must be at least 32 bytes"));
+    }
+
+    #[test]
+    fn local_mode_generates_secrets_with_a_warning() {
+        let config = Config::from_lookup(Mode::Local, lookup(&[])).unwrap();
+        assert_eq!(config.jwt_access_secret.expose().len(), 64);
+        assert_ne!(
+            config.jwt_access_secret.expose(),
+            config.jwt_refresh_secret.expose()
+        );
+        assert_eq!(config.warnings.len(), 2);
+        assert_eq!(config.table_name, "ticketing");
+        assert!(config.redis_url.is_none());
+    }
+
+    #[test]
+    fn valid_lambda_config_parses_and_hides_secrets() {
+        let config = Config::from_lookup(Mode::Lambda, lookup(&GOOD)).unwrap();
+        assert!(!format!("{config:?}").contains("a-very-long"));
+        assert_eq!(config.rate_limit_per_minute, 300);
+    }
+}

@@ -1,0 +1,147 @@
+use crate::ids::{BookingId, EventId, UserId};
+use crate::money::Cents;
+use crate::AppError;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BookingStatus {
+    Confirmed,
+    Cancelled,
+}
+
+impl BookingStatus {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "confirmed" => Some(Self::Confirmed),
+            "cancelled" => Some(Self::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Booking {
+    pub id: BookingId,
+    pub event_id: EventId,
+    pub user_id: UserId,
+    pub quantity: u32,
+    pub unit_price: Cents,
+    pub total_price: Cents,
+    pub status: BookingStatus,
+    pub ticket_numbers: Vec<String>,
+    pub idempotency_key: String,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl Booking {
+    /// Ticket numbers derive from the (unique) booking id, so they are unique across the event
+    /// by construction, with no shared sequence to contend on.
+    pub fn ticket_numbers(id: BookingId, quantity: u32) -> Vec<String> {
+        (1..=quantity).map(|n| format!("TKT-{id}-{n:02}")).collect()
+    }
+}
+
+pub const MAX_QUANTITY: u32 = 10;
+
+/// A validated booking request, plus the fingerprint that idempotency compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBookingRequest {
+    pub event_id: EventId,
+    pub quantity: u32,
+    pub idempotency_key: uuid::Uuid,
+}
+
+impl NewBookingRequest {
+    pub fn parse(
+        event_id: &str,
+        quantity: i64,
+        idempotency_key: uuid::Uuid,
+    ) -> Result<Self, AppError> {
+        let mut problems = super::Problems::default();
+        let event_id = EventId::parse(event_id, "eventId")
+            .map_err(|_| problems.add("eventId", "must be a valid event id"))
+            .ok();
+        if !(1..=i64::from(MAX_QUANTITY)).contains(&quantity) {
+            problems.add("quantity", "must be a whole number from 1 to 10");
+        }
+        problems.into_result(())?;
+        Ok(Self {
+            event_id: event_id.expect("checked"),
+            quantity: quantity as u32,
+            idempotency_key,
+        })
+    }
+
+    /// Identifies "the same request" for idempotency: equal bodies give equal fingerprints.
+    pub fn fingerprint(&self) -> String {
+        let canonical = format!("{}|{}", self.event_id, self.quantity);
+        hex::encode(Sha256::digest(canonical.as_bytes()))
+    }
+}
+
+/// Parses an `Idempotency-Key` header: a UUID, bare or as a quoted sf-string.
+pub fn parse_idempotency_key(raw: &str) -> Result<uuid::Uuid, AppError> {
+    let raw = raw.trim();
+    let inner = raw
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or(raw);
+    uuid::Uuid::try_parse(inner)
+        .ok()
+        .filter(|_| inner.len() == 36)
+        .ok_or_else(|| AppError::validation("Idempotency-Key", "must be a UUID"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idempotency_key_forms() {
+        let key = "6f1c2a8e-7d3b-4c5e-9f10-2a3b4c5d6e7f";
+        assert_eq!(parse_idempotency_key(key).unwrap().to_string(), key);
+        assert_eq!(
+            parse_idempotency_key(&format!("\"{key}\""))
+                .unwrap()
+                .to_string(),
+            key
+        );
+        for bad in [
+            "",
+            "abc",
+            "\"abc\"",
+            "6f1c2a8e7d3b4c5e9f102a3b4c5d6e7f",
+            "\"6f1c2a8e-7d3b-4c5e-9f10-2a3b4c5d6e7f",
+        ] {
+            assert!(parse_idempotency_key(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn quantity_bounds_and_fingerprints() {
+        let key = uuid::Uuid::nil();
+        let event = EventId::new().to_string();
+        assert!(NewBookingRequest::parse(&event, 0, key).is_err());
+        assert!(NewBookingRequest::parse(&event, 11, key).is_err());
+        assert!(NewBookingRequest::parse("nope", 1, key).is_err());
+        let a = NewBookingRequest::parse(&event, 2, key).unwrap();
+        let b = NewBookingRequest::parse(&event, 2, key).unwrap();
+        let c = NewBookingRequest::parse(&event, 3, key).unwrap();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        assert_ne!(a.fingerprint(), c.fingerprint());
+    }
+
+    #[test]
+    fn ticket_numbers_are_unique_per_booking() {
+        let numbers = Booking::ticket_numbers(BookingId::new(), 3);
+        assert_eq!(numbers.len(), 3);
+        let other = Booking::ticket_numbers(BookingId::new(), 3);
+        assert!(numbers.iter().all(|n| !other.contains(n)));
+    }
+}

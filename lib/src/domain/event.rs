@@ -1,0 +1,562 @@
+use super::{text, PageParams, Problems};
+use crate::ids::{EventId, UserId};
+use crate::money::Cents;
+use crate::AppError;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventStatus {
+    Draft,
+    Published,
+    Cancelled,
+    Completed,
+}
+
+impl EventStatus {
+    pub const ALL: [Self; 4] = [
+        Self::Draft,
+        Self::Published,
+        Self::Cancelled,
+        Self::Completed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Cancelled => "cancelled",
+            Self::Completed => "completed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub id: EventId,
+    pub name: String,
+    pub description: String,
+    pub venue: String,
+    pub date: DateTime<Utc>,
+    pub price: Cents,
+    pub total_tickets: u32,
+    /// The store's atomically maintained counter; never computed from bookings.
+    pub available_tickets: u32,
+    /// Confirmed bookings, kept by the booking and cancel transactions so delete can be race-free.
+    #[serde(default)]
+    pub confirmed_bookings: u32,
+    pub status: EventStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<UserId>,
+}
+
+impl Event {
+    pub fn is_bookable(&self, now: DateTime<Utc>) -> bool {
+        self.status == EventStatus::Published && self.date > now && self.deleted_at.is_none()
+    }
+}
+
+pub const MAX_PRICE: Cents = Cents(100_000 * 100);
+pub const MAX_TICKETS: u32 = 1_000_000;
+
+/// A validated event creation.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub name: String,
+    pub description: String,
+    pub venue: String,
+    pub date: DateTime<Utc>,
+    pub price: Cents,
+    pub total_tickets: u32,
+    pub status: EventStatus,
+}
+
+/// Raw creation input as it came off the wire (already strictly typed JSON).
+#[derive(Debug, Clone, Default)]
+pub struct EventFields {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub venue: Option<String>,
+    pub date: Option<String>,
+    pub price: Option<f64>,
+    pub total_tickets: Option<i64>,
+    pub status: Option<String>,
+}
+
+fn parse_date(problems: &mut Problems, raw: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    match DateTime::parse_from_rfc3339(raw.trim()) {
+        Ok(date) if date.with_timezone(&Utc) > now => Some(date.with_timezone(&Utc)),
+        Ok(_) => {
+            problems.add("date", "must be in the future");
+            None
+        }
+        Err(_) => {
+            problems.add(
+                "date",
+                "must be an RFC 3339 timestamp, e.g. 2030-05-01T19:30:00Z",
+            );
+            None
+        }
+    }
+}
+
+fn parse_price(problems: &mut Problems, raw: f64) -> Option<Cents> {
+    match Cents::from_decimal(raw) {
+        Some(c) if (Cents(0)..=MAX_PRICE).contains(&c) => Some(c),
+        Some(_) => {
+            problems.add("price", "must be from 0 to 100000");
+            None
+        }
+        None => {
+            problems.add("price", "must be a number with at most 2 decimals");
+            None
+        }
+    }
+}
+
+fn parse_creatable_status(problems: &mut Problems, raw: &str) -> Option<EventStatus> {
+    match EventStatus::parse(raw) {
+        Some(s @ (EventStatus::Draft | EventStatus::Published)) => Some(s),
+        _ => {
+            problems.add("status", "must be draft or published");
+            None
+        }
+    }
+}
+
+impl NewEvent {
+    pub fn parse(fields: EventFields, now: DateTime<Utc>) -> Result<Self, AppError> {
+        let mut p = Problems::default();
+        let name = text(&mut p, "name", fields.name.as_deref().unwrap_or(""), 1, 200);
+        let description = text(
+            &mut p,
+            "description",
+            fields.description.as_deref().unwrap_or(""),
+            0,
+            5000,
+        );
+        let venue = text(
+            &mut p,
+            "venue",
+            fields.venue.as_deref().unwrap_or(""),
+            1,
+            200,
+        );
+        let date = match fields.date.as_deref() {
+            Some(raw) => parse_date(&mut p, raw, now),
+            None => {
+                p.add("date", "is required");
+                None
+            }
+        };
+        let price = match fields.price {
+            Some(raw) => parse_price(&mut p, raw),
+            None => {
+                p.add("price", "is required");
+                None
+            }
+        };
+        let total_tickets = match fields.total_tickets {
+            Some(n) if (1..=i64::from(MAX_TICKETS)).contains(&n) => Some(n as u32),
+            Some(_) => {
+                p.add("totalTickets", "must be a whole number from 1 to 1000000");
+                None
+            }
+            None => {
+                p.add("totalTickets", "is required");
+                None
+            }
+        };
+        let status = match fields.status.as_deref() {
+            Some(raw) => parse_creatable_status(&mut p, raw),
+            None => Some(EventStatus::Published),
+        };
+        p.into_result(())?;
+        Ok(Self {
+            name,
+            description,
+            venue,
+            date: date.expect("checked"),
+            price: price.expect("checked"),
+            total_tickets: total_tickets.expect("checked"),
+            status: status.expect("checked"),
+        })
+    }
+
+    pub fn into_event(self, now: DateTime<Utc>) -> Event {
+        Event {
+            id: EventId::new(),
+            name: self.name,
+            description: self.description,
+            venue: self.venue,
+            date: self.date,
+            price: self.price,
+            total_tickets: self.total_tickets,
+            available_tickets: self.total_tickets,
+            confirmed_bookings: 0,
+            status: self.status,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            deleted_by: None,
+        }
+    }
+}
+
+/// A validated partial update.
+#[derive(Debug, Clone, Default)]
+pub struct EventPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub venue: Option<String>,
+    pub date: Option<DateTime<Utc>>,
+    pub price: Option<Cents>,
+    pub status: Option<EventStatus>,
+}
+
+impl EventPatch {
+    /// `fields.total_tickets` must be `None`: the counters are not editable (the HTTP adapter
+    /// reports `totalTickets`/`availableTickets` itself since they are not in `EventFields`).
+    pub fn parse(fields: EventFields, now: DateTime<Utc>) -> Result<Self, AppError> {
+        let mut p = Problems::default();
+        let patch = Self {
+            name: fields.name.map(|raw| text(&mut p, "name", &raw, 1, 200)),
+            description: fields
+                .description
+                .map(|raw| text(&mut p, "description", &raw, 0, 5000)),
+            venue: fields.venue.map(|raw| text(&mut p, "venue", &raw, 1, 200)),
+            date: fields.date.and_then(|raw| parse_date(&mut p, &raw, now)),
+            price: fields.price.and_then(|raw| parse_price(&mut p, raw)),
+            status: fields
+                .status
+                .and_then(|raw| match EventStatus::parse(&raw) {
+                    Some(s) => Some(s),
+                    None => {
+                        p.add("status", "must be draft, published, cancelled or completed");
+                        None
+                    }
+                }),
+        };
+        if fields.total_tickets.is_some() {
+            p.add("totalTickets", "cannot be changed");
+        }
+        p.into_result(patch)
+    }
+
+    pub fn apply(self, event: &mut Event, now: DateTime<Utc>) {
+        if let Some(v) = self.name {
+            event.name = v;
+        }
+        if let Some(v) = self.description {
+            event.description = v;
+        }
+        if let Some(v) = self.venue {
+            event.venue = v;
+        }
+        if let Some(v) = self.date {
+            event.date = v;
+        }
+        if let Some(v) = self.price {
+            event.price = v;
+        }
+        if let Some(v) = self.status {
+            event.status = v;
+        }
+        event.updated_at = now;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    #[default]
+    Date,
+    Name,
+    Price,
+    CreatedAt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOrder {
+    #[default]
+    Asc,
+    Desc,
+}
+
+/// A validated listing query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventQuery {
+    pub page: PageParams,
+    pub status: Option<EventStatus>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub venue: Option<String>,
+    pub min_price: Option<Cents>,
+    pub max_price: Option<Cents>,
+    pub search: Option<String>,
+    pub sort_by: SortBy,
+    pub sort_order: SortOrder,
+}
+
+/// `from`/`to` accept a full RFC 3339 timestamp or a bare date (a `to` date includes that day).
+fn parse_bound(
+    p: &mut Problems,
+    field: &str,
+    raw: &str,
+    end_of_day: bool,
+) -> Option<DateTime<Utc>> {
+    if let Ok(ts) = DateTime::parse_from_rfc3339(raw) {
+        return Some(ts.with_timezone(&Utc));
+    }
+    if let Ok(day) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        let time = if end_of_day {
+            day.and_hms_milli_opt(23, 59, 59, 999)
+        } else {
+            day.and_hms_opt(0, 0, 0)
+        };
+        return time.map(|t| t.and_utc());
+    }
+    p.add(
+        field,
+        "must be a date (YYYY-MM-DD) or an RFC 3339 timestamp",
+    );
+    None
+}
+
+impl EventQuery {
+    pub fn parse(params: &HashMap<String, String>) -> Result<Self, AppError> {
+        let mut p = Problems::default();
+        let get = |k: &str| params.get(k).map(String::as_str);
+        let page = PageParams::parse(&mut p, get("page"), get("limit"));
+        let status = get("status").and_then(|raw| {
+            EventStatus::parse(raw).or_else(|| {
+                p.add("status", "must be draft, published, cancelled or completed");
+                None
+            })
+        });
+        let from = get("from").and_then(|raw| parse_bound(&mut p, "from", raw, false));
+        let to = get("to").and_then(|raw| parse_bound(&mut p, "to", raw, true));
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                p.add("to", "must not be before from");
+            }
+        }
+        let mut price = |field: &str| {
+            get(field).and_then(
+                |raw| match raw.parse::<f64>().ok().and_then(Cents::from_decimal) {
+                    Some(c) if c >= Cents(0) => Some(c),
+                    _ => {
+                        p.add(
+                            field,
+                            "must be a non-negative number with at most 2 decimals",
+                        );
+                        None
+                    }
+                },
+            )
+        };
+        let min_price = price("minPrice");
+        let max_price = price("maxPrice");
+        if let (Some(lo), Some(hi)) = (min_price, max_price) {
+            if lo > hi {
+                p.add("maxPrice", "must not be below minPrice");
+            }
+        }
+        let literal = |raw: Option<&str>| {
+            raw.map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_lowercase)
+        };
+        let venue = literal(get("venue"));
+        let search = literal(get("search"));
+        let sort_by = match get("sortBy") {
+            None => SortBy::Date,
+            Some("date") => SortBy::Date,
+            Some("name") => SortBy::Name,
+            Some("price") => SortBy::Price,
+            Some("createdAt") => SortBy::CreatedAt,
+            Some(_) => {
+                p.add("sortBy", "must be date, name, price or createdAt");
+                SortBy::Date
+            }
+        };
+        let sort_order = match get("sortOrder") {
+            None | Some("asc") => SortOrder::Asc,
+            Some("desc") => SortOrder::Desc,
+            Some(_) => {
+                p.add("sortOrder", "must be asc or desc");
+                SortOrder::Asc
+            }
+        };
+        p.into_result(Self {
+            page,
+            status,
+            from,
+            to,
+            venue,
+            min_price,
+            max_price,
+            search,
+            sort_by,
+            sort_order,
+        })
+    }
+
+    /// A stable text form, used as the cache key of a listing.
+    pub fn cache_key(&self) -> String {
+        format!("{self:?}")
+    }
+
+    /// Whether `event` passes the filters other than status/date range (which the index applies).
+    /// Substring matches are literal: no pattern syntax is ever interpreted.
+    pub fn matches(&self, event: &Event) -> bool {
+        let contains = |hay: &str, needle: &str| hay.to_lowercase().contains(needle);
+        self.venue
+            .as_deref()
+            .is_none_or(|v| contains(&event.venue, v))
+            && self.search.as_deref().is_none_or(|s| {
+                contains(&event.name, s)
+                    || contains(&event.description, s)
+                    || contains(&event.venue, s)
+            })
+            && self.min_price.is_none_or(|m| event.price >= m)
+            && self.max_price.is_none_or(|m| event.price <= m)
+            && self.from.is_none_or(|f| event.date >= f)
+            && self.to.is_none_or(|t| event.date <= t)
+    }
+
+    /// Sorts in place; ties are broken by id so pages never overlap.
+    pub fn sort(&self, events: &mut [Event]) {
+        events.sort_by(|a, b| {
+            let primary = match self.sort_by {
+                SortBy::Date => a.date.cmp(&b.date),
+                SortBy::Name => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
+                SortBy::Price => a.price.cmp(&b.price),
+                SortBy::CreatedAt => a.created_at.cmp(&b.created_at),
+            }
+            .then_with(|| a.id.cmp(&b.id));
+            match self.sort_order {
+                SortOrder::Asc => primary,
+                SortOrder::Desc => primary.reverse(),
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields() -> EventFields {
+        EventFields {
+            name: Some("Concert".into()),
+            description: Some("Loud".into()),
+            venue: Some("Hall".into()),
+            date: Some("2099-01-01T20:00:00Z".into()),
+            price: Some(19.99),
+            total_tickets: Some(100),
+            status: None,
+        }
+    }
+
+    #[test]
+    fn creation_rules() {
+        let now = Utc::now();
+        let ok = NewEvent::parse(fields(), now).unwrap();
+        assert_eq!(
+            (ok.price, ok.status, ok.total_tickets),
+            (Cents(1999), EventStatus::Published, 100)
+        );
+        let cases: [(&str, EventFields); 7] = [
+            (
+                "date",
+                EventFields {
+                    date: Some("2001-01-01T00:00:00Z".into()),
+                    ..fields()
+                },
+            ),
+            (
+                "date",
+                EventFields {
+                    date: Some("tomorrow".into()),
+                    ..fields()
+                },
+            ),
+            (
+                "price",
+                EventFields {
+                    price: Some(100000.01),
+                    ..fields()
+                },
+            ),
+            (
+                "price",
+                EventFields {
+                    price: Some(-1.0),
+                    ..fields()
+                },
+            ),
+            (
+                "totalTickets",
+                EventFields {
+                    total_tickets: Some(0),
+                    ..fields()
+                },
+            ),
+            (
+                "totalTickets",
+                EventFields {
+                    total_tickets: Some(1_000_001),
+                    ..fields()
+                },
+            ),
+            (
+                "status",
+                EventFields {
+                    status: Some("cancelled".into()),
+                    ..fields()
+                },
+            ),
+        ];
+        for (field, input) in cases {
+            let AppError::Validation(errors) = NewEvent::parse(input, now).unwrap_err() else {
+                panic!()
+            };
+            assert_eq!(errors[0].field.as_deref(), Some(field));
+        }
+    }
+
+    #[test]
+    fn query_parsing_and_literal_matching() {
+        let q = |pairs: &[(&str, &str)]| {
+            EventQuery::parse(
+                &pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        assert!(q(&[("sortBy", "venue")]).is_err());
+        assert!(q(&[("sortOrder", "up")]).is_err());
+        assert!(q(&[("minPrice", "abc")]).is_err());
+        assert!(q(&[("from", "yesterday")]).is_err());
+        assert!(q(&[("minPrice", "5"), ("maxPrice", "1")]).is_err());
+        let query = q(&[("venue", ".*")]).unwrap();
+        let mut event = NewEvent::parse(fields(), Utc::now())
+            .unwrap()
+            .into_event(Utc::now());
+        assert!(!query.matches(&event));
+        event.venue = "Bar .* Club".into();
+        assert!(query.matches(&event));
+    }
+}

@@ -1,0 +1,185 @@
+use super::{text, Problems};
+use crate::ids::UserId;
+use crate::AppError;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+/// Who is calling, as proven by an access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+impl Identity {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// A trimmed, lower-cased email address of a plausible shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let value = raw.trim().to_lowercase();
+        let valid = value.len() <= 254
+            && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+            && match value.split_once('@') {
+                Some((local, domain)) => {
+                    !local.is_empty()
+                        && local.len() <= 64
+                        && !domain.contains('@')
+                        && domain.contains('.')
+                        && !domain.starts_with('.')
+                        && !domain.ends_with('.')
+                        && !domain.contains("..")
+                }
+                None => false,
+            };
+        if valid {
+            Ok(Self(value))
+        } else {
+            Err("must be a valid email address")
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Password rules: 8-72 bytes (bcrypt ignores bytes past 72), upper, lower, digit.
+pub fn check_password(password: &str) -> Result<(), &'static str> {
+    if password.len() < 8 || password.len() > 72 {
+        return Err("must be 8-72 bytes long");
+    }
+    if !password.chars().any(|c| c.is_uppercase()) {
+        return Err("must contain an upper-case letter");
+    }
+    if !password.chars().any(|c| c.is_lowercase()) {
+        return Err("must contain a lower-case letter");
+    }
+    if !password.chars().any(|c| c.is_ascii_digit()) {
+        return Err("must contain a digit");
+    }
+    Ok(())
+}
+
+/// A validated registration.
+#[derive(Clone)]
+pub struct NewUser {
+    pub email: Email,
+    pub password: String,
+    pub name: String,
+}
+
+impl NewUser {
+    pub fn parse(email: &str, password: &str, name: &str) -> Result<Self, AppError> {
+        let mut problems = Problems::default();
+        let email = Email::parse(email)
+            .map_err(|m| problems.add("email", m))
+            .ok();
+        if let Err(message) = check_password(password) {
+            problems.add("password", message);
+        }
+        let name = text(&mut problems, "name", name, 1, 100);
+        problems.into_result(())?;
+        Ok(Self {
+            email: email.expect("checked above"),
+            password: password.to_owned(),
+            name,
+        })
+    }
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+// Hand-written so a password hash can never reach a log line through `{:?}`.
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "ada@@example.com",
+            "ada@example..com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn password_rules() {
+        assert!(check_password("Passw0rd").is_ok());
+        assert_eq!(check_password("Pa0s"), Err("must be 8-72 bytes long"));
+        assert_eq!(
+            check_password(&format!("Aa1{}", "x".repeat(70))),
+            Err("must be 8-72 bytes long")
+        );
+        assert_eq!(
+            check_password("password1"),
+            Err("must contain an upper-case letter")
+        );
+        assert_eq!(
+            check_password("PASSWORD1"),
+            Err("must contain a lower-case letter")
+        );
+        assert_eq!(check_password("Password"), Err("must contain a digit"));
+    }
+
+    #[test]
+    fn new_user_reports_every_field() {
+        let AppError::Validation(errors) = NewUser::parse("nope", "short", "  ").err().unwrap()
+        else {
+            panic!()
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.clone().unwrap()).collect();
+        assert_eq!(fields, ["email", "password", "name"]);
+    }
+}

@@ -1,0 +1,165 @@
+//! The one error type of the HTTP layer, and the one place that maps it to the contract's
+//! status and code.
+
+use crate::store::StoreError;
+use std::time::Duration;
+
+/// A per-field validation problem, reported in the envelope's `errors`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+}
+
+/// Rate-limit figures echoed in `RateLimit-*` headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitInfo {
+    pub limit: u64,
+    pub remaining: u64,
+    pub reset_secs: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("idempotency key missing")]
+    IdempotencyKeyMissing,
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("email taken")]
+    EmailTaken,
+    #[error("insufficient tickets")]
+    InsufficientTickets,
+    #[error("event not bookable")]
+    EventNotBookable,
+    #[error("booking not cancellable")]
+    BookingNotCancellable,
+    #[error("event has active bookings")]
+    EventHasActiveBookings,
+    #[error("idempotency key in use")]
+    IdempotencyKeyInUse,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
+    #[error("rate limited")]
+    RateLimited(RateLimitInfo),
+    /// A dependency is down, slow or throttling; the text is for logs only.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// A bug; the text is for logs only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// The contract's status code and stable error code.
+    pub fn status_and_code(&self) -> (u16, &'static str) {
+        match self {
+            Self::Validation(_) => (400, "VALIDATION_ERROR"),
+            Self::IdempotencyKeyMissing => (400, "IDEMPOTENCY_KEY_MISSING"),
+            Self::Unauthorized => (401, "UNAUTHORIZED"),
+            Self::InvalidCredentials => (401, "INVALID_CREDENTIALS"),
+            Self::Forbidden => (403, "FORBIDDEN"),
+            Self::NotFound => (404, "NOT_FOUND"),
+            Self::MethodNotAllowed => (405, "METHOD_NOT_ALLOWED"),
+            Self::EmailTaken => (409, "EMAIL_TAKEN"),
+            Self::InsufficientTickets => (409, "INSUFFICIENT_TICKETS"),
+            Self::EventNotBookable => (409, "EVENT_NOT_BOOKABLE"),
+            Self::BookingNotCancellable => (409, "BOOKING_NOT_CANCELLABLE"),
+            Self::EventHasActiveBookings => (409, "EVENT_HAS_ACTIVE_BOOKINGS"),
+            Self::IdempotencyKeyInUse => (409, "IDEMPOTENCY_KEY_IN_USE"),
+            Self::PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE"),
+            Self::UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE"),
+            Self::IdempotencyKeyReused => (422, "IDEMPOTENCY_KEY_REUSED"),
+            Self::RateLimited(_) => (429, "RATE_LIMITED"),
+            Self::Internal(_) => (500, "INTERNAL_ERROR"),
+            Self::Unavailable(_) => (503, "SERVICE_UNAVAILABLE"),
+        }
+    }
+
+    /// The human message sent to clients: fixed per kind, never internal detail.
+    pub fn public_message(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "The request is invalid",
+            Self::IdempotencyKeyMissing => "The Idempotency-Key header is required",
+            Self::Unauthorized => "Authentication is required",
+            Self::InvalidCredentials => "Invalid email or password",
+            Self::Forbidden => "You are not allowed to do this",
+            Self::NotFound => "Resource not found",
+            Self::MethodNotAllowed => "Method not allowed",
+            Self::EmailTaken => "An account with this email already exists",
+            Self::InsufficientTickets => "Not enough tickets left",
+            Self::EventNotBookable => "This event cannot be booked",
+            Self::BookingNotCancellable => "This booking cannot be cancelled",
+            Self::EventHasActiveBookings => "The event still has confirmed bookings",
+            Self::IdempotencyKeyInUse => "A request with this Idempotency-Key is still in progress",
+            Self::PayloadTooLarge => "The request body is too large",
+            Self::UnsupportedMediaType => "Content-Type must be application/json",
+            Self::IdempotencyKeyReused => "This Idempotency-Key was used with a different request",
+            Self::RateLimited(_) => "Too many requests",
+            Self::Internal(_) => "Internal server error",
+            Self::Unavailable(_) => "The service is temporarily unavailable",
+        }
+    }
+
+    /// Seconds a client should wait before retrying, where the contract sets `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Unavailable(_) | Self::IdempotencyKeyInUse => Some(1),
+            Self::RateLimited(info) => Some(info.reset_secs.max(1)),
+            _ => None,
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => Self::NotFound,
+            StoreError::EmailTaken => Self::EmailTaken,
+            StoreError::InsufficientTickets => Self::InsufficientTickets,
+            StoreError::EventNotBookable => Self::EventNotBookable,
+            StoreError::NotCancellable => Self::BookingNotCancellable,
+            StoreError::HasActiveBookings => Self::EventHasActiveBookings,
+            StoreError::IdempotencyKeyReused => Self::IdempotencyKeyReused,
+            StoreError::Contention(msg) => Self::Unavailable(format!("contention: {msg}")),
+            StoreError::Unavailable(msg) => Self::Unavailable(msg),
+            StoreError::Corrupt(msg) => Self::Internal(msg),
+        }
+    }
+}
+
+impl From<crate::cache::CacheError> for AppError {
+    fn from(err: crate::cache::CacheError) -> Self {
+        Self::Unavailable(err.to_string())
+    }
+}
+
+/// Bounded wait used for dependency calls that have no timeout of their own.
+pub const DEPENDENCY_TIMEOUT: Duration = Duration::from_secs(1);

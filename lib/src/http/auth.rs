@@ -1,0 +1,149 @@
+//! `/api/v1/auth`: register, login, me, refresh (rotation), logout.
+
+use super::{json, Caller, JsonBody, OptionalJsonBody};
+use crate::domain::NewUser;
+use crate::service::Session;
+use crate::tokens::REFRESH_TTL_SECS;
+use crate::{views, AppError, AppState};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::from_fn_with_state;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::json;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub const COOKIE_NAME: &str = "refreshToken";
+
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let credentials = Router::new()
+        .route("/api/v1/auth/register", post(register))
+        .route("/api/v1/auth/login", post(login))
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            super::rate_limit::credentials,
+        ));
+    Router::new()
+        .route("/api/v1/auth/me", get(me))
+        .route("/api/v1/auth/refresh", post(refresh))
+        .route("/api/v1/auth/logout", post(logout))
+        .merge(credentials)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterBody {
+    email: String,
+    password: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RefreshBody {
+    refresh_token: Option<String>,
+}
+
+fn cookie(value: &str, max_age: i64) -> HeaderValue {
+    let raw = format!("{COOKIE_NAME}={value}; HttpOnly; Secure; SameSite=Strict; Path=/api/v1/auth; Max-Age={max_age}");
+    HeaderValue::from_str(&raw).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn session_response(status: StatusCode, message: &str, session: Session) -> Response {
+    let data = json!({
+        "user": views::user(&session.user),
+        "accessToken": session.access_token,
+        "refreshToken": session.refresh_token,
+        "expiresIn": session.expires_in,
+    });
+    let mut response = json(status, &views::success(message, data, None));
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie(&session.refresh_token, REFRESH_TTL_SECS),
+    );
+    response
+}
+
+/// The refresh token from the body, else from the cookie.
+fn presented_refresh_token(
+    headers: &HeaderMap,
+    body: Option<RefreshBody>,
+) -> Result<String, AppError> {
+    if let Some(token) = body.and_then(|b| b.refresh_token).filter(|t| !t.is_empty()) {
+        return Ok(token);
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| *name == COOKIE_NAME && !value.is_empty())
+        .map(|(_, value)| value.to_owned())
+        .ok_or(AppError::Unauthorized)
+}
+
+async fn register(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RegisterBody>,
+) -> Result<Response, AppError> {
+    let new_user = NewUser::parse(&body.email, &body.password, &body.name)?;
+    let session = state.auth.register(new_user).await?;
+    Ok(session_response(StatusCode::CREATED, "Registered", session))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> Result<Response, AppError> {
+    let session = state.auth.login(&body.email, &body.password).await?;
+    Ok(session_response(StatusCode::OK, "Logged in", session))
+}
+
+async fn me(State(state): State<AppState>, Caller(who): Caller) -> Result<Response, AppError> {
+    let user = state.auth.me(who).await?;
+    Ok(json(
+        StatusCode::OK,
+        &views::success("OK", json!({ "user": views::user(&user) }), None),
+    ))
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OptionalJsonBody(body): OptionalJsonBody<RefreshBody>,
+) -> Result<Response, AppError> {
+    let token = presented_refresh_token(&headers, body)?;
+    let session = state.auth.refresh(&token).await?;
+    Ok(session_response(StatusCode::OK, "Token refreshed", session))
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OptionalJsonBody(body): OptionalJsonBody<RefreshBody>,
+) -> Result<Response, AppError> {
+    let token = presented_refresh_token(&headers, body)?;
+    state.auth.logout(&token).await?;
+    let mut response = json(
+        StatusCode::OK,
+        &json!({ "success": true, "message": "Logged out" }),
+    );
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, cookie("", 0));
+    Ok(response)
+}

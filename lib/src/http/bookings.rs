@@ -1,0 +1,124 @@
+//! `/api/v1/bookings`: book (idempotent), list own, get, cancel.
+
+use super::{json, Caller, JsonBody, QueryMap};
+use crate::domain::booking::parse_idempotency_key;
+use crate::domain::{BookingStatus, NewBookingRequest, PageParams, Problems};
+use crate::ids::BookingId;
+use crate::{views, AppError, AppState};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::Value;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/bookings", get(list).post(book))
+        .route("/api/v1/bookings/{id}", get(show))
+        .route("/api/v1/bookings/{id}/cancel", patch(cancel))
+}
+
+/// The `Idempotency-Key` header, checked before the body is read.
+struct IdempotencyKey(uuid::Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let raw = parts
+            .headers
+            .get("idempotency-key")
+            .ok_or(AppError::IdempotencyKeyMissing)?;
+        let raw = raw
+            .to_str()
+            .map_err(|_| AppError::validation("Idempotency-Key", "must be a UUID"))?;
+        parse_idempotency_key(raw).map(Self)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct BookBody {
+    event_id: String,
+    quantity: i64,
+}
+
+async fn book(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    IdempotencyKey(key): IdempotencyKey,
+    JsonBody(body): JsonBody<BookBody>,
+) -> Result<Response, AppError> {
+    let request = NewBookingRequest::parse(&body.event_id, body.quantity, key)?;
+    let reply = state.bookings.book(who, request).await?;
+    let mut response = super::response::raw_json(StatusCode::CREATED, reply.body);
+    if reply.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    QueryMap(params): QueryMap,
+) -> Result<Response, AppError> {
+    let mut problems = Problems::default();
+    let page = PageParams::parse(
+        &mut problems,
+        params.get("page").map(String::as_str),
+        params.get("limit").map(String::as_str),
+    );
+    let status = params.get("status").and_then(|raw| {
+        BookingStatus::parse(raw).or_else(|| {
+            problems.add("status", "must be confirmed or cancelled");
+            None
+        })
+    });
+    problems.into_result(())?;
+    let (bookings, meta) = state.bookings.list(who, status, page).await?;
+    let data = Value::Array(bookings.iter().map(views::booking).collect());
+    Ok(json(
+        StatusCode::OK,
+        &views::success("OK", data, Some(meta)),
+    ))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let booking = state
+        .bookings
+        .get(who, BookingId::parse(&id, "id")?)
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &views::success("OK", views::booking(&booking), None),
+    ))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let booking = state
+        .bookings
+        .cancel(who, BookingId::parse(&id, "id")?)
+        .await?;
+    let mut response = json(
+        StatusCode::OK,
+        &views::success("Booking cancelled", views::booking(&booking), None),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response.into_response())
+}

@@ -1,0 +1,144 @@
+//! `/api/v1/events`: public listing and details, admin create/update/soft delete.
+
+use super::{json, Admin, JsonBody, MaybeCaller, QueryMap};
+use crate::domain::event::EventFields;
+use crate::domain::{EventPatch, EventQuery, NewEvent};
+use crate::ids::EventId;
+use crate::{views, AppError, AppState};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use serde_json::Value;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/events", get(list).post(create))
+        .route("/api/v1/events/{id}", get(show).put(update).delete(remove))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CreateEventBody {
+    name: Option<String>,
+    description: Option<String>,
+    venue: Option<String>,
+    date: Option<String>,
+    price: Option<f64>,
+    total_tickets: Option<i64>,
+    status: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct UpdateEventBody {
+    name: Option<String>,
+    description: Option<String>,
+    venue: Option<String>,
+    date: Option<String>,
+    price: Option<f64>,
+    status: Option<String>,
+    // Accepted by the parser only to be refused with a clear message.
+    #[serde(default)]
+    total_tickets: Option<Value>,
+    #[serde(default)]
+    available_tickets: Option<Value>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    MaybeCaller(who): MaybeCaller,
+    QueryMap(params): QueryMap,
+) -> Result<Response, AppError> {
+    let query = EventQuery::parse(&params)?;
+    let (events, meta) = state.events.list(who, &query).await?;
+    let data = Value::Array(events.iter().map(views::event).collect());
+    Ok(json(
+        StatusCode::OK,
+        &views::success("OK", data, Some(meta)),
+    ))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    MaybeCaller(who): MaybeCaller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = EventId::parse(&id, "id")?;
+    let event = state.events.get(who, id).await?;
+    Ok(json(
+        StatusCode::OK,
+        &views::success("OK", views::event(&event), None),
+    ))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    JsonBody(body): JsonBody<CreateEventBody>,
+) -> Result<Response, AppError> {
+    let fields = EventFields {
+        name: body.name,
+        description: body.description,
+        venue: body.venue,
+        date: body.date,
+        price: body.price,
+        total_tickets: body.total_tickets,
+        status: body.status,
+    };
+    let event = state
+        .events
+        .create(NewEvent::parse(fields, chrono::Utc::now())?)
+        .await?;
+    Ok(json(
+        StatusCode::CREATED,
+        &views::success("Event created", views::event(&event), None),
+    ))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateEventBody>,
+) -> Result<Response, AppError> {
+    let id = EventId::parse(&id, "id")?;
+    if body.available_tickets.is_some() {
+        return Err(AppError::validation(
+            "availableTickets",
+            "cannot be changed",
+        ));
+    }
+    let fields = EventFields {
+        name: body.name,
+        description: body.description,
+        venue: body.venue,
+        date: body.date,
+        price: body.price,
+        total_tickets: body.total_tickets.map(|_| 0),
+        status: body.status,
+    };
+    let event = state
+        .events
+        .update(id, EventPatch::parse(fields, chrono::Utc::now())?)
+        .await?;
+    Ok(json(
+        StatusCode::OK,
+        &views::success("Event updated", views::event(&event), None),
+    ))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = EventId::parse(&id, "id")?;
+    state.events.delete(who, id).await?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "success": true, "message": "Event deleted" }),
+    ))
+}

@@ -1,0 +1,256 @@
+//! Extractors whose failures are contract errors: strict JSON bodies, bearer identities,
+//! query maps and the client's address.
+
+use crate::domain::Identity;
+use crate::{AppError, AppState};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::{header, request::Parts};
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+/// Request bodies over this are 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A JSON body: 415 for another content type, 413 past the limit, 400 `VALIDATION_ERROR` naming
+/// the field for anything malformed, missing, mistyped or unknown (bodies deny unknown fields).
+pub struct JsonBody<T>(pub T);
+
+fn is_json(parts_ct: Option<&header::HeaderValue>) -> bool {
+    let Some(Ok(ct)) = parts_ct.map(|v| v.to_str()) else {
+        return false;
+    };
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// Turns a deserialisation failure into a field error in our own words (never serde's text).
+fn body_error(err: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    if !inner.is_data() {
+        return AppError::validation("body", "must be well-formed JSON");
+    }
+    let text = inner.to_string();
+    let quoted = |prefix: &str| {
+        text.strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    let within = |name: &str| {
+        if path == "." {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    if let Some(name) = quoted("unknown field `") {
+        AppError::validation(within(&name), "is not a known field")
+    } else if let Some(name) = quoted("missing field `") {
+        AppError::validation(within(&name), "is required")
+    } else if path == "." {
+        AppError::validation("body", "must be a JSON object")
+    } else {
+        AppError::validation(path, "has the wrong type or value")
+    }
+}
+
+/// Reads the body; `None` when it is empty. A non-empty body must be JSON.
+async fn read_json<T: DeserializeOwned>(req: Request) -> Result<Option<T>, AppError> {
+    let json = is_json(req.headers().get(header::CONTENT_TYPE));
+    let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) && !json {
+        return Ok(None);
+    }
+    if !json {
+        return Err(AppError::UnsupportedMediaType);
+    }
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(body_error)?;
+    de.end()
+        .map_err(|_| AppError::validation("body", "must be well-formed JSON"))?;
+    Ok(Some(value))
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, AppError> {
+        if !is_json(req.headers().get(header::CONTENT_TYPE)) {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        read_json(req)
+            .await?
+            .map(Self)
+            .ok_or_else(|| AppError::validation("body", "must be well-formed JSON"))
+    }
+}
+
+/// A JSON body that may be absent (refresh and logout also take the token from a cookie).
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, AppError> {
+        read_json(req).await.map(Self)
+    }
+}
+
+/// The query string as a map; repeated keys keep the last value.
+pub struct QueryMap(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map(|q| Self(q.0))
+            .map_err(|_| AppError::validation("query", "is malformed"))
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<Result<&str, AppError>> {
+    let value = parts.headers.get(header::AUTHORIZATION)?;
+    Some(
+        value
+            .to_str()
+            .ok()
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AppError::Unauthorized),
+    )
+}
+
+/// The authenticated caller (a valid access token), else 401.
+pub struct Caller(pub Identity);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = bearer(parts).ok_or(AppError::Unauthorized)??;
+        state.auth.tokens().identity(token).map(Self)
+    }
+}
+
+/// The caller if a token was sent (an invalid one is still 401), else anonymous.
+pub struct MaybeCaller(pub Option<Identity>);
+
+impl FromRequestParts<AppState> for MaybeCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        match bearer(parts) {
+            None => Ok(Self(None)),
+            Some(token) => state
+                .auth
+                .tokens()
+                .identity(token?)
+                .map(|id| Self(Some(id))),
+        }
+    }
+}
+
+/// An authenticated admin: 401 without a valid token, 403 for other roles.
+pub struct Admin(pub Identity);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Caller(identity) = Caller::from_request_parts(parts, state).await?;
+        if identity.is_admin() {
+            Ok(Self(identity))
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+/// The client's address: API Gateway's source IP in Lambda, the socket peer locally.
+pub fn client_ip(extensions: &axum::http::Extensions) -> String {
+    use lambda_http::request::RequestContext;
+    match extensions.get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => {
+            if let Some(ip) = ctx.http.source_ip.as_deref() {
+                return ip.to_owned();
+            }
+        }
+        Some(RequestContext::ApiGatewayV1(ctx)) => {
+            if let Some(ip) = ctx.identity.source_ip.as_deref() {
+                return ip.to_owned();
+            }
+        }
+        _ => {}
+    }
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Login {
+        email: String,
+        age: u8,
+    }
+
+    fn parse(raw: &str) -> AppError {
+        let mut de = serde_json::Deserializer::from_slice(raw.as_bytes());
+        let err = serde_path_to_error::deserialize::<_, Login>(&mut de).unwrap_err();
+        body_error(err)
+    }
+
+    fn field(err: AppError) -> String {
+        let AppError::Validation(errors) = err else {
+            panic!("{err:?}")
+        };
+        errors[0].field.clone().unwrap()
+    }
+
+    #[test]
+    fn errors_name_the_field_in_our_words() {
+        assert_eq!(
+            field(parse(r#"{"email":"a","age":1,"role":"admin"}"#)),
+            "role"
+        );
+        assert_eq!(field(parse(r#"{"age":1}"#)), "email");
+        assert_eq!(field(parse(r#"{"email":"a","age":"x"}"#)), "age");
+        assert_eq!(field(parse(r#"{"email":"a","#)), "body");
+        assert_eq!(field(parse(r#"[1]"#)), "body");
+        let AppError::Validation(errors) = parse(r#"{"email":"a","age":"x"}"#) else {
+            panic!()
+        };
+        assert!(
+            !errors[0].message.contains("invalid type"),
+            "no serde wording"
+        );
+    }
+
+    #[test]
+    fn content_types() {
+        let v = |s: &'static str| header::HeaderValue::from_static(s);
+        assert!(is_json(Some(&v("application/json"))));
+        assert!(is_json(Some(&v("application/json; charset=utf-8"))));
+        assert!(is_json(Some(&v("application/merge-patch+json"))));
+        assert!(!is_json(Some(&v("text/plain"))));
+        assert!(!is_json(None));
+    }
+}

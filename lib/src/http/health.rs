@@ -1,0 +1,84 @@
+//! `/health` (no dependency touched) and `/health/ready` (each dependency checked, bounded).
+
+use super::json;
+use crate::{AppState, VERSION};
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// Each readiness check gives up after this, so a dead dependency is a 503, never a hang.
+pub const CHECK_TIMEOUT: Duration = Duration::from_millis(800);
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/health/ready", get(ready))
+}
+
+async fn health() -> Response {
+    json(
+        StatusCode::OK,
+        &json!({ "success": true, "message": "OK", "data": { "status": "ok", "version": VERSION } }),
+    )
+}
+
+async fn check<E: std::fmt::Display>(
+    name: &str,
+    probe: impl Future<Output = Result<(), E>>,
+) -> (bool, Value) {
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(CHECK_TIMEOUT, probe).await;
+    let latency_ms = started.elapsed().as_millis() as u64;
+    match outcome {
+        Ok(Ok(())) => (true, json!({ "status": "up", "latencyMs": latency_ms })),
+        Ok(Err(e)) => {
+            tracing::warn!(dependency = name, error = %e, "readiness check failed");
+            (false, json!({ "status": "down", "latencyMs": latency_ms }))
+        }
+        Err(_) => {
+            tracing::warn!(dependency = name, "readiness check timed out");
+            (false, json!({ "status": "down", "latencyMs": latency_ms }))
+        }
+    }
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    let ((db_up, dynamodb), (cache_up, redis)) = tokio::join!(
+        check("dynamodb", state.store.ping()),
+        check("redis", state.cache.ping())
+    );
+    let data = json!({
+        "status": if db_up && cache_up { "ready" } else { "degraded" },
+        "dependencies": { "dynamodb": dynamodb, "redis": redis },
+    });
+    if db_up && cache_up {
+        return json(
+            StatusCode::OK,
+            &json!({ "success": true, "message": "Ready", "data": data }),
+        );
+    }
+    let down: Vec<&str> = [(db_up, "dynamodb"), (cache_up, "redis")]
+        .iter()
+        .filter(|(up, _)| !up)
+        .map(|(_, n)| *n)
+        .collect();
+    let mut body = json!({
+        "success": false,
+        "message": format!("Dependencies unavailable: {}", down.join(", ")),
+        "code": "SERVICE_UNAVAILABLE",
+        "data": data,
+    });
+    if let Some(id) = super::response::current_request_id() {
+        body["requestId"] = json!(id);
+    }
+    let mut response = json(StatusCode::SERVICE_UNAVAILABLE, &body);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
+}

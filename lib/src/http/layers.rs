@@ -1,0 +1,205 @@
+//! The layers every function shares: request id, tracing, security headers, CORS, body limit,
+//! rate limit, panic catching, and an envelope for every error a layer (not a handler) produced.
+
+use super::extract::BODY_LIMIT;
+use super::rate_limit;
+use super::response::{current_request_id, REQUEST_ID, REQUEST_ID_HEADER};
+use crate::{AppError, AppState};
+use axum::extract::Request;
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{from_fn, from_fn_with_state, map_request, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub(super) fn apply(routes: Router<AppState>, state: AppState) -> Router {
+    let cors = cors(&state.config.cors_allowed_origins);
+    let x_request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    let security = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+    ];
+    let mut router = routes
+        .layer(from_fn_with_state(state.clone(), rate_limit::general))
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal("handler panicked".into()).into_response()
+        }))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(cors)
+        .layer(from_fn(finalize));
+    for (name, value) in security {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    router
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(x_request_id, UlidRequestId))
+        .layer(map_request(drop_insane_request_id))
+}
+
+/// "Sane" per the contract: 1-128 characters of `[A-Za-z0-9._-]`.
+pub fn is_sane_request_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+async fn drop_insane_request_id(mut req: Request) -> Request {
+    let sane = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .map(|v| v.to_str().is_ok_and(is_sane_request_id));
+    if sane == Some(false) {
+        req.headers_mut().remove(REQUEST_ID_HEADER);
+    }
+    req
+}
+
+#[derive(Clone, Copy)]
+struct UlidRequestId;
+
+impl MakeRequestId for UlidRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&ulid::Ulid::new().to_string())
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let methods = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+    ];
+    let allow_headers = [
+        header::CONTENT_TYPE,
+        header::AUTHORIZATION,
+        HeaderName::from_static("idempotency-key"),
+        HeaderName::from_static(REQUEST_ID_HEADER),
+    ];
+    let expose = [
+        HeaderName::from_static(REQUEST_ID_HEADER),
+        header::RETRY_AFTER,
+        HeaderName::from_static("idempotent-replayed"),
+        HeaderName::from_static("ratelimit-limit"),
+        HeaderName::from_static("ratelimit-remaining"),
+        HeaderName::from_static("ratelimit-reset"),
+    ];
+    let layer = CorsLayer::new()
+        .allow_methods(methods)
+        .allow_headers(allow_headers)
+        .expose_headers(expose)
+        .max_age(Duration::from_secs(600));
+    if origins.iter().any(|o| o == "*") {
+        layer.allow_origin(AllowOrigin::any())
+    } else {
+        let list: Vec<HeaderValue> = origins
+            .iter()
+            .filter_map(|o| HeaderValue::from_str(o).ok())
+            .collect();
+        // Cookies (the refresh token) need credentials, allowed only with explicit origins.
+        layer
+            .allow_origin(AllowOrigin::list(list))
+            .allow_credentials(true)
+    }
+}
+
+/// Scopes the request id for error bodies, answers preflights 204, and wraps any error response
+/// that did not come from `AppError` (axum's 405, the body limit's 413, ...) in the envelope.
+async fn finalize(req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    REQUEST_ID
+        .scope(id, async move {
+            let mut response = next.run(req).await;
+            let status = response.status();
+            if preflight && status == StatusCode::OK {
+                *response.status_mut() = StatusCode::NO_CONTENT;
+                return response;
+            }
+            let is_json = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ct| ct.starts_with("application/json"));
+            if status.as_u16() < 400 || is_json {
+                return response;
+            }
+            let error = match status {
+                StatusCode::NOT_FOUND => AppError::NotFound,
+                StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
+                StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
+                StatusCode::UNAUTHORIZED => AppError::Unauthorized,
+                StatusCode::FORBIDDEN => AppError::Forbidden,
+                s if s.is_client_error() => AppError::validation("request", "is malformed"),
+                s => AppError::Internal(format!("layer answered {s}")),
+            };
+            let mut wrapped = error.into_response();
+            for (name, value) in response.headers() {
+                if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                    wrapped.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+            debug_assert!(current_request_id().is_some());
+            wrapped
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_sane_request_id;
+
+    #[test]
+    fn request_id_sanity() {
+        assert!(is_sane_request_id("abc-123_X.y"));
+        assert!(is_sane_request_id(&"a".repeat(128)));
+        assert!(!is_sane_request_id(&"a".repeat(129)));
+        assert!(!is_sane_request_id(""));
+        assert!(!is_sane_request_id("a b"));
+        assert!(!is_sane_request_id("<script>"));
+    }
+}

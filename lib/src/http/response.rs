@@ -1,0 +1,64 @@
+use crate::AppError;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+tokio::task_local! {
+    /// The current request's id, so error bodies can carry it without threading it through.
+    pub(crate) static REQUEST_ID: String;
+}
+
+pub(crate) fn current_request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// A JSON response with the contract's content type.
+pub fn json(status: StatusCode, body: &Value) -> Response {
+    raw_json(status, body.to_string())
+}
+
+pub(crate) fn raw_json(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        match &self {
+            Self::Internal(detail) => tracing::error!(error = %detail, "internal error"),
+            Self::Unavailable(detail) => tracing::warn!(error = %detail, "dependency unavailable"),
+            _ => {}
+        }
+        let mut body = json!({ "success": false, "message": self.public_message(), "code": code });
+        if let Self::Validation(errors) = &self {
+            body["errors"] = json!(errors);
+        }
+        if let Some(id) = current_request_id() {
+            body["requestId"] = json!(id);
+        }
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = json(status, &body);
+        let headers = response.headers_mut();
+        if let Some(secs) = self.retry_after() {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Self::RateLimited(info) = &self {
+            super::rate_limit::set_headers(headers, info);
+        }
+        response
+    }
+}
+
+pub(crate) async fn not_found() -> AppError {
+    AppError::NotFound
+}

@@ -1,0 +1,95 @@
+//! Server-chosen ids: ULIDs (time-ordered, so newest-first listings sort by id). A path id that
+//! is not a ULID is a validation error, never a 404.
+
+use crate::error::AppError;
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! ulid_id {
+    ($name:ident, $what:literal) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(ulid::Ulid);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(ulid::Ulid::new())
+            }
+            /// Parses a client-supplied id; `field` names it in the 400.
+            pub fn parse(raw: &str, field: &str) -> Result<Self, AppError> {
+                raw.parse().map_err(|_| {
+                    AppError::validation(field, concat!("must be a valid ", $what, " id"))
+                })
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ulid::DecodeError;
+            fn from_str(raw: &str) -> Result<Self, Self::Err> {
+                // Only the canonical 26-character form: no case games in ids.
+                if raw.len() != ulid::ULID_LEN || raw.bytes().any(|b| b.is_ascii_lowercase()) {
+                    return Err(ulid::DecodeError::InvalidLength);
+                }
+                ulid::Ulid::from_string(raw).map(Self)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(d)?;
+                raw.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+ulid_id!(UserId, "user");
+ulid_id!(EventId, "event");
+ulid_id!(BookingId, "booking");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_rejects_malformed() {
+        let id = EventId::new();
+        assert_eq!(EventId::parse(&id.to_string(), "id").unwrap(), id);
+        for bad in [
+            "",
+            "123",
+            "not-an-id",
+            "01ARZ3NDEKTSV4RRFFQ69G5FA",
+            "01arz3ndektsv4rrffq69g5fav",
+            "01ARZ3NDEKTSV4RRFFQ69G5FA!",
+        ] {
+            let err = EventId::parse(bad, "id").unwrap_err();
+            assert_eq!(err.status_and_code(), (400, "VALIDATION_ERROR"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_are_time_ordered() {
+        let a = BookingId::new();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = BookingId::new();
+        assert!(a.to_string() < b.to_string());
+    }
+}

@@ -1,0 +1,26 @@
+//! Shared crate of the ticketing functions: domain rules, storage and cache behind small traits,
+//! and the HTTP plumbing (envelope, errors, extractors, layers, routers) every function serves.
+//!
+//! Layering: `domain` knows nothing of HTTP or DynamoDB; `store`/`cache` implement persistence
+//! for real services and in memory; `service` holds the use cases; `http` adapts them to axum.
+
+pub mod cache;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod money;
+pub mod service;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod tokens;
+pub mod views;
+
+pub use config::Config;
+pub use error::AppError;
+pub use state::AppState;
+
+/// The deployed version, reported by `/health`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,267 @@
+use super::EventService;
+use crate::cache::Cache;
+use crate::domain::{Booking, BookingStatus, Identity, NewBookingRequest, PageMeta, PageParams};
+use crate::ids::BookingId;
+use crate::store::{BookOutcome, BookingAttempt, Store, StoreError};
+use crate::{views, AppError};
+use chrono::Utc;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a key is honoured.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long an in-flight marker lives: longer than the function timeout, so a crashed attempt
+/// frees its key by itself.
+pub const IN_FLIGHT_TTL: Duration = Duration::from_secs(30);
+/// Attempts at a transaction that meets contention before answering 503.
+pub const MAX_ATTEMPTS: u32 = 5;
+const BACKOFF_BASE_MS: u64 = 15;
+
+/// Jittered exponential backoff: spreads retries of contended transactions apart.
+async fn backoff(tries: u32) {
+    let ceiling = BACKOFF_BASE_MS << tries;
+    let delay = rand::rng().random_range(ceiling / 2..=ceiling);
+    tokio::time::sleep(Duration::from_millis(delay)).await;
+}
+
+/// A 201 answer: the exact body, and whether it is a replay of an earlier request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookingReply {
+    pub body: String,
+    pub replayed: bool,
+}
+
+/// The fast-path record in the cache, per (user, key).
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+enum IdempotencyRecord {
+    InFlight { fingerprint: String },
+    Done { fingerprint: String, body: String },
+}
+
+#[derive(Clone)]
+pub struct BookingService {
+    store: Arc<dyn Store>,
+    cache: Arc<dyn Cache>,
+    events: EventService,
+}
+
+impl BookingService {
+    pub fn new(store: Arc<dyn Store>, cache: Arc<dyn Cache>, events: EventService) -> Self {
+        Self {
+            store,
+            cache,
+            events,
+        }
+    }
+
+    /// Books tickets exactly once per (user, idempotency key).
+    ///
+    /// The cache is a fast path (replays, in-flight detection) that fails open; correctness
+    /// rests on the store's transaction and its durable guard, so a lost cache entry can never
+    /// create a second booking.
+    pub async fn book(
+        &self,
+        who: Identity,
+        request: NewBookingRequest,
+    ) -> Result<BookingReply, AppError> {
+        let fingerprint = request.fingerprint();
+        let cache_key = format!("idempotency:{}:{}", who.user_id, request.idempotency_key);
+        let in_flight = serde_json::to_string(&IdempotencyRecord::InFlight {
+            fingerprint: fingerprint.clone(),
+        })
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+
+        let owns_cache_entry = match self
+            .cache
+            .set_nx(&cache_key, &in_flight, IN_FLIGHT_TTL)
+            .await
+        {
+            Ok(true) => true,
+            Ok(false) => match self.cache.get(&cache_key).await {
+                Ok(Some(raw)) => match serde_json::from_str::<IdempotencyRecord>(&raw) {
+                    Ok(IdempotencyRecord::InFlight { fingerprint: seen }) => {
+                        return Err(if seen == fingerprint {
+                            AppError::IdempotencyKeyInUse
+                        } else {
+                            AppError::IdempotencyKeyReused
+                        });
+                    }
+                    Ok(IdempotencyRecord::Done {
+                        fingerprint: seen,
+                        body,
+                    }) => {
+                        return if seen == fingerprint {
+                            Ok(BookingReply {
+                                body,
+                                replayed: true,
+                            })
+                        } else {
+                            Err(AppError::IdempotencyKeyReused)
+                        };
+                    }
+                    Err(_) => false,
+                },
+                // Expired or deleted between the two calls: the durable guard decides.
+                Ok(None) => false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "idempotency cache unavailable; relying on the durable guard");
+                    false
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "idempotency cache unavailable; relying on the durable guard");
+                false
+            }
+        };
+
+        let result = self.book_durably(who, &request, &fingerprint).await;
+
+        if owns_cache_entry {
+            let outcome = match &result {
+                Ok(reply) => {
+                    let done = IdempotencyRecord::Done {
+                        fingerprint: fingerprint.clone(),
+                        body: reply.body.clone(),
+                    };
+                    match serde_json::to_string(&done) {
+                        Ok(raw) => self.cache.set(&cache_key, &raw, IDEMPOTENCY_TTL).await,
+                        Err(e) => Err(crate::cache::CacheError(e.to_string())),
+                    }
+                }
+                // A failed request does not consume its key.
+                Err(_) => self.cache.delete(&cache_key).await,
+            };
+            if let Err(e) = outcome {
+                tracing::warn!(error = %e, "could not record the idempotency outcome in the cache");
+            }
+        }
+        if result.is_ok() {
+            self.events.invalidate(request.event_id).await;
+        }
+        result
+    }
+
+    async fn book_durably(
+        &self,
+        who: Identity,
+        request: &NewBookingRequest,
+        fingerprint: &str,
+    ) -> Result<BookingReply, AppError> {
+        let event = self
+            .store
+            .event_by_id(request.event_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let now = Utc::now();
+        let id = BookingId::new();
+        let booking = Booking {
+            id,
+            event_id: event.id,
+            user_id: who.user_id,
+            quantity: request.quantity,
+            unit_price: event.price,
+            total_price: event.price.times(request.quantity),
+            status: BookingStatus::Confirmed,
+            ticket_numbers: Booking::ticket_numbers(id, request.quantity),
+            idempotency_key: request.idempotency_key.to_string(),
+            created_at: now,
+            cancelled_at: None,
+        };
+        let body = views::success("Booking created", views::booking(&booking), None).to_string();
+        let attempt = BookingAttempt {
+            booking,
+            fingerprint: fingerprint.to_owned(),
+            response_body: body.clone(),
+            now,
+            guard_expires_at: now + chrono::Duration::from_std(IDEMPOTENCY_TTL).unwrap_or_default(),
+        };
+
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.store.book(&attempt).await {
+                Ok(BookOutcome::Created) => {
+                    return Ok(BookingReply {
+                        body,
+                        replayed: false,
+                    })
+                }
+                // Our own earlier attempt landed although its answer was lost: not a replay.
+                Ok(BookOutcome::Replayed { booking_id, .. }) if booking_id == id => {
+                    return Ok(BookingReply {
+                        body,
+                        replayed: false,
+                    })
+                }
+                Ok(BookOutcome::Replayed { response_body, .. }) => {
+                    return Ok(BookingReply {
+                        body: response_body,
+                        replayed: true,
+                    })
+                }
+                Err(StoreError::Contention(reason)) if tries < MAX_ATTEMPTS => {
+                    tracing::debug!(%reason, tries, "booking met contention; retrying");
+                    backoff(tries).await;
+                }
+                Err(StoreError::Contention(reason)) => {
+                    tracing::warn!(%reason, tries, "booking still contended after retries");
+                    return Err(AppError::Unavailable(format!(
+                        "contention after {tries} attempts: {reason}"
+                    )));
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+    }
+
+    /// The caller's bookings, newest first.
+    pub async fn list(
+        &self,
+        who: Identity,
+        status: Option<BookingStatus>,
+        page: PageParams,
+    ) -> Result<(Vec<Booking>, PageMeta), AppError> {
+        let bookings: Vec<Booking> = self
+            .store
+            .bookings_by_user(who.user_id)
+            .await?
+            .into_iter()
+            .filter(|b| status.is_none_or(|s| b.status == s))
+            .collect();
+        Ok(page.slice(bookings))
+    }
+
+    /// A booking for its owner or an admin; anyone else learns nothing (404).
+    pub async fn get(&self, who: Identity, id: BookingId) -> Result<Booking, AppError> {
+        let booking = self
+            .store
+            .booking_by_id(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if booking.user_id != who.user_id && !who.is_admin() {
+            return Err(AppError::NotFound);
+        }
+        Ok(booking)
+    }
+
+    pub async fn cancel(&self, who: Identity, id: BookingId) -> Result<Booking, AppError> {
+        let booking = self.get(who, id).await?;
+        if booking.status != BookingStatus::Confirmed {
+            return Err(AppError::BookingNotCancellable);
+        }
+        let mut tries = 0;
+        let cancelled = loop {
+            tries += 1;
+            match self.store.cancel_booking(&booking, Utc::now()).await {
+                Ok(cancelled) => break cancelled,
+                Err(StoreError::Contention(_)) if tries < MAX_ATTEMPTS => backoff(tries).await,
+                Err(other) => return Err(other.into()),
+            }
+        };
+        self.events.invalidate(booking.event_id).await;
+        Ok(cancelled)
+    }
+}

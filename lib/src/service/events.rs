@@ -1,0 +1,146 @@
+use crate::cache::Cache;
+use crate::domain::{Event, EventPatch, EventQuery, EventStatus, Identity, NewEvent, PageMeta};
+use crate::ids::EventId;
+use crate::store::Store;
+use crate::AppError;
+use std::sync::Arc;
+use std::time::Duration;
+
+const EVENT_TTL: Duration = Duration::from_secs(30);
+const LIST_TTL: Duration = Duration::from_secs(5);
+const GENERATION_KEY: &str = "events:generation";
+
+#[derive(Clone)]
+pub struct EventService {
+    store: Arc<dyn Store>,
+    cache: Arc<dyn Cache>,
+}
+
+fn event_key(id: EventId) -> String {
+    format!("event:{id}")
+}
+
+impl EventService {
+    pub fn new(store: Arc<dyn Store>, cache: Arc<dyn Cache>) -> Self {
+        Self { store, cache }
+    }
+
+    /// Drops every cached read that may show `id`: its own entry and (through a new generation)
+    /// every cached listing. Called after every write that changes an event or its counter.
+    pub async fn invalidate(&self, id: EventId) {
+        if let Err(e) = self.cache.delete(&event_key(id)).await {
+            tracing::warn!(error = %e, event_id = %id, "could not invalidate a cached event");
+        }
+        if let Err(e) = self
+            .cache
+            .set(
+                GENERATION_KEY,
+                &ulid::Ulid::new().to_string(),
+                Duration::from_secs(86_400),
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "could not invalidate cached event listings");
+        }
+    }
+
+    /// An event as the caller may see it: drafts exist only for admins.
+    pub async fn get(&self, who: Option<Identity>, id: EventId) -> Result<Event, AppError> {
+        let cached = match self.cache.get(&event_key(id)).await {
+            Ok(hit) => hit.and_then(|raw| serde_json::from_str::<Event>(&raw).ok()),
+            Err(e) => {
+                tracing::warn!(error = %e, "event cache unavailable; reading the store");
+                None
+            }
+        };
+        let event = match cached {
+            Some(event) => event,
+            None => {
+                let event = self
+                    .store
+                    .event_by_id(id)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                if let Ok(raw) = serde_json::to_string(&event) {
+                    let _ = self.cache.set(&event_key(id), &raw, EVENT_TTL).await;
+                }
+                event
+            }
+        };
+        if event.status == EventStatus::Draft && !who.is_some_and(|w| w.is_admin()) {
+            return Err(AppError::NotFound);
+        }
+        Ok(event)
+    }
+
+    pub async fn list(
+        &self,
+        who: Option<Identity>,
+        query: &EventQuery,
+    ) -> Result<(Vec<Event>, PageMeta), AppError> {
+        let admin = who.is_some_and(|w| w.is_admin());
+        let generation = self
+            .cache
+            .get(GENERATION_KEY)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let cache_key = format!("events:list:{generation}:{admin}:{}", query.cache_key());
+        if let Ok(Some(raw)) = self.cache.get(&cache_key).await {
+            if let Ok(page) = serde_json::from_str::<(Vec<Event>, PageMeta)>(&raw) {
+                return Ok(page);
+            }
+        }
+        let statuses: Vec<EventStatus> = match query.status {
+            Some(EventStatus::Draft) if !admin => vec![],
+            Some(status) => vec![status],
+            None if admin => EventStatus::ALL.to_vec(),
+            None => EventStatus::ALL
+                .into_iter()
+                .filter(|s| *s != EventStatus::Draft)
+                .collect(),
+        };
+        let mut events: Vec<Event> = self
+            .store
+            .events_by_status(&statuses, query.from, query.to)
+            .await?
+            .into_iter()
+            .filter(|e| query.matches(e))
+            .collect();
+        query.sort(&mut events);
+        let page = query.page.slice(events);
+        if let Ok(raw) = serde_json::to_string(&page) {
+            let _ = self.cache.set(&cache_key, &raw, LIST_TTL).await;
+        }
+        Ok(page)
+    }
+
+    pub async fn create(&self, new_event: NewEvent) -> Result<Event, AppError> {
+        let event = new_event.into_event(chrono::Utc::now());
+        self.store.create_event(&event).await?;
+        self.invalidate(event.id).await;
+        Ok(event)
+    }
+
+    pub async fn update(&self, id: EventId, patch: EventPatch) -> Result<Event, AppError> {
+        let mut event = self
+            .store
+            .event_by_id(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        patch.apply(&mut event, chrono::Utc::now());
+        self.store.update_event_details(&event).await?;
+        self.invalidate(id).await;
+        // Re-read so the counters shown are the store's, not the possibly stale copy above.
+        self.store.event_by_id(id).await?.ok_or(AppError::NotFound)
+    }
+
+    pub async fn delete(&self, who: Identity, id: EventId) -> Result<(), AppError> {
+        self.store
+            .delete_event(id, who.user_id, chrono::Utc::now())
+            .await?;
+        self.invalidate(id).await;
+        Ok(())
+    }
+}

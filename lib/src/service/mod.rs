@@ -1,0 +1,9 @@
+//! Use cases: each service owns one endpoint group's rules, on top of the store and cache traits.
+
+pub mod auth;
+pub mod bookings;
+pub mod events;
+
+pub use auth::{AuthService, Session};
+pub use bookings::{BookingReply, BookingService};
+pub use events::EventService;

@@ -1,0 +1,677 @@
+//! DynamoDB implementation: one table (see `table`), conditional writes and transactions.
+
+use super::table::{
+    keys, BOOKINGS_BY_USER, EVENTS_BY_STATUS, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE,
+};
+use super::*;
+use crate::domain::BookingStatus;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use chrono::SecondsFormat;
+use std::collections::HashMap;
+use tokio::sync::OnceCell;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Builds the SDK client on first use, so a cold start does no config loading or TLS set-up.
+pub struct DynamoStore {
+    table: String,
+    endpoint: Option<String>,
+    region: Option<String>,
+    client: OnceCell<Client>,
+}
+
+impl DynamoStore {
+    pub fn new(table: impl Into<String>, endpoint: Option<String>, region: Option<String>) -> Self {
+        Self {
+            table: table.into(),
+            endpoint,
+            region,
+            client: OnceCell::new(),
+        }
+    }
+
+    pub fn with_client(table: impl Into<String>, client: Client) -> Self {
+        Self {
+            table: table.into(),
+            endpoint: None,
+            region: None,
+            client: OnceCell::from(client),
+        }
+    }
+
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
+    pub async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| build_client(self.endpoint.clone(), self.region.clone()))
+            .await
+    }
+}
+
+/// The SDK client: short timeouts so a dead dependency is a quick 503, not a hang; static
+/// dummy credentials against a local endpoint so the SDK never probes instance metadata.
+pub async fn build_client(endpoint: Option<String>, region: Option<String>) -> Client {
+    use aws_config::timeout::TimeoutConfig;
+    use aws_config::{BehaviorVersion, Region};
+    use std::time::Duration;
+
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_millis(500))
+            .operation_attempt_timeout(Duration::from_secs(2))
+            .operation_timeout(Duration::from_secs(4))
+            .build(),
+    );
+    let region = region.or_else(|| endpoint.as_ref().map(|_| "us-east-1".to_owned()));
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region));
+    }
+    if let Some(endpoint) = endpoint {
+        loader = loader.endpoint_url(endpoint);
+        if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+            loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "local", "local", None, None, "static",
+            ));
+        }
+    }
+    Client::new(&loader.load().await)
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+fn key((pk, sk): (String, String)) -> Item {
+    HashMap::from([
+        (PARTITION_KEY.to_owned(), s(pk)),
+        (SORT_KEY.to_owned(), s(sk)),
+    ])
+}
+fn names(pairs: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+    Some(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+fn values(pairs: Vec<(&str, AttributeValue)>) -> Option<Item> {
+    Some(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+}
+/// Fixed-width sortable timestamp for index sort keys.
+fn sortable(ts: DateTime<Utc>) -> String {
+    ts.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> StoreResult<Item> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+fn decode<T: serde::de::DeserializeOwned>(item: Item) -> StoreResult<T> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Maps an SDK failure: throttling and conflicts are contention (retryable), anything that
+/// did not get an answer is unavailability.
+fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    err: SdkError<E, R>,
+) -> StoreError {
+    match &err {
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or("Unknown");
+            match code {
+                "TransactionConflictException"
+                | "TransactionInProgressException"
+                | "ThrottlingException"
+                | "ProvisionedThroughputExceededException"
+                | "RequestLimitExceeded" => StoreError::Contention(code.to_owned()),
+                _ => StoreError::Unavailable(format!("dynamodb: {code}")),
+            }
+        }
+        SdkError::TimeoutError(_) => StoreError::Unavailable("dynamodb: timeout".into()),
+        SdkError::DispatchFailure(_) => StoreError::Unavailable("dynamodb: unreachable".into()),
+        other => StoreError::Unavailable(format!("dynamodb: {other:?}")),
+    }
+}
+
+fn reason_code(reason: Option<&CancellationReason>) -> &str {
+    reason.and_then(|r| r.code()).unwrap_or("None")
+}
+
+fn is_contention(code: &str) -> bool {
+    matches!(
+        code,
+        "TransactionConflict"
+            | "ThrottlingError"
+            | "ProvisionedThroughputExceeded"
+            | "RequestLimitExceeded"
+    )
+}
+
+impl DynamoStore {
+    fn event_item(&self, event: &Event) -> StoreResult<Item> {
+        let mut item = encode(event)?;
+        item.extend(key(keys::event(event.id)));
+        item.insert("dateTs".into(), n(event.date.timestamp_millis()));
+        if event.deleted_at.is_none() {
+            item.insert(
+                EVENTS_BY_STATUS.partition_key.into(),
+                s(keys::events_by_status(event.status)),
+            );
+            item.insert(
+                EVENTS_BY_STATUS.sort_key.into(),
+                s(format!("{}#{}", sortable(event.date), event.id)),
+            );
+        }
+        Ok(item)
+    }
+
+    async fn get(&self, key_pair: (String, String)) -> StoreResult<Option<Item>> {
+        let out = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(key_pair)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.item)
+    }
+
+    /// Runs a query to the end (following every page), decoding each item.
+    async fn query_all<T: serde::de::DeserializeOwned>(
+        &self,
+        index: &str,
+        condition: &str,
+        attr_names: Option<HashMap<String, String>>,
+        attr_values: Option<Item>,
+        newest_first: bool,
+    ) -> StoreResult<Vec<T>> {
+        let client = self.client().await;
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = client
+                .query()
+                .table_name(&self.table)
+                .index_name(index)
+                .key_condition_expression(condition)
+                .set_expression_attribute_names(attr_names.clone())
+                .set_expression_attribute_values(attr_values.clone())
+                .scan_index_forward(!newest_first)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in page.items.unwrap_or_default() {
+                out.push(decode(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Which contract error a failed event condition means, judged from the old item.
+    fn event_failure(old: Option<&Item>, now: DateTime<Utc>) -> StoreError {
+        let Some(old) = old.filter(|i| !i.is_empty()) else {
+            return StoreError::NotFound;
+        };
+        if old.contains_key("deletedAt") {
+            return StoreError::NotFound;
+        }
+        let status_ok = matches!(old.get("status"), Some(AttributeValue::S(s)) if s == "published");
+        let future = matches!(old.get("dateTs"), Some(AttributeValue::N(ms)) if ms.parse::<i64>().is_ok_and(|ms| ms > now.timestamp_millis()));
+        if !status_ok || !future {
+            StoreError::EventNotBookable
+        } else {
+            StoreError::InsufficientTickets
+        }
+    }
+
+    /// Reads an existing idempotency guard and turns it into a replay or a reuse error.
+    fn guard_outcome(item: &Item, attempt: &BookingAttempt) -> StoreResult<Option<BookOutcome>> {
+        let text = |name: &str| match item.get(name) {
+            Some(AttributeValue::S(v)) => Some(v.clone()),
+            _ => None,
+        };
+        let expires = match item.get(TTL_ATTRIBUTE) {
+            Some(AttributeValue::N(v)) => v.parse::<i64>().unwrap_or(0),
+            _ => 0,
+        };
+        if expires <= attempt.now.timestamp() {
+            return Ok(None);
+        }
+        if text("fingerprint").as_deref() != Some(attempt.fingerprint.as_str()) {
+            return Err(StoreError::IdempotencyKeyReused);
+        }
+        let booking_id = text("bookingId")
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt("guard without bookingId".into()))?;
+        let response_body = text("responseBody").unwrap_or_default();
+        Ok(Some(BookOutcome::Replayed {
+            booking_id,
+            response_body,
+        }))
+    }
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        let mut user_item = encode(user)?;
+        user_item.extend(key(keys::user(user.id)));
+        let mut email_item = key(keys::email(&user.email));
+        email_item.insert("userId".into(), s(user.id.to_string()));
+        let put = |item: Item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map(|p| TransactWriteItem::builder().put(p).build())
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        };
+        // The email item makes uniqueness a condition of the same transaction as the user.
+        let result = self
+            .client()
+            .await
+            .transact_write_items()
+            .transact_items(put(email_item)?)
+            .transact_items(put(user_item)?)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
+                    let reasons = e.cancellation_reasons();
+                    if reason_code(reasons.first()) == "ConditionalCheckFailed" {
+                        return Err(StoreError::EmailTaken);
+                    }
+                    if reasons.iter().any(|r| is_contention(reason_code(Some(r)))) {
+                        return Err(StoreError::Contention("TransactionConflict".into()));
+                    }
+                }
+                Err(classify(err))
+            }
+        }
+    }
+
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.get(keys::user(id)).await?.map(decode).transpose()
+    }
+
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        let Some(item) = self.get(keys::email(email)).await? else {
+            return Ok(None);
+        };
+        let Some(AttributeValue::S(id)) = item.get("userId") else {
+            return Err(StoreError::Corrupt("email item without userId".into()));
+        };
+        let id = id
+            .parse()
+            .map_err(|_| StoreError::Corrupt("bad userId".into()))?;
+        self.user_by_id(id).await
+    }
+
+    async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()> {
+        let role = serde_json::to_value(role)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        self.client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::user(id))))
+            .update_expression("SET #role = :role")
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_names(names(&[("#role", "role")]))
+            .set_expression_attribute_values(values(vec![(":role", s(role))]))
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(se) if se.is_conditional_check_failed_exception() => StoreError::NotFound,
+                _ => classify(e),
+            })?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventStore for DynamoStore {
+    async fn create_event(&self, event: &Event) -> StoreResult<()> {
+        self.client()
+            .await
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.event_item(event)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>> {
+        let event: Option<Event> = self.get(keys::event(id)).await?.map(decode).transpose()?;
+        Ok(event.filter(|e| e.deleted_at.is_none()))
+    }
+
+    async fn events_by_status(
+        &self,
+        statuses: &[EventStatus],
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<Event>> {
+        let mut events = Vec::new();
+        for status in statuses {
+            let mut vals = vec![(":pk", s(keys::events_by_status(*status)))];
+            let condition = if from.is_some() || to.is_some() {
+                // "~" sorts after every "<timestamp>#<id>" of the bound's instant.
+                let lo = from.map(sortable).unwrap_or_default();
+                let hi = to
+                    .map(|t| format!("{}~", sortable(t)))
+                    .unwrap_or_else(|| "~".into());
+                vals.push((":lo", s(lo)));
+                vals.push((":hi", s(hi)));
+                "#pk = :pk AND #sk BETWEEN :lo AND :hi"
+            } else {
+                "#pk = :pk"
+            };
+            let mut page: Vec<Event> = self
+                .query_all(
+                    EVENTS_BY_STATUS.name,
+                    condition,
+                    names(&[
+                        ("#pk", EVENTS_BY_STATUS.partition_key),
+                        ("#sk", EVENTS_BY_STATUS.sort_key),
+                    ])
+                    .map(|mut m| {
+                        if !condition.contains("#sk") {
+                            m.remove("#sk");
+                        }
+                        m
+                    }),
+                    values(vals),
+                    false,
+                )
+                .await?;
+            events.append(&mut page);
+        }
+        Ok(events)
+    }
+
+    async fn update_event_details(&self, event: &Event) -> StoreResult<()> {
+        let result = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::event(event.id))))
+            .update_expression(
+                "SET #name = :name, description = :description, venue = :venue, #date = :date, dateTs = :dateTs, \
+                 price = :price, #status = :status, updatedAt = :updatedAt, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk",
+            )
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletedAt)")
+            .set_expression_attribute_names(names(&[("#name", "name"), ("#date", "date"), ("#status", "status")]))
+            .set_expression_attribute_values(values(vec![
+                (":name", s(&event.name)),
+                (":description", s(&event.description)),
+                (":venue", s(&event.venue)),
+                (":date", s(event.date.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
+                (":dateTs", n(event.date.timestamp_millis())),
+                (":price", n(event.price.0)),
+                (":status", s(event.status.as_str())),
+                (":updatedAt", s(event.updated_at.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
+                (":gsi1pk", s(keys::events_by_status(event.status))),
+                (":gsi1sk", s(format!("{}#{}", sortable(event.date), event.id))),
+            ]))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::NotFound)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn delete_event(&self, id: EventId, by: UserId, at: DateTime<Utc>) -> StoreResult<()> {
+        let at = at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+        let result = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::event(id))))
+            // Leaving the status index makes the event vanish from listings.
+            .update_expression("SET deletedAt = :at, deletedBy = :by, updatedAt = :at REMOVE gsi1pk, gsi1sk")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND confirmedBookings = :zero",
+            )
+            .set_expression_attribute_values(values(vec![(":at", s(at)), (":by", s(by.to_string())), (":zero", n(0))]))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(ccf)) => {
+                    match ccf.item() {
+                        Some(old) if !old.is_empty() && !old.contains_key("deletedAt") => {
+                            Err(StoreError::HasActiveBookings)
+                        }
+                        _ => Err(StoreError::NotFound),
+                    }
+                }
+                _ => Err(classify(e)),
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl BookingStore for DynamoStore {
+    async fn book(&self, attempt: &BookingAttempt) -> StoreResult<BookOutcome> {
+        let booking = &attempt.booking;
+        let event_update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::event(booking.event_id))))
+            .update_expression("SET availableTickets = availableTickets - :q, confirmedBookings = confirmedBookings + :one")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND #status = :published \
+                 AND dateTs > :now AND availableTickets >= :q",
+            )
+            .set_expression_attribute_names(names(&[("#status", "status")]))
+            .set_expression_attribute_values(values(vec![
+                (":q", n(booking.quantity)),
+                (":one", n(1)),
+                (":published", s("published")),
+                (":now", n(attempt.now.timestamp_millis())),
+            ]))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+
+        let mut booking_item = encode(booking)?;
+        booking_item.extend(key(keys::booking(booking.id)));
+        booking_item.insert(
+            BOOKINGS_BY_USER.partition_key.into(),
+            s(keys::bookings_by_user(booking.user_id)),
+        );
+        booking_item.insert(BOOKINGS_BY_USER.sort_key.into(), s(booking.id.to_string()));
+        let booking_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(booking_item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+
+        let guard_key = keys::idempotency_guard(booking.user_id, &booking.idempotency_key);
+        let mut guard_item = key(guard_key.clone());
+        guard_item.insert("bookingId".into(), s(booking.id.to_string()));
+        guard_item.insert("fingerprint".into(), s(&attempt.fingerprint));
+        guard_item.insert("responseBody".into(), s(&attempt.response_body));
+        guard_item.insert(
+            TTL_ATTRIBUTE.into(),
+            n(attempt.guard_expires_at.timestamp()),
+        );
+        // TTL deletion lags, so an expired guard is treated as absent.
+        let guard_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(guard_item))
+            .condition_expression("attribute_not_exists(pk) OR #exp <= :nowSecs")
+            .set_expression_attribute_names(names(&[("#exp", TTL_ATTRIBUTE)]))
+            .set_expression_attribute_values(values(vec![(":nowSecs", n(attempt.now.timestamp()))]))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+
+        let result = self
+            .client()
+            .await
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(event_update).build())
+            .transact_items(TransactWriteItem::builder().put(booking_put).build())
+            .transact_items(TransactWriteItem::builder().put(guard_put).build())
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(BookOutcome::Created),
+            Err(err) => err,
+        };
+        let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
+            cancelled,
+        )) = err.as_service_error()
+        else {
+            return Err(classify(err));
+        };
+        let reasons = cancelled.cancellation_reasons();
+        if reasons.iter().any(|r| is_contention(reason_code(Some(r)))) {
+            return Err(StoreError::Contention("TransactionConflict".into()));
+        }
+        // A used key wins over every other failure: the retry of a successful booking replays it.
+        if reason_code(reasons.get(2)) == "ConditionalCheckFailed" {
+            if let Some(outcome) = reasons
+                .get(2)
+                .and_then(|r| r.item())
+                .map(|i| Self::guard_outcome(i, attempt))
+            {
+                if let Some(outcome) = outcome? {
+                    return Ok(outcome);
+                }
+            }
+            return Err(StoreError::Contention("guard expired between reads".into()));
+        }
+        if reason_code(reasons.first()) == "ConditionalCheckFailed" {
+            // DynamoDB may stop at the first failed condition: look at the guard explicitly.
+            if let Some(guard) = self.get(guard_key).await? {
+                if let Some(outcome) = Self::guard_outcome(&guard, attempt)? {
+                    return Ok(outcome);
+                }
+            }
+            return Err(Self::event_failure(
+                reasons.first().and_then(|r| r.item()),
+                attempt.now,
+            ));
+        }
+        Err(StoreError::Corrupt(format!(
+            "transaction cancelled: {:?}",
+            reasons
+                .iter()
+                .map(|r| reason_code(Some(r)).to_owned())
+                .collect::<Vec<_>>()
+        )))
+    }
+
+    async fn booking_by_id(&self, id: BookingId) -> StoreResult<Option<Booking>> {
+        self.get(keys::booking(id)).await?.map(decode).transpose()
+    }
+
+    async fn bookings_by_user(&self, user: UserId) -> StoreResult<Vec<Booking>> {
+        self.query_all(
+            BOOKINGS_BY_USER.name,
+            "#pk = :pk",
+            names(&[("#pk", BOOKINGS_BY_USER.partition_key)]),
+            values(vec![(":pk", s(keys::bookings_by_user(user)))]),
+            true,
+        )
+        .await
+    }
+
+    async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking> {
+        let booking_update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::booking(booking.id))))
+            .update_expression("SET #status = :cancelled, cancelledAt = :now")
+            .condition_expression("#status = :confirmed")
+            .set_expression_attribute_names(names(&[("#status", "status")]))
+            .set_expression_attribute_values(values(vec![
+                (":cancelled", s("cancelled")),
+                (":confirmed", s("confirmed")),
+                (":now", s(now.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
+            ]))
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let event_update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::event(booking.event_id))))
+            .update_expression("SET availableTickets = availableTickets + :q, confirmedBookings = confirmedBookings - :one")
+            .condition_expression("attribute_exists(pk) AND dateTs > :now")
+            .set_expression_attribute_values(values(vec![
+                (":q", n(booking.quantity)),
+                (":one", n(1)),
+                (":now", n(now.timestamp_millis())),
+            ]))
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let result = self
+            .client()
+            .await
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(booking_update).build())
+            .transact_items(TransactWriteItem::builder().update(event_update).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Booking { status: BookingStatus::Cancelled, cancelled_at: Some(now), ..booking.clone() }),
+            Err(err) => match err.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c)) => {
+                    let reasons = c.cancellation_reasons();
+                    if reasons.iter().any(|r| is_contention(reason_code(Some(r)))) {
+                        Err(StoreError::Contention("TransactionConflict".into()))
+                    } else {
+                        Err(StoreError::NotCancellable)
+                    }
+                }
+                _ => Err(classify(err)),
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.get(("HEALTH".into(), "HEALTH".into()))
+            .await
+            .map(|_| ())
+    }
+}

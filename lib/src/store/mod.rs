@@ -1,0 +1,114 @@
+//! Storage behind small traits, with a DynamoDB implementation (`dynamo`) and an in-memory one
+//! (`memory`). Both pass the same behavioural suite (`tests/tests/store_contract.rs`).
+
+pub mod dynamo;
+pub mod memory;
+pub mod table;
+
+use crate::domain::{Booking, Email, Event, EventStatus, Role, User};
+use crate::ids::{BookingId, EventId, UserId};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+pub use dynamo::DynamoStore;
+pub use memory::MemoryStore;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("email taken")]
+    EmailTaken,
+    #[error("insufficient tickets")]
+    InsufficientTickets,
+    #[error("event not bookable")]
+    EventNotBookable,
+    #[error("booking not cancellable")]
+    NotCancellable,
+    #[error("event has active bookings")]
+    HasActiveBookings,
+    #[error("idempotency key reused with a different request")]
+    IdempotencyKeyReused,
+    /// Transient contention (transaction conflict, throttling): worth retrying.
+    #[error("contention: {0}")]
+    Contention(String),
+    /// The store can't be reached or answered with a server error.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// An item that does not decode: a bug or a manual edit.
+    #[error("corrupt item: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything one booking writes atomically.
+#[derive(Debug, Clone)]
+pub struct BookingAttempt {
+    pub booking: Booking,
+    /// Fingerprint of the request body, kept in the durable idempotency guard.
+    pub fingerprint: String,
+    /// The exact 201 body, kept in the guard so a replay is byte-for-byte the same.
+    pub response_body: String,
+    pub now: DateTime<Utc>,
+    /// When the guard stops being honoured (24 h after the booking).
+    pub guard_expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BookOutcome {
+    Created,
+    /// The key was used before with the same body: the original answer.
+    Replayed {
+        booking_id: BookingId,
+        response_body: String,
+    },
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Fails with `EmailTaken` when the email is already registered, also under a race.
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
+    async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    async fn create_event(&self, event: &Event) -> StoreResult<()>;
+    /// `None` for unknown and soft-deleted events.
+    async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>>;
+    /// Live events of the given statuses, through the status/date index (never a scan),
+    /// optionally bounded by date.
+    async fn events_by_status(
+        &self,
+        statuses: &[EventStatus],
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<Event>>;
+    /// Writes the editable fields (never the counters); `NotFound` if deleted meanwhile.
+    async fn update_event_details(&self, event: &Event) -> StoreResult<()>;
+    /// Soft delete, conditioned on no confirmed bookings (`HasActiveBookings`).
+    async fn delete_event(&self, id: EventId, by: UserId, at: DateTime<Utc>) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait BookingStore: Send + Sync {
+    /// One atomic step: decrement the event's counter (if enough tickets, published, future, not
+    /// deleted), write the booking, write the durable idempotency guard.
+    async fn book(&self, attempt: &BookingAttempt) -> StoreResult<BookOutcome>;
+    async fn booking_by_id(&self, id: BookingId) -> StoreResult<Option<Booking>>;
+    /// The user's bookings, newest first, through the per-user index.
+    async fn bookings_by_user(&self, user: UserId) -> StoreResult<Vec<Booking>>;
+    /// One atomic step: `confirmed → cancelled` and the tickets back to the event's counter.
+    /// `NotCancellable` if not confirmed any more or the event has started.
+    async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking>;
+}
+
+/// The whole store, as the services see it.
+#[async_trait]
+pub trait Store: UserStore + EventStore + BookingStore {
+    /// A cheap round trip, for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+}

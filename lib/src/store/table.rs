@@ -1,0 +1,145 @@
+//! The table design, defined once: keys, indexes, TTL attribute and item key layout.
+//! `template.yaml` and the local bootstrap (`ensure_table`) are checked against it.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+};
+use aws_sdk_dynamodb::Client;
+use std::time::Duration;
+
+pub const PARTITION_KEY: &str = "pk";
+pub const SORT_KEY: &str = "sk";
+/// Expiry (epoch seconds) of idempotency guards; DynamoDB's TTL removes them.
+pub const TTL_ATTRIBUTE: &str = "expiresAt";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexDesign {
+    pub name: &'static str,
+    pub partition_key: &'static str,
+    pub sort_key: &'static str,
+}
+
+/// Events by status, sorted by date: listing without a scan.
+pub const EVENTS_BY_STATUS: IndexDesign = IndexDesign {
+    name: "gsi1",
+    partition_key: "gsi1pk",
+    sort_key: "gsi1sk",
+};
+/// Bookings by user, sorted by (time-ordered) booking id.
+pub const BOOKINGS_BY_USER: IndexDesign = IndexDesign {
+    name: "gsi2",
+    partition_key: "gsi2pk",
+    sort_key: "gsi2sk",
+};
+pub const INDEXES: [IndexDesign; 2] = [EVENTS_BY_STATUS, BOOKINGS_BY_USER];
+
+/// Item keys. Every entity lives in one table, keyed by a typed prefix.
+pub mod keys {
+    use crate::domain::{Email, EventStatus};
+    use crate::ids::{BookingId, EventId, UserId};
+
+    pub fn user(id: UserId) -> (String, String) {
+        (format!("USER#{id}"), "USER".into())
+    }
+    pub fn email(email: &Email) -> (String, String) {
+        (format!("EMAIL#{email}"), "EMAIL".into())
+    }
+    pub fn event(id: EventId) -> (String, String) {
+        (format!("EVENT#{id}"), "EVENT".into())
+    }
+    pub fn events_by_status(status: EventStatus) -> String {
+        format!("EVENTS#{}", status.as_str())
+    }
+    pub fn booking(id: BookingId) -> (String, String) {
+        (format!("BOOKING#{id}"), "BOOKING".into())
+    }
+    pub fn bookings_by_user(user: UserId) -> String {
+        format!("BOOKINGS#{user}")
+    }
+    pub fn idempotency_guard(user: UserId, key: &str) -> (String, String) {
+        (format!("IDEMPOTENCY#{user}#{key}"), "IDEMPOTENCY".into())
+    }
+}
+
+/// Creates the table and its indexes if missing and waits until it is active. Idempotent.
+/// Returns whether it created the table.
+pub async fn ensure_table(client: &Client, table_name: &str) -> Result<bool, String> {
+    if let Ok(existing) = client.describe_table().table_name(table_name).send().await {
+        if existing.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            return Ok(false);
+        }
+    } else {
+        let key = |name: &str, key_type: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(key_type)
+                .build()
+                .map_err(|e| e.to_string())
+        };
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| e.to_string())
+        };
+        let mut request = client
+            .create_table()
+            .table_name(table_name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key(PARTITION_KEY, KeyType::Hash)?)
+            .key_schema(key(SORT_KEY, KeyType::Range)?)
+            .attribute_definitions(attr(PARTITION_KEY)?)
+            .attribute_definitions(attr(SORT_KEY)?);
+        for index in INDEXES {
+            request = request
+                .attribute_definitions(attr(index.partition_key)?)
+                .attribute_definitions(attr(index.sort_key)?)
+                .global_secondary_indexes(
+                    GlobalSecondaryIndex::builder()
+                        .index_name(index.name)
+                        .key_schema(key(index.partition_key, KeyType::Hash)?)
+                        .key_schema(key(index.sort_key, KeyType::Range)?)
+                        .projection(
+                            Projection::builder()
+                                .projection_type(ProjectionType::All)
+                                .build(),
+                        )
+                        .build()
+                        .map_err(|e| e.to_string())?,
+                );
+        }
+        match request.send().await {
+            Ok(_) => {}
+            // Another process created it meanwhile: fine, wait below.
+            Err(e) if format!("{e:?}").contains("ResourceInUseException") => {}
+            Err(e) => return Err(format!("create table {table_name}: {e:?}")),
+        }
+    }
+    for _ in 0..120 {
+        let status = client
+            .describe_table()
+            .table_name(table_name)
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        if status.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
+            let ttl = TimeToLiveSpecification::builder()
+                .attribute_name(TTL_ATTRIBUTE)
+                .enabled(true)
+                .build()
+                .map_err(|e| e.to_string())?;
+            // Enabling TTL twice is an error on AWS; the table is usable either way.
+            let _ = client
+                .update_time_to_live()
+                .table_name(table_name)
+                .time_to_live_specification(ttl)
+                .send()
+                .await;
+            return Ok(true);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(format!("table {table_name} did not become active"))
+}
