@@ -1,1 +1,369 @@
+//! Test harness: each test gets its own app on its own backend — the memory store and cache, or
+//! DynamoDB Local (a fresh table) and Redis (a fresh key prefix) — so tests never see each
+//! other's data, and a reused machine can't pollute them.
 
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use ticketing::cache::{Cache, MemoryCache, RedisCache};
+use ticketing::config::Config;
+use ticketing::domain::{Booking, Email, Event, EventStatus, Role, User};
+use ticketing::ids::{BookingId, EventId, UserId};
+use ticketing::store::{
+    table, BookOutcome, BookingAttempt, BookingStore, DynamoStore, EventStore, MemoryStore, Store, StoreError,
+    StoreResult, UserStore,
+};
+use ticketing::tokens::TokenService;
+use ticketing::AppState;
+use tower::ServiceExt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The in-memory store and cache.
+    Memory,
+    /// DynamoDB Local and redis-server, as started by `scripts/services`.
+    Real,
+}
+
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// A DynamoDB store on a brand-new table of DynamoDB Local.
+pub async fn dynamo_store() -> Arc<DynamoStore> {
+    let name = unique("test");
+    let store = DynamoStore::new(&name, Some(dynamodb_endpoint()), Some("us-east-1".into()));
+    table::ensure_table(store.client().await, &name)
+        .await
+        .unwrap_or_else(|e| panic!("DynamoDB Local must be running (scripts/test starts it): {e}"));
+    Arc::new(store)
+}
+
+pub async fn redis_cache() -> Arc<RedisCache> {
+    let cache = RedisCache::new(redis_url(), format!("{}:", unique("test")));
+    cache.ping().await.unwrap_or_else(|e| panic!("redis-server must be running (scripts/test starts it): {e}"));
+    Arc::new(cache)
+}
+
+pub async fn store_for(backend: Backend) -> Arc<dyn Store> {
+    match backend {
+        Backend::Memory => Arc::new(MemoryStore::new()),
+        Backend::Real => dynamo_store().await,
+    }
+}
+
+pub async fn cache_for(backend: Backend) -> Arc<dyn Cache> {
+    match backend {
+        Backend::Memory => Arc::new(MemoryCache::new()),
+        Backend::Real => redis_cache().await,
+    }
+}
+
+/// Runs one async test body against both backends, as two tests per name.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+               async fn $name() { super::$name($crate::Backend::Memory).await } )*
+        }
+        mod real {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+               async fn $name() { super::$name($crate::Backend::Real).await } )*
+        }
+    };
+}
+
+/// A parsed response.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: http::HeaderMap,
+    pub raw: String,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    /// Asserts status and error code together, with the body in the message.
+    pub fn expect(&self, status: u16, code: &str) -> &Self {
+        assert_eq!((self.status.as_u16(), self.code()), (status, code), "body: {}", self.raw);
+        self
+    }
+    pub fn field_errors(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+}
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    pub backend: Backend,
+    counter: AtomicU32,
+}
+
+pub const PASSWORD: &str = "Correct1Horse";
+
+impl TestApp {
+    pub async fn new(backend: Backend) -> Self {
+        Self::with_config(backend, Config::for_tests()).await
+    }
+
+    pub async fn with_config(backend: Backend, config: Config) -> Self {
+        let store = store_for(backend).await;
+        let cache = cache_for(backend).await;
+        Self::with_parts(backend, config, store, cache)
+    }
+
+    pub fn with_parts(backend: Backend, config: Config, store: Arc<dyn Store>, cache: Arc<dyn Cache>) -> Self {
+        let state = AppState::new(config, store, cache);
+        let router = ticketing::http::combined_router(state.clone());
+        Self { state, router, backend, counter: AtomicU32::new(0) }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.expect("the router is infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let raw = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+        Reply { status, headers, raw, body }
+    }
+
+    /// A JSON request; `token` becomes a Bearer header.
+    pub async fn call(&self, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+        self.call_with(method, uri, token, &[], body).await
+    }
+
+    pub async fn call_with(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Reply {
+        let mut builder = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let body = match body {
+            Some(value) => {
+                builder = builder.header("content-type", "application/json");
+                Body::from(value.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).expect("request")).await
+    }
+
+    fn next_email(&self) -> String {
+        format!("user{}-{}@example.com", self.counter.fetch_add(1, Ordering::Relaxed), ulid::Ulid::new().to_string().to_lowercase())
+    }
+
+    /// Registers through the API (real bcrypt); returns (access token, refresh token, user id).
+    pub async fn register(&self) -> (String, String, String) {
+        let reply = self
+            .call("POST", "/api/v1/auth/register", None, Some(json!({ "email": self.next_email(), "password": PASSWORD, "name": "Test User" })))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.raw);
+        let data = &reply.body["data"];
+        (
+            data["accessToken"].as_str().unwrap().to_owned(),
+            data["refreshToken"].as_str().unwrap().to_owned(),
+            data["user"]["id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// A user written straight to the store with a token minted for it: no bcrypt, for tests
+    /// that need hundreds of users.
+    pub async fn quick_user(&self, role: Role) -> (String, UserId) {
+        let user = User {
+            id: UserId::new(),
+            email: Email::parse(&self.next_email()).unwrap(),
+            name: "Quick User".into(),
+            role,
+            password_hash: "$2b$10$not-a-real-hash-not-a-real-hash-not-a-real-hash-xx".into(),
+            created_at: Utc::now(),
+        };
+        self.state.store.create_user(&user).await.expect("create user");
+        let token = TokenService::new(&self.state.config).issue_access(&user).expect("token");
+        (token, user.id)
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.quick_user(Role::Admin).await.0
+    }
+
+    /// Creates a published event through the API; returns its id.
+    pub async fn create_event(&self, admin: &str, overrides: Value) -> String {
+        let mut body = json!({
+            "name": "Concert",
+            "description": "A fine evening",
+            "venue": "Main Hall",
+            "date": (Utc::now() + chrono::Duration::days(30)).to_rfc3339(),
+            "price": 25.5,
+            "totalTickets": 100,
+        });
+        if let (Some(target), Some(extra)) = (body.as_object_mut(), overrides.as_object()) {
+            for (k, v) in extra {
+                target.insert(k.clone(), v.clone());
+            }
+        }
+        let reply = self.call("POST", "/api/v1/events", Some(admin), Some(body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.raw);
+        reply.body["data"]["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn book(&self, token: &str, key: &str, event_id: &str, quantity: i64) -> Reply {
+        self.call_with(
+            "POST",
+            "/api/v1/bookings",
+            Some(token),
+            &[("idempotency-key", key)],
+            Some(json!({ "eventId": event_id, "quantity": quantity })),
+        )
+        .await
+    }
+
+    pub async fn event(&self, id: &str) -> Value {
+        let reply = self.call("GET", &format!("/api/v1/events/{id}"), None, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.raw);
+        reply.body["data"].clone()
+    }
+}
+
+/// An event straight into a store (bypassing the API), for store-level tests.
+pub fn sample_event(tickets: u32, status: EventStatus, date: DateTime<Utc>) -> Event {
+    let now = Utc::now();
+    Event {
+        id: EventId::new(),
+        name: "Sample".into(),
+        description: "Sample event".into(),
+        venue: "Hall".into(),
+        date,
+        price: ticketing::money::Cents(1250),
+        total_tickets: tickets,
+        available_tickets: tickets,
+        confirmed_bookings: 0,
+        status,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+        deleted_by: None,
+    }
+}
+
+/// A store that answers the first `failures` bookings/cancels with contention, to exercise the
+/// retry path (DynamoDB Local never reports `TransactionConflict` by itself).
+pub struct ContendedStore {
+    pub inner: Arc<dyn Store>,
+    pub failures: AtomicU32,
+    pub book_calls: AtomicU32,
+}
+
+impl ContendedStore {
+    pub fn new(inner: Arc<dyn Store>, failures: u32) -> Self {
+        Self { inner, failures: AtomicU32::new(failures), book_calls: AtomicU32::new(0) }
+    }
+
+    fn contended(&self) -> bool {
+        self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+    }
+}
+
+#[async_trait]
+impl UserStore for ContendedStore {
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        self.inner.create_user(user).await
+    }
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.inner.user_by_id(id).await
+    }
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        self.inner.user_by_email(email).await
+    }
+    async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()> {
+        self.inner.set_role(id, role).await
+    }
+}
+
+#[async_trait]
+impl EventStore for ContendedStore {
+    async fn create_event(&self, event: &Event) -> StoreResult<()> {
+        self.inner.create_event(event).await
+    }
+    async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>> {
+        self.inner.event_by_id(id).await
+    }
+    async fn events_by_status(
+        &self,
+        statuses: &[EventStatus],
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<Event>> {
+        self.inner.events_by_status(statuses, from, to).await
+    }
+    async fn update_event_details(&self, event: &Event) -> StoreResult<()> {
+        self.inner.update_event_details(event).await
+    }
+    async fn delete_event(&self, id: EventId, by: UserId, at: DateTime<Utc>) -> StoreResult<()> {
+        self.inner.delete_event(id, by, at).await
+    }
+}
+
+#[async_trait]
+impl BookingStore for ContendedStore {
+    async fn book(&self, attempt: &BookingAttempt) -> StoreResult<BookOutcome> {
+        self.book_calls.fetch_add(1, Ordering::SeqCst);
+        if self.contended() {
+            return Err(StoreError::Contention("TransactionConflict (injected)".into()));
+        }
+        self.inner.book(attempt).await
+    }
+    async fn booking_by_id(&self, id: BookingId) -> StoreResult<Option<Booking>> {
+        self.inner.booking_by_id(id).await
+    }
+    async fn bookings_by_user(&self, user: UserId) -> StoreResult<Vec<Booking>> {
+        self.inner.bookings_by_user(user).await
+    }
+    async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking> {
+        if self.contended() {
+            return Err(StoreError::Contention("TransactionConflict (injected)".into()));
+        }
+        self.inner.cancel_booking(booking, now).await
+    }
+}
+
+#[async_trait]
+impl Store for ContendedStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+}

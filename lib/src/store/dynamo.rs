@@ -133,7 +133,7 @@ fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
                 | "ThrottlingException"
                 | "ProvisionedThroughputExceededException"
                 | "RequestLimitExceeded" => StoreError::Contention(code.to_owned()),
-                _ => StoreError::Unavailable(format!("dynamodb: {code}")),
+                _ => StoreError::Unavailable(format!("dynamodb: {code}: {}", service.err().message().unwrap_or(""))),
             }
         }
         SdkError::TimeoutError(_) => StoreError::Unavailable("dynamodb: timeout".into()),
@@ -381,7 +381,7 @@ impl EventStore for DynamoStore {
             let mut vals = vec![(":pk", s(keys::events_by_status(*status)))];
             let condition = if from.is_some() || to.is_some() {
                 // "~" sorts after every "<timestamp>#<id>" of the bound's instant.
-                let lo = from.map(sortable).unwrap_or_default();
+                let lo = from.map(sortable).unwrap_or_else(|| "0".into());
                 let hi = to
                     .map(|t| format!("{}~", sortable(t)))
                     .unwrap_or_else(|| "~".into());

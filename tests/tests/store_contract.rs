@@ -1,0 +1,260 @@
+//! One behavioural suite for the store traits, run against the memory store and DynamoDB Local,
+//! so the two implementations cannot drift.
+
+use chrono::{Duration, Utc};
+use std::sync::Arc;
+use ticketing::domain::{Booking, BookingStatus, Email, EventStatus, Role, User};
+use ticketing::ids::{BookingId, UserId};
+use ticketing::store::{BookOutcome, BookingAttempt, Store, StoreError};
+use ticketing_tests::{on_both_backends, sample_event, store_for, Backend};
+
+fn user(email: &str) -> User {
+    User {
+        id: UserId::new(),
+        email: Email::parse(email).unwrap(),
+        name: "Ada".into(),
+        role: Role::User,
+        password_hash: "$2b$10$hash".into(),
+        created_at: Utc::now(),
+    }
+}
+
+fn attempt(event: &ticketing::domain::Event, user: UserId, key: &str, quantity: u32) -> BookingAttempt {
+    let id = BookingId::new();
+    let now = Utc::now();
+    BookingAttempt {
+        booking: Booking {
+            id,
+            event_id: event.id,
+            user_id: user,
+            quantity,
+            unit_price: event.price,
+            total_price: event.price.times(quantity),
+            status: BookingStatus::Confirmed,
+            ticket_numbers: Booking::ticket_numbers(id, quantity),
+            idempotency_key: key.into(),
+            created_at: now,
+            cancelled_at: None,
+        },
+        fingerprint: format!("fp-{}-{quantity}", event.id),
+        response_body: format!("{{\"booking\":\"{id}\"}}"),
+        now,
+        guard_expires_at: now + Duration::hours(24),
+    }
+}
+
+async fn users_round_trip_and_email_uniqueness(backend: Backend) {
+    let store = store_for(backend).await;
+    let ada = user("ada@example.com");
+    store.create_user(&ada).await.unwrap();
+    assert_eq!(store.user_by_id(ada.id).await.unwrap(), Some(ada.clone()));
+    assert_eq!(store.user_by_email(&ada.email).await.unwrap().map(|u| u.id), Some(ada.id));
+    assert_eq!(store.user_by_email(&Email::parse("nobody@example.com").unwrap()).await.unwrap(), None);
+    assert_eq!(store.create_user(&user("ada@example.com")).await, Err(StoreError::EmailTaken));
+    store.set_role(ada.id, Role::Admin).await.unwrap();
+    assert_eq!(store.user_by_id(ada.id).await.unwrap().unwrap().role, Role::Admin);
+    assert_eq!(store.set_role(UserId::new(), Role::Admin).await, Err(StoreError::NotFound));
+}
+
+async fn racing_registrations_create_one_user(backend: Backend) {
+    let store = store_for(backend).await;
+    let attempts = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.create_user(&user("race@example.com")).await })
+    });
+    let results = futures::future::join_all(attempts).await;
+    let ok = results.iter().filter(|r| matches!(r, Ok(Ok(())))).count();
+    let taken = results.iter().filter(|r| matches!(r, Ok(Err(StoreError::EmailTaken)))).count();
+    assert_eq!((ok, taken), (1, 7));
+}
+
+async fn events_list_by_status_and_date_without_deleted(backend: Backend) {
+    let store = store_for(backend).await;
+    let soon = Utc::now() + Duration::days(1);
+    let later = Utc::now() + Duration::days(10);
+    let a = sample_event(10, EventStatus::Published, soon);
+    let b = sample_event(10, EventStatus::Published, later);
+    let c = sample_event(10, EventStatus::Draft, soon);
+    for e in [&a, &b, &c] {
+        store.create_event(e).await.unwrap();
+    }
+    let published = store.events_by_status(&[EventStatus::Published], None, None).await.unwrap();
+    assert_eq!(published.len(), 2);
+    let both = store.events_by_status(&[EventStatus::Published, EventStatus::Draft], None, None).await.unwrap();
+    assert_eq!(both.len(), 3);
+    let early = store
+        .events_by_status(&[EventStatus::Published], None, Some(Utc::now() + Duration::days(5)))
+        .await
+        .unwrap();
+    assert_eq!(early.iter().map(|e| e.id).collect::<Vec<_>>(), vec![a.id]);
+    let late = store.events_by_status(&[EventStatus::Published], Some(Utc::now() + Duration::days(5)), None).await.unwrap();
+    assert_eq!(late.iter().map(|e| e.id).collect::<Vec<_>>(), vec![b.id]);
+
+    store.delete_event(a.id, UserId::new(), Utc::now()).await.unwrap();
+    assert_eq!(store.event_by_id(a.id).await.unwrap(), None);
+    assert_eq!(store.events_by_status(&[EventStatus::Published], None, None).await.unwrap().len(), 1);
+    assert_eq!(store.delete_event(a.id, UserId::new(), Utc::now()).await, Err(StoreError::NotFound));
+    assert_eq!(store.update_event_details(&a).await, Err(StoreError::NotFound));
+}
+
+async fn update_changes_details_and_index_but_never_counters(backend: Backend) {
+    let store = store_for(backend).await;
+    let event = sample_event(5, EventStatus::Draft, Utc::now() + Duration::days(2));
+    store.create_event(&event).await.unwrap();
+    let buyer = UserId::new();
+    let mut edited = event.clone();
+    edited.status = EventStatus::Published;
+    edited.name = "Renamed".into();
+    store.update_event_details(&edited).await.unwrap();
+    store.book(&attempt(&edited, buyer, "k1", 2)).await.unwrap();
+    // A stale copy with the old counters must not overwrite the booking's decrement.
+    let mut stale = edited.clone();
+    stale.venue = "Elsewhere".into();
+    store.update_event_details(&stale).await.unwrap();
+    let stored = store.event_by_id(event.id).await.unwrap().unwrap();
+    assert_eq!((stored.name.as_str(), stored.venue.as_str(), stored.available_tickets), ("Renamed", "Elsewhere", 3));
+    assert_eq!(store.events_by_status(&[EventStatus::Draft], None, None).await.unwrap().len(), 0);
+    assert_eq!(store.events_by_status(&[EventStatus::Published], None, None).await.unwrap().len(), 1);
+}
+
+async fn booking_rules(backend: Backend) {
+    let store = store_for(backend).await;
+    let buyer = UserId::new();
+    let event = sample_event(3, EventStatus::Published, Utc::now() + Duration::days(2));
+    store.create_event(&event).await.unwrap();
+
+    let first = attempt(&event, buyer, "key-1", 2);
+    assert_eq!(store.book(&first).await.unwrap(), BookOutcome::Created);
+    assert_eq!(store.event_by_id(event.id).await.unwrap().unwrap().available_tickets, 1);
+    assert_eq!(store.booking_by_id(first.booking.id).await.unwrap(), Some(first.booking.clone()));
+
+    // Same key, same fingerprint: the original, not a second booking.
+    let again = attempt(&event, buyer, "key-1", 2);
+    assert_eq!(
+        store.book(&again).await.unwrap(),
+        BookOutcome::Replayed { booking_id: first.booking.id, response_body: first.response_body.clone() }
+    );
+    assert_eq!(store.booking_by_id(again.booking.id).await.unwrap(), None);
+    // Same key, other body.
+    assert_eq!(store.book(&attempt(&event, buyer, "key-1", 1)).await, Err(StoreError::IdempotencyKeyReused));
+    // Same key from another user is another key.
+    assert_eq!(store.book(&attempt(&event, UserId::new(), "key-1", 1)).await.unwrap(), BookOutcome::Created);
+    // Sold out now.
+    assert_eq!(store.book(&attempt(&event, buyer, "key-2", 1)).await, Err(StoreError::InsufficientTickets));
+    // The replay still wins after the sell-out.
+    assert!(matches!(store.book(&again).await.unwrap(), BookOutcome::Replayed { .. }));
+
+    let draft = sample_event(3, EventStatus::Draft, Utc::now() + Duration::days(2));
+    let past = sample_event(3, EventStatus::Published, Utc::now() - Duration::hours(1));
+    store.create_event(&draft).await.unwrap();
+    store.create_event(&past).await.unwrap();
+    assert_eq!(store.book(&attempt(&draft, buyer, "key-3", 1)).await, Err(StoreError::EventNotBookable));
+    assert_eq!(store.book(&attempt(&past, buyer, "key-4", 1)).await, Err(StoreError::EventNotBookable));
+    let missing = sample_event(3, EventStatus::Published, Utc::now() + Duration::days(2));
+    assert_eq!(store.book(&attempt(&missing, buyer, "key-5", 1)).await, Err(StoreError::NotFound));
+    // Failed attempts leave no guard behind: the key works once the event can be booked.
+    assert_eq!(store.book(&attempt(&past, buyer, "key-2", 1)).await, Err(StoreError::EventNotBookable));
+}
+
+async fn expired_guard_does_not_block_a_new_booking(backend: Backend) {
+    let store = store_for(backend).await;
+    let buyer = UserId::new();
+    let event = sample_event(5, EventStatus::Published, Utc::now() + Duration::days(2));
+    store.create_event(&event).await.unwrap();
+    let mut old = attempt(&event, buyer, "old-key", 1);
+    old.now = Utc::now() - Duration::hours(30);
+    old.guard_expires_at = Utc::now() - Duration::hours(6);
+    // Booked 30 h ago (the event's date is still in the future relative to both instants).
+    assert_eq!(store.book(&old).await.unwrap(), BookOutcome::Created);
+    assert_eq!(store.book(&attempt(&event, buyer, "old-key", 2)).await.unwrap(), BookOutcome::Created);
+}
+
+async fn cancel_restores_tickets_once_and_unblocks_delete(backend: Backend) {
+    let store = store_for(backend).await;
+    let buyer = UserId::new();
+    let event = sample_event(4, EventStatus::Published, Utc::now() + Duration::days(2));
+    store.create_event(&event).await.unwrap();
+    let booked = attempt(&event, buyer, "k", 3);
+    store.book(&booked).await.unwrap();
+    assert_eq!(store.delete_event(event.id, buyer, Utc::now()).await, Err(StoreError::HasActiveBookings));
+
+    let cancels = (0..6).map(|_| {
+        let store = store.clone();
+        let booking = booked.booking.clone();
+        tokio::spawn(async move { store.cancel_booking(&booking, Utc::now()).await })
+    });
+    let results = futures::future::join_all(cancels).await;
+    let ok = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+    let refused = results.iter().filter(|r| matches!(r, Ok(Err(StoreError::NotCancellable)))).count();
+    assert_eq!((ok, refused), (1, 5));
+    let stored = store.booking_by_id(booked.booking.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, BookingStatus::Cancelled);
+    assert!(stored.cancelled_at.is_some());
+    assert_eq!(store.event_by_id(event.id).await.unwrap().unwrap().available_tickets, 4);
+    store.delete_event(event.id, buyer, Utc::now()).await.unwrap();
+}
+
+async fn cancel_after_the_event_started_is_refused(backend: Backend) {
+    let store = store_for(backend).await;
+    let buyer = UserId::new();
+    let event = sample_event(4, EventStatus::Published, Utc::now() + Duration::days(2));
+    store.create_event(&event).await.unwrap();
+    let booked = attempt(&event, buyer, "k", 1);
+    store.book(&booked).await.unwrap();
+    let after_start = event.date + Duration::minutes(1);
+    assert_eq!(store.cancel_booking(&booked.booking, after_start).await, Err(StoreError::NotCancellable));
+    assert_eq!(store.event_by_id(event.id).await.unwrap().unwrap().available_tickets, 3);
+}
+
+async fn bookings_by_user_newest_first(backend: Backend) {
+    let store = store_for(backend).await;
+    let buyer = UserId::new();
+    let event = sample_event(10, EventStatus::Published, Utc::now() + Duration::days(2));
+    store.create_event(&event).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let a = attempt(&event, buyer, &format!("k{i}"), 1);
+        store.book(&a).await.unwrap();
+        ids.push(a.booking.id);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    store.book(&attempt(&event, UserId::new(), "other", 1)).await.unwrap();
+    let listed: Vec<_> = store.bookings_by_user(buyer).await.unwrap().into_iter().map(|b| b.id).collect();
+    ids.reverse();
+    assert_eq!(listed, ids);
+}
+
+async fn concurrent_bookings_never_oversell(backend: Backend) {
+    let store: Arc<dyn Store> = store_for(backend).await;
+    let event = sample_event(10, EventStatus::Published, Utc::now() + Duration::days(2));
+    store.create_event(&event).await.unwrap();
+    let tasks = (0..40).map(|i| {
+        let store = store.clone();
+        let a = attempt(&event, UserId::new(), &format!("k{i}"), 1);
+        tokio::spawn(async move { store.book(&a).await })
+    });
+    let results = futures::future::join_all(tasks).await;
+    let created = results.iter().filter(|r| matches!(r, Ok(Ok(BookOutcome::Created)))).count();
+    let sold_out = results.iter().filter(|r| matches!(r, Ok(Err(StoreError::InsufficientTickets)))).count();
+    assert_eq!((created, sold_out), (10, 30), "{results:?}");
+    let stored = store.event_by_id(event.id).await.unwrap().unwrap();
+    assert_eq!((stored.available_tickets, stored.confirmed_bookings), (0, 10));
+}
+
+async fn ping_answers(backend: Backend) {
+    store_for(backend).await.ping().await.unwrap();
+}
+
+on_both_backends!(
+    users_round_trip_and_email_uniqueness,
+    racing_registrations_create_one_user,
+    events_list_by_status_and_date_without_deleted,
+    update_changes_details_and_index_but_never_counters,
+    booking_rules,
+    expired_guard_does_not_block_a_new_booking,
+    cancel_restores_tickets_once_and_unblocks_delete,
+    cancel_after_the_event_started_is_refused,
+    bookings_by_user_newest_first,
+    concurrent_bookings_never_oversell,
+    ping_answers,
+);
