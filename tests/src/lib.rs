@@ -16,8 +16,8 @@ use ticketing::config::Config;
 use ticketing::domain::{Booking, Email, Event, EventStatus, Role, User};
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{
-    table, BookOutcome, BookingAttempt, BookingStore, DynamoStore, EventStore, MemoryStore, Store, StoreError,
-    StoreResult, UserStore,
+    table, BookOutcome, BookingAttempt, BookingStore, DynamoStore, EventStore, MemoryStore, Store,
+    StoreError, StoreResult, UserStore,
 };
 use ticketing::tokens::TokenService;
 use ticketing::AppState;
@@ -55,7 +55,10 @@ pub async fn dynamo_store() -> Arc<DynamoStore> {
 
 pub async fn redis_cache() -> Arc<RedisCache> {
     let cache = RedisCache::new(redis_url(), format!("{}:", unique("test")));
-    cache.ping().await.unwrap_or_else(|e| panic!("redis-server must be running (scripts/test starts it): {e}"));
+    cache
+        .ping()
+        .await
+        .unwrap_or_else(|e| panic!("redis-server must be running (scripts/test starts it): {e}"));
     Arc::new(cache)
 }
 
@@ -106,13 +109,22 @@ impl Reply {
     }
     /// Asserts status and error code together, with the body in the message.
     pub fn expect(&self, status: u16, code: &str) -> &Self {
-        assert_eq!((self.status.as_u16(), self.code()), (status, code), "body: {}", self.raw);
+        assert_eq!(
+            (self.status.as_u16(), self.code()),
+            (status, code),
+            "body: {}",
+            self.raw
+        );
         self
     }
     pub fn field_errors(&self) -> Vec<String> {
         self.body["errors"]
             .as_array()
-            .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -137,24 +149,55 @@ impl TestApp {
         Self::with_parts(backend, config, store, cache)
     }
 
-    pub fn with_parts(backend: Backend, config: Config, store: Arc<dyn Store>, cache: Arc<dyn Cache>) -> Self {
+    pub fn with_parts(
+        backend: Backend,
+        config: Config,
+        store: Arc<dyn Store>,
+        cache: Arc<dyn Cache>,
+    ) -> Self {
         let state = AppState::new(config, store, cache);
         let router = ticketing::http::combined_router(state.clone());
-        Self { state, router, backend, counter: AtomicU32::new(0) }
+        Self {
+            state,
+            router,
+            backend,
+            counter: AtomicU32::new(0),
+        }
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.expect("the router is infallible");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router is infallible");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         let raw = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
-        Reply { status, headers, raw, body }
+        Reply {
+            status,
+            headers,
+            raw,
+            body,
+        }
     }
 
     /// A JSON request; `token` becomes a Bearer header.
-    pub async fn call(&self, method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         self.call_with(method, uri, token, &[], body).await
     }
 
@@ -184,7 +227,11 @@ impl TestApp {
     }
 
     fn next_email(&self) -> String {
-        format!("user{}-{}@example.com", self.counter.fetch_add(1, Ordering::Relaxed), ulid::Ulid::new().to_string().to_lowercase())
+        format!(
+            "user{}-{}@example.com",
+            self.counter.fetch_add(1, Ordering::Relaxed),
+            ulid::Ulid::new().to_string().to_lowercase()
+        )
     }
 
     /// Registers through the API (real bcrypt); returns (access token, refresh token, user id).
@@ -212,8 +259,14 @@ impl TestApp {
             password_hash: "$2b$10$not-a-real-hash-not-a-real-hash-not-a-real-hash-xx".into(),
             created_at: Utc::now(),
         };
-        self.state.store.create_user(&user).await.expect("create user");
-        let token = TokenService::new(&self.state.config).issue_access(&user).expect("token");
+        self.state
+            .store
+            .create_user(&user)
+            .await
+            .expect("create user");
+        let token = TokenService::new(&self.state.config)
+            .issue_access(&user)
+            .expect("token");
         (token, user.id)
     }
 
@@ -236,7 +289,9 @@ impl TestApp {
                 target.insert(k.clone(), v.clone());
             }
         }
-        let reply = self.call("POST", "/api/v1/events", Some(admin), Some(body)).await;
+        let reply = self
+            .call("POST", "/api/v1/events", Some(admin), Some(body))
+            .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.raw);
         reply.body["data"]["id"].as_str().unwrap().to_owned()
     }
@@ -253,7 +308,9 @@ impl TestApp {
     }
 
     pub async fn event(&self, id: &str) -> Value {
-        let reply = self.call("GET", &format!("/api/v1/events/{id}"), None, None).await;
+        let reply = self
+            .call("GET", &format!("/api/v1/events/{id}"), None, None)
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.raw);
         reply.body["data"].clone()
     }
@@ -290,11 +347,17 @@ pub struct ContendedStore {
 
 impl ContendedStore {
     pub fn new(inner: Arc<dyn Store>, failures: u32) -> Self {
-        Self { inner, failures: AtomicU32::new(failures), book_calls: AtomicU32::new(0) }
+        Self {
+            inner,
+            failures: AtomicU32::new(failures),
+            book_calls: AtomicU32::new(0),
+        }
     }
 
     fn contended(&self) -> bool {
-        self.failures.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+        self.failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 }
 
@@ -343,7 +406,9 @@ impl BookingStore for ContendedStore {
     async fn book(&self, attempt: &BookingAttempt) -> StoreResult<BookOutcome> {
         self.book_calls.fetch_add(1, Ordering::SeqCst);
         if self.contended() {
-            return Err(StoreError::Contention("TransactionConflict (injected)".into()));
+            return Err(StoreError::Contention(
+                "TransactionConflict (injected)".into(),
+            ));
         }
         self.inner.book(attempt).await
     }
@@ -355,7 +420,9 @@ impl BookingStore for ContendedStore {
     }
     async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking> {
         if self.contended() {
-            return Err(StoreError::Contention("TransactionConflict (injected)".into()));
+            return Err(StoreError::Contention(
+                "TransactionConflict (injected)".into(),
+            ));
         }
         self.inner.cancel_booking(booking, now).await
     }

@@ -15,7 +15,14 @@ fn register_body(email: &str) -> Value {
 
 async fn register_returns_user_tokens_and_cookie(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let reply = app.call("POST", "/api/v1/auth/register", None, Some(register_body("  Ada@Example.COM "))).await;
+    let reply = app
+        .call(
+            "POST",
+            "/api/v1/auth/register",
+            None,
+            Some(register_body("  Ada@Example.COM ")),
+        )
+        .await;
     assert_eq!(reply.status, 201, "{}", reply.raw);
     let data = &reply.body["data"];
     assert_eq!(data["user"]["email"], "ada@example.com");
@@ -24,10 +31,21 @@ async fn register_returns_user_tokens_and_cookie(backend: Backend) {
     assert_eq!(data["expiresIn"], 900);
     assert!(data["user"]["createdAt"].as_str().unwrap().ends_with('Z'));
     assert!(data["accessToken"].is_string() && data["refreshToken"].is_string());
-    assert!(!reply.raw.contains("password") && !reply.raw.contains("$2b$"), "{}", reply.raw);
+    assert!(
+        !reply.raw.contains("password") && !reply.raw.contains("$2b$"),
+        "{}",
+        reply.raw
+    );
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     let cookie = reply.header("set-cookie").unwrap();
-    for part in ["refreshToken=", "HttpOnly", "Secure", "SameSite=Strict", "Path=/api/v1/auth", "Max-Age=604800"] {
+    for part in [
+        "refreshToken=",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/api/v1/auth",
+        "Max-Age=604800",
+    ] {
         assert!(cookie.contains(part), "{cookie}");
     }
     let token = data["accessToken"].as_str().unwrap();
@@ -39,68 +57,174 @@ async fn register_returns_user_tokens_and_cookie(backend: Backend) {
 
 async fn duplicate_email_is_409_case_insensitively(backend: Backend) {
     let app = TestApp::new(backend).await;
-    app.call("POST", "/api/v1/auth/register", None, Some(register_body("dup@example.com"))).await;
-    app.call("POST", "/api/v1/auth/register", None, Some(register_body("DUP@example.com ")))
-        .await
-        .expect(409, "EMAIL_TAKEN");
+    app.call(
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(register_body("dup@example.com")),
+    )
+    .await;
+    app.call(
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(register_body("DUP@example.com ")),
+    )
+    .await
+    .expect(409, "EMAIL_TAKEN");
 }
 
 async fn racing_registrations_give_one_201_and_409s(backend: Backend) {
     let app = Arc::new(TestApp::new(backend).await);
     let tasks = (0..5).map(|_| {
         let app = app.clone();
-        tokio::spawn(async move { app.call("POST", "/api/v1/auth/register", None, Some(register_body("race@example.com"))).await })
+        tokio::spawn(async move {
+            app.call(
+                "POST",
+                "/api/v1/auth/register",
+                None,
+                Some(register_body("race@example.com")),
+            )
+            .await
+        })
     });
-    let replies: Vec<_> = futures::future::join_all(tasks).await.into_iter().map(Result::unwrap).collect();
+    let replies: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     let created = replies.iter().filter(|r| r.status == 201).count();
-    let taken = replies.iter().filter(|r| r.status == 409 && r.code() == "EMAIL_TAKEN").count();
-    assert_eq!((created, taken), (1, 4), "{:?}", replies.iter().map(|r| &r.raw).collect::<Vec<_>>());
+    let taken = replies
+        .iter()
+        .filter(|r| r.status == 409 && r.code() == "EMAIL_TAKEN")
+        .count();
+    assert_eq!(
+        (created, taken),
+        (1, 4),
+        "{:?}",
+        replies.iter().map(|r| &r.raw).collect::<Vec<_>>()
+    );
 }
 
 async fn registration_rules_each_refused(backend: Backend) {
     let app = TestApp::new(backend).await;
     let cases = [
-        (json!({ "email": "not-an-email", "password": PASSWORD, "name": "A" }), "email"),
-        (json!({ "email": "a@example.com", "password": "Sh0rt", "name": "A" }), "password"),
-        (json!({ "email": "a@example.com", "password": format!("Aa1{}", "x".repeat(70)), "name": "A" }), "password"),
-        (json!({ "email": "a@example.com", "password": "alllower1", "name": "A" }), "password"),
-        (json!({ "email": "a@example.com", "password": "ALLUPPER1", "name": "A" }), "password"),
-        (json!({ "email": "a@example.com", "password": "NoDigitsHere", "name": "A" }), "password"),
-        (json!({ "email": "a@example.com", "password": PASSWORD, "name": "   " }), "name"),
-        (json!({ "email": "a@example.com", "password": PASSWORD, "name": "x".repeat(101) }), "name"),
-        (json!({ "email": "a@example.com", "password": PASSWORD }), "name"),
-        (json!({ "email": "a@example.com", "password": PASSWORD, "name": 5 }), "name"),
+        (
+            json!({ "email": "not-an-email", "password": PASSWORD, "name": "A" }),
+            "email",
+        ),
+        (
+            json!({ "email": "a@example.com", "password": "Sh0rt", "name": "A" }),
+            "password",
+        ),
+        (
+            json!({ "email": "a@example.com", "password": format!("Aa1{}", "x".repeat(70)), "name": "A" }),
+            "password",
+        ),
+        (
+            json!({ "email": "a@example.com", "password": "alllower1", "name": "A" }),
+            "password",
+        ),
+        (
+            json!({ "email": "a@example.com", "password": "ALLUPPER1", "name": "A" }),
+            "password",
+        ),
+        (
+            json!({ "email": "a@example.com", "password": "NoDigitsHere", "name": "A" }),
+            "password",
+        ),
+        (
+            json!({ "email": "a@example.com", "password": PASSWORD, "name": "   " }),
+            "name",
+        ),
+        (
+            json!({ "email": "a@example.com", "password": PASSWORD, "name": "x".repeat(101) }),
+            "name",
+        ),
+        (
+            json!({ "email": "a@example.com", "password": PASSWORD }),
+            "name",
+        ),
+        (
+            json!({ "email": "a@example.com", "password": PASSWORD, "name": 5 }),
+            "name",
+        ),
     ];
     for (body, field) in cases {
-        let reply = app.call("POST", "/api/v1/auth/register", None, Some(body.clone())).await;
+        let reply = app
+            .call("POST", "/api/v1/auth/register", None, Some(body.clone()))
+            .await;
         reply.expect(400, "VALIDATION_ERROR");
         assert_eq!(reply.field_errors(), vec![field], "{body}");
     }
     // Nothing was created by any of them.
-    app.call("POST", "/api/v1/auth/register", None, Some(register_body("a@example.com"))).await;
+    app.call(
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(register_body("a@example.com")),
+    )
+    .await;
 }
 
 async fn role_in_the_body_is_refused_and_creates_nobody(backend: Backend) {
     let app = TestApp::new(backend).await;
     let mut body = register_body("mallory@example.com");
     body["role"] = json!("admin");
-    let reply = app.call("POST", "/api/v1/auth/register", None, Some(body)).await;
+    let reply = app
+        .call("POST", "/api/v1/auth/register", None, Some(body))
+        .await;
     reply.expect(400, "VALIDATION_ERROR");
     assert_eq!(reply.field_errors(), vec!["role"]);
     let login = app
-        .call("POST", "/api/v1/auth/login", None, Some(json!({ "email": "mallory@example.com", "password": PASSWORD })))
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": "mallory@example.com", "password": PASSWORD })),
+        )
         .await;
     login.expect(401, "INVALID_CREDENTIALS");
 }
 
 async fn login_failures_are_indistinguishable(backend: Backend) {
     let app = TestApp::new(backend).await;
-    app.call("POST", "/api/v1/auth/register", None, Some(register_body("bob@example.com"))).await;
-    let ok = app.call("POST", "/api/v1/auth/login", None, Some(json!({ "email": "BOB@example.com", "password": PASSWORD }))).await;
+    app.call(
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        Some(register_body("bob@example.com")),
+    )
+    .await;
+    let ok = app
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": "BOB@example.com", "password": PASSWORD })),
+        )
+        .await;
     assert_eq!(ok.status, 200, "{}", ok.raw);
-    assert!(ok.header("set-cookie").unwrap().starts_with("refreshToken="));
-    let wrong = app.call("POST", "/api/v1/auth/login", None, Some(json!({ "email": "bob@example.com", "password": "Wrong1Pass" }))).await;
-    let unknown = app.call("POST", "/api/v1/auth/login", None, Some(json!({ "email": "nobody@example.com", "password": "Wrong1Pass" }))).await;
+    assert!(ok
+        .header("set-cookie")
+        .unwrap()
+        .starts_with("refreshToken="));
+    let wrong = app
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": "bob@example.com", "password": "Wrong1Pass" })),
+        )
+        .await;
+    let unknown = app
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": "nobody@example.com", "password": "Wrong1Pass" })),
+        )
+        .await;
     wrong.expect(401, "INVALID_CREDENTIALS");
     unknown.expect(401, "INVALID_CREDENTIALS");
     assert_eq!(wrong.body["message"], unknown.body["message"]);
@@ -119,67 +243,162 @@ async fn forged_and_misused_tokens_are_401(backend: Backend) {
                 "iss": "ticketing-api", "aud": "ticketing-clients", "fam": "f" })
     };
     let access_secret = Config::for_tests().jwt_access_secret.expose().to_owned();
-    let sign = |claims: &Value, secret: &str| encode(&Header::default(), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap();
+    let sign = |claims: &Value, secret: &str| {
+        encode(
+            &Header::default(),
+            claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    };
     let forged = [
-        ("alg none", format!("{}.{}.", b64(&json!({ "alg": "none", "typ": "JWT" })), b64(&claims("access", now + 600)))),
-        ("foreign secret", sign(&claims("access", now + 600), "some-other-secret-that-is-long-enough!!")),
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(&json!({ "alg": "none", "typ": "JWT" })),
+                b64(&claims("access", now + 600))
+            ),
+        ),
+        (
+            "foreign secret",
+            sign(
+                &claims("access", now + 600),
+                "some-other-secret-that-is-long-enough!!",
+            ),
+        ),
         ("expired", sign(&claims("access", now - 60), &access_secret)),
-        ("refresh typ under the access secret", sign(&claims("refresh", now + 600), &access_secret)),
+        (
+            "refresh typ under the access secret",
+            sign(&claims("refresh", now + 600), &access_secret),
+        ),
         ("a refresh token as access", refresh.clone()),
         ("garbage", "not.a.token".into()),
     ];
     for (what, token) in forged {
-        app.call("GET", "/api/v1/auth/me", Some(&token), None).await.expect(401, "UNAUTHORIZED");
-        assert_eq!(app.call("GET", "/api/v1/bookings", Some(&token), None).await.status, 401, "{what}");
+        app.call("GET", "/api/v1/auth/me", Some(&token), None)
+            .await
+            .expect(401, "UNAUTHORIZED");
+        assert_eq!(
+            app.call("GET", "/api/v1/bookings", Some(&token), None)
+                .await
+                .status,
+            401,
+            "{what}"
+        );
     }
-    app.call("GET", "/api/v1/auth/me", None, None).await.expect(401, "UNAUTHORIZED");
+    app.call("GET", "/api/v1/auth/me", None, None)
+        .await
+        .expect(401, "UNAUTHORIZED");
     // An access token where a refresh token belongs.
-    app.call("POST", "/api/v1/auth/refresh", None, Some(json!({ "refreshToken": access })))
-        .await
-        .expect(401, "UNAUTHORIZED");
-    app.call("POST", "/api/v1/auth/logout", None, Some(json!({ "refreshToken": access })))
-        .await
-        .expect(401, "UNAUTHORIZED");
+    app.call(
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({ "refreshToken": access })),
+    )
+    .await
+    .expect(401, "UNAUTHORIZED");
+    app.call(
+        "POST",
+        "/api/v1/auth/logout",
+        None,
+        Some(json!({ "refreshToken": access })),
+    )
+    .await
+    .expect(401, "UNAUTHORIZED");
     // No refresh token at all.
-    app.call("POST", "/api/v1/auth/refresh", None, None).await.expect(401, "UNAUTHORIZED");
-    app.call("POST", "/api/v1/auth/logout", None, None).await.expect(401, "UNAUTHORIZED");
+    app.call("POST", "/api/v1/auth/refresh", None, None)
+        .await
+        .expect(401, "UNAUTHORIZED");
+    app.call("POST", "/api/v1/auth/logout", None, None)
+        .await
+        .expect(401, "UNAUTHORIZED");
 }
 
 async fn refresh_rotates_and_reuse_revokes_the_family(backend: Backend) {
     let app = TestApp::new(backend).await;
     let (_, first, _) = app.register().await;
-    let rotated = app.call("POST", "/api/v1/auth/refresh", None, Some(json!({ "refreshToken": first }))).await;
+    let rotated = app
+        .call(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({ "refreshToken": first })),
+        )
+        .await;
     assert_eq!(rotated.status, 200, "{}", rotated.raw);
-    let second = rotated.body["data"]["refreshToken"].as_str().unwrap().to_owned();
+    let second = rotated.body["data"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_ne!(second, first);
     assert!(rotated.header("set-cookie").unwrap().contains(&second));
     let access = rotated.body["data"]["accessToken"].as_str().unwrap();
-    assert_eq!(app.call("GET", "/api/v1/auth/me", Some(access), None).await.status, 200);
+    assert_eq!(
+        app.call("GET", "/api/v1/auth/me", Some(access), None)
+            .await
+            .status,
+        200
+    );
 
     // The spent token again: 401, and the whole family (including `second`) is revoked.
-    app.call("POST", "/api/v1/auth/refresh", None, Some(json!({ "refreshToken": first })))
-        .await
-        .expect(401, "UNAUTHORIZED");
-    app.call("POST", "/api/v1/auth/refresh", None, Some(json!({ "refreshToken": second })))
-        .await
-        .expect(401, "UNAUTHORIZED");
+    app.call(
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({ "refreshToken": first })),
+    )
+    .await
+    .expect(401, "UNAUTHORIZED");
+    app.call(
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({ "refreshToken": second })),
+    )
+    .await
+    .expect(401, "UNAUTHORIZED");
 }
 
 async fn refresh_from_cookie_and_logout(backend: Backend) {
     let app = TestApp::new(backend).await;
     let (_, refresh, _) = app.register().await;
     let cookie = format!("theme=dark; refreshToken={refresh}");
-    let rotated = app.call_with("POST", "/api/v1/auth/refresh", None, &[("cookie", &cookie)], None).await;
+    let rotated = app
+        .call_with(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await;
     assert_eq!(rotated.status, 200, "{}", rotated.raw);
-    let current = rotated.body["data"]["refreshToken"].as_str().unwrap().to_owned();
+    let current = rotated.body["data"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
-    let logout = app.call("POST", "/api/v1/auth/logout", None, Some(json!({ "refreshToken": current }))).await;
+    let logout = app
+        .call(
+            "POST",
+            "/api/v1/auth/logout",
+            None,
+            Some(json!({ "refreshToken": current })),
+        )
+        .await;
     assert_eq!(logout.status, 200, "{}", logout.raw);
     assert!(logout.header("set-cookie").unwrap().contains("Max-Age=0"));
     assert_eq!(logout.header("cache-control"), Some("no-store"));
-    app.call("POST", "/api/v1/auth/refresh", None, Some(json!({ "refreshToken": current })))
-        .await
-        .expect(401, "UNAUTHORIZED");
+    app.call(
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({ "refreshToken": current })),
+    )
+    .await
+    .expect(401, "UNAUTHORIZED");
 }
 
 async fn login_is_rate_limited_per_ip(backend: Backend) {
@@ -192,18 +411,35 @@ async fn login_is_rate_limited_per_ip(backend: Backend) {
     let app = TestApp::with_config(backend, config).await;
     let body = json!({ "email": "nobody@example.com", "password": "Wrong1Pass" });
     for remaining in (0..3).rev() {
-        let reply = app.call("POST", "/api/v1/auth/login", None, Some(body.clone())).await;
+        let reply = app
+            .call("POST", "/api/v1/auth/login", None, Some(body.clone()))
+            .await;
         reply.expect(401, "INVALID_CREDENTIALS");
         assert_eq!(reply.header("ratelimit-limit"), Some("3"));
-        assert_eq!(reply.header("ratelimit-remaining"), Some(remaining.to_string().as_str()));
+        assert_eq!(
+            reply.header("ratelimit-remaining"),
+            Some(remaining.to_string().as_str())
+        );
     }
-    let limited = app.call("POST", "/api/v1/auth/login", None, Some(body)).await;
+    let limited = app
+        .call("POST", "/api/v1/auth/login", None, Some(body))
+        .await;
     limited.expect(429, "RATE_LIMITED");
-    assert!(limited.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+    assert!(
+        limited
+            .header("retry-after")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
     assert_eq!(limited.header("ratelimit-remaining"), Some("0"));
     assert!(limited.header("ratelimit-reset").is_some());
     // Other routes run on the general limit.
-    assert_eq!(app.call("GET", "/api/v1/events", None, None).await.status, 200);
+    assert_eq!(
+        app.call("GET", "/api/v1/events", None, None).await.status,
+        200
+    );
 }
 
 on_both_backends!(
@@ -226,24 +462,63 @@ async fn refresh_and_logout_are_503_when_redis_is_down_and_limits_fail_open() {
     let store = app.state.store.clone();
     let dead = Arc::new(RedisCache::new("redis://127.0.0.1:1", "x:"));
     let broken = TestApp::with_parts(Backend::Real, Config::for_tests(), store, dead);
-    let reply = broken.call("POST", "/api/v1/auth/refresh", None, Some(json!({ "refreshToken": refresh }))).await;
+    let reply = broken
+        .call(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({ "refreshToken": refresh })),
+        )
+        .await;
     reply.expect(503, "SERVICE_UNAVAILABLE");
     assert!(reply.header("retry-after").is_some());
     broken
-        .call("POST", "/api/v1/auth/logout", None, Some(json!({ "refreshToken": refresh })))
+        .call(
+            "POST",
+            "/api/v1/auth/logout",
+            None,
+            Some(json!({ "refreshToken": refresh })),
+        )
         .await
         .expect(503, "SERVICE_UNAVAILABLE");
     // The rate limiter fails open: public reads are still served.
-    assert_eq!(broken.call("GET", "/api/v1/events", None, None).await.status, 200);
+    assert_eq!(
+        broken
+            .call("GET", "/api/v1/events", None, None)
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
 async fn promotion_takes_effect_at_the_next_refresh() {
     let app = TestApp::new(Backend::Real).await;
-    let reply = app.call("POST", "/api/v1/auth/register", None, Some(register_body("boss@example.com"))).await;
-    let refresh = reply.body["data"]["refreshToken"].as_str().unwrap().to_owned();
-    app.state.auth.set_role("boss@example.com", ticketing::domain::Role::Admin).await.unwrap();
-    let rotated = app.call("POST", "/api/v1/auth/refresh", None, Some(json!({ "refreshToken": refresh }))).await;
+    let reply = app
+        .call(
+            "POST",
+            "/api/v1/auth/register",
+            None,
+            Some(register_body("boss@example.com")),
+        )
+        .await;
+    let refresh = reply.body["data"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.state
+        .auth
+        .set_role("boss@example.com", ticketing::domain::Role::Admin)
+        .await
+        .unwrap();
+    let rotated = app
+        .call(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({ "refreshToken": refresh })),
+        )
+        .await;
     assert_eq!(rotated.body["data"]["user"]["role"], "admin");
     let access = rotated.body["data"]["accessToken"].as_str().unwrap();
     let created = app

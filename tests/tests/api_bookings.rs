@@ -8,7 +8,9 @@ use std::sync::Arc;
 use ticketing::cache::RedisCache;
 use ticketing::config::Config;
 use ticketing::domain::Role;
-use ticketing_tests::{cache_for, on_both_backends, store_for, Backend, ContendedStore, Reply, TestApp};
+use ticketing_tests::{
+    cache_for, on_both_backends, store_for, Backend, ContendedStore, Reply, TestApp,
+};
 use uuid::Uuid;
 
 fn key() -> String {
@@ -19,7 +21,9 @@ async fn booking_decrements_and_returns_the_booking(backend: Backend) {
     let app = TestApp::new(backend).await;
     let admin = app.admin_token().await;
     let (user, user_id) = app.quick_user(Role::User).await;
-    let event = app.create_event(&admin, json!({ "price": 19.99, "totalTickets": 10 })).await;
+    let event = app
+        .create_event(&admin, json!({ "price": 19.99, "totalTickets": 10 }))
+        .await;
     let k = key();
     let reply = app.book(&user, &k, &event, 3).await;
     assert_eq!(reply.status, 201, "{}", reply.raw);
@@ -27,7 +31,14 @@ async fn booking_decrements_and_returns_the_booking(backend: Backend) {
     let b = &reply.body["data"];
     assert_eq!(b["eventId"], event.as_str());
     assert_eq!(b["userId"], user_id.to_string());
-    assert_eq!((b["quantity"].clone(), b["unitPrice"].clone(), b["totalPrice"].clone()), (json!(3), json!(19.99), json!(59.97)));
+    assert_eq!(
+        (
+            b["quantity"].clone(),
+            b["unitPrice"].clone(),
+            b["totalPrice"].clone()
+        ),
+        (json!(3), json!(19.99), json!(59.97))
+    );
     assert_eq!(b["status"], "confirmed");
     assert_eq!(b["idempotencyKey"], k.as_str());
     assert_eq!(b["ticketNumbers"].as_array().unwrap().len(), 3);
@@ -40,7 +51,9 @@ async fn replays_are_byte_identical_and_reuse_is_422(backend: Backend) {
     let admin = app.admin_token().await;
     let (user, _) = app.quick_user(Role::User).await;
     let (other, _) = app.quick_user(Role::User).await;
-    let event = app.create_event(&admin, json!({ "totalTickets": 10 })).await;
+    let event = app
+        .create_event(&admin, json!({ "totalTickets": 10 }))
+        .await;
     let k = key();
     let first = app.book(&user, &k, &event, 2).await;
     let again = app.book(&user, &k, &event, 2).await;
@@ -49,8 +62,13 @@ async fn replays_are_byte_identical_and_reuse_is_422(backend: Backend) {
     assert_eq!(again.raw, first.raw);
     // The quoted sf-string form is the same key.
     let quoted = app.book(&user, &format!("\"{k}\""), &event, 2).await;
-    assert_eq!((quoted.status.as_u16(), quoted.raw.as_str()), (201, first.raw.as_str()));
-    app.book(&user, &k, &event, 3).await.expect(422, "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(
+        (quoted.status.as_u16(), quoted.raw.as_str()),
+        (201, first.raw.as_str())
+    );
+    app.book(&user, &k, &event, 3)
+        .await
+        .expect(422, "IDEMPOTENCY_KEY_REUSED");
     // Another user's identical key is a different key.
     let theirs = app.book(&other, &k, &event, 2).await;
     assert_eq!(theirs.status, 201);
@@ -64,7 +82,9 @@ async fn failed_requests_do_not_consume_their_key(backend: Backend) {
     let (user, _) = app.quick_user(Role::User).await;
     let event = app.create_event(&admin, json!({ "totalTickets": 2 })).await;
     let k = key();
-    app.book(&user, &k, &event, 5).await.expect(409, "INSUFFICIENT_TICKETS");
+    app.book(&user, &k, &event, 5)
+        .await
+        .expect(409, "INSUFFICIENT_TICKETS");
     let retried = app.book(&user, &k, &event, 2).await;
     assert_eq!(retried.status, 201, "{}", retried.raw);
     assert_eq!(retried.header("idempotent-replayed"), None);
@@ -76,27 +96,66 @@ async fn bad_input_is_refused(backend: Backend) {
     let (user, _) = app.quick_user(Role::User).await;
     let event = app.create_event(&admin, json!({})).await;
     let body = json!({ "eventId": event, "quantity": 1 });
-    app.call("POST", "/api/v1/bookings", None, Some(body.clone())).await.expect(401, "UNAUTHORIZED");
-    app.call("POST", "/api/v1/bookings", Some(&user), Some(body.clone())).await.expect(400, "IDEMPOTENCY_KEY_MISSING");
+    app.call("POST", "/api/v1/bookings", None, Some(body.clone()))
+        .await
+        .expect(401, "UNAUTHORIZED");
+    app.call("POST", "/api/v1/bookings", Some(&user), Some(body.clone()))
+        .await
+        .expect(400, "IDEMPOTENCY_KEY_MISSING");
     for bad_key in ["nope", "12345", "\"not-a-uuid\""] {
-        let reply = app.call_with("POST", "/api/v1/bookings", Some(&user), &[("idempotency-key", bad_key)], Some(body.clone())).await;
+        let reply = app
+            .call_with(
+                "POST",
+                "/api/v1/bookings",
+                Some(&user),
+                &[("idempotency-key", bad_key)],
+                Some(body.clone()),
+            )
+            .await;
         reply.expect(400, "VALIDATION_ERROR");
     }
-    for (quantity, field) in [(json!(0), "quantity"), (json!(11), "quantity"), (json!(1.5), "quantity"), (json!("2"), "quantity")] {
+    for (quantity, field) in [
+        (json!(0), "quantity"),
+        (json!(11), "quantity"),
+        (json!(1.5), "quantity"),
+        (json!("2"), "quantity"),
+    ] {
         let reply = app
-            .call_with("POST", "/api/v1/bookings", Some(&user), &[("idempotency-key", &key())], Some(json!({ "eventId": event, "quantity": quantity })))
+            .call_with(
+                "POST",
+                "/api/v1/bookings",
+                Some(&user),
+                &[("idempotency-key", &key())],
+                Some(json!({ "eventId": event, "quantity": quantity })),
+            )
             .await;
         reply.expect(400, "VALIDATION_ERROR");
         assert_eq!(reply.field_errors(), vec![field]);
     }
-    let missing_quantity = app.call_with("POST", "/api/v1/bookings", Some(&user), &[("idempotency-key", &key())], Some(json!({ "eventId": event }))).await;
+    let missing_quantity = app
+        .call_with(
+            "POST",
+            "/api/v1/bookings",
+            Some(&user),
+            &[("idempotency-key", &key())],
+            Some(json!({ "eventId": event })),
+        )
+        .await;
     assert_eq!(missing_quantity.field_errors(), vec!["quantity"]);
     let reply = app.book(&user, &key(), "not-an-id", 1).await;
     reply.expect(400, "VALIDATION_ERROR");
     assert_eq!(reply.field_errors(), vec!["eventId"]);
-    app.book(&user, &key(), &ulid::Ulid::new().to_string(), 1).await.expect(404, "NOT_FOUND");
+    app.book(&user, &key(), &ulid::Ulid::new().to_string(), 1)
+        .await
+        .expect(404, "NOT_FOUND");
     let extra = app
-        .call_with("POST", "/api/v1/bookings", Some(&user), &[("idempotency-key", &key())], Some(json!({ "eventId": event, "quantity": 1, "price": 0 })))
+        .call_with(
+            "POST",
+            "/api/v1/bookings",
+            Some(&user),
+            &[("idempotency-key", &key())],
+            Some(json!({ "eventId": event, "quantity": 1, "price": 0 })),
+        )
         .await;
     extra.expect(400, "VALIDATION_ERROR");
     assert_eq!(extra.field_errors(), vec!["price"]);
@@ -107,17 +166,35 @@ async fn unbookable_events_are_409(backend: Backend) {
     let admin = app.admin_token().await;
     let (user, _) = app.quick_user(Role::User).await;
     let draft = app.create_event(&admin, json!({ "status": "draft" })).await;
-    app.book(&user, &key(), &draft, 1).await.expect(409, "EVENT_NOT_BOOKABLE");
+    app.book(&user, &key(), &draft, 1)
+        .await
+        .expect(409, "EVENT_NOT_BOOKABLE");
     let cancelled = app.create_event(&admin, json!({})).await;
-    app.call("PUT", &format!("/api/v1/events/{cancelled}"), Some(&admin), Some(json!({ "status": "cancelled" }))).await;
-    app.book(&user, &key(), &cancelled, 1).await.expect(409, "EVENT_NOT_BOOKABLE");
+    app.call(
+        "PUT",
+        &format!("/api/v1/events/{cancelled}"),
+        Some(&admin),
+        Some(json!({ "status": "cancelled" })),
+    )
+    .await;
+    app.book(&user, &key(), &cancelled, 1)
+        .await
+        .expect(409, "EVENT_NOT_BOOKABLE");
     // An event that has started (written straight to the store: the API refuses past dates).
-    let mut past = ticketing_tests::sample_event(10, ticketing::domain::EventStatus::Published, chrono::Utc::now() - chrono::Duration::minutes(5));
+    let mut past = ticketing_tests::sample_event(
+        10,
+        ticketing::domain::EventStatus::Published,
+        chrono::Utc::now() - chrono::Duration::minutes(5),
+    );
     past.name = "Started".into();
     app.state.store.create_event(&past).await.unwrap();
-    app.book(&user, &key(), &past.id.to_string(), 1).await.expect(409, "EVENT_NOT_BOOKABLE");
+    app.book(&user, &key(), &past.id.to_string(), 1)
+        .await
+        .expect(409, "EVENT_NOT_BOOKABLE");
     let small = app.create_event(&admin, json!({ "totalTickets": 1 })).await;
-    app.book(&user, &key(), &small, 2).await.expect(409, "INSUFFICIENT_TICKETS");
+    app.book(&user, &key(), &small, 2)
+        .await
+        .expect(409, "INSUFFICIENT_TICKETS");
 }
 
 async fn list_get_and_ownership(backend: Backend) {
@@ -128,79 +205,175 @@ async fn list_get_and_ownership(backend: Backend) {
     let event = app.create_event(&admin, json!({})).await;
     let mut mine = Vec::new();
     for _ in 0..3 {
-        mine.push(app.book(&alice, &key(), &event, 1).await.body["data"]["id"].as_str().unwrap().to_owned());
+        mine.push(
+            app.book(&alice, &key(), &event, 1).await.body["data"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     app.book(&bob, &key(), &event, 1).await;
-    app.call("PATCH", &format!("/api/v1/bookings/{}/cancel", mine[0]), Some(&alice), None).await;
+    app.call(
+        "PATCH",
+        &format!("/api/v1/bookings/{}/cancel", mine[0]),
+        Some(&alice),
+        None,
+    )
+    .await;
 
-    let list = app.call("GET", "/api/v1/bookings", Some(&alice), None).await;
-    let listed: Vec<_> = list.body["data"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(listed, mine.iter().rev().cloned().collect::<Vec<_>>(), "newest first, own only");
+    let list = app
+        .call("GET", "/api/v1/bookings", Some(&alice), None)
+        .await;
+    let listed: Vec<_> = list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        listed,
+        mine.iter().rev().cloned().collect::<Vec<_>>(),
+        "newest first, own only"
+    );
     assert_eq!(list.body["meta"]["total"], 3);
-    let confirmed = app.call("GET", "/api/v1/bookings?status=confirmed", Some(&alice), None).await;
+    let confirmed = app
+        .call(
+            "GET",
+            "/api/v1/bookings?status=confirmed",
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(confirmed.body["meta"]["total"], 2);
-    let cancelled = app.call("GET", "/api/v1/bookings?status=cancelled&limit=1", Some(&alice), None).await;
+    let cancelled = app
+        .call(
+            "GET",
+            "/api/v1/bookings?status=cancelled&limit=1",
+            Some(&alice),
+            None,
+        )
+        .await;
     assert_eq!(cancelled.body["data"][0]["id"], mine[0].as_str());
-    let paged = app.call("GET", "/api/v1/bookings?limit=2&page=2", Some(&alice), None).await;
-    assert_eq!(paged.body["meta"], json!({ "page": 2, "limit": 2, "total": 3, "totalPages": 2, "hasNext": false, "hasPrev": true }));
-    app.call("GET", "/api/v1/bookings?status=pending", Some(&alice), None).await.expect(400, "VALIDATION_ERROR");
-    app.call("GET", "/api/v1/bookings?limit=500", Some(&alice), None).await.expect(400, "VALIDATION_ERROR");
+    let paged = app
+        .call("GET", "/api/v1/bookings?limit=2&page=2", Some(&alice), None)
+        .await;
+    assert_eq!(
+        paged.body["meta"],
+        json!({ "page": 2, "limit": 2, "total": 3, "totalPages": 2, "hasNext": false, "hasPrev": true })
+    );
+    app.call("GET", "/api/v1/bookings?status=pending", Some(&alice), None)
+        .await
+        .expect(400, "VALIDATION_ERROR");
+    app.call("GET", "/api/v1/bookings?limit=500", Some(&alice), None)
+        .await
+        .expect(400, "VALIDATION_ERROR");
 
     let uri = format!("/api/v1/bookings/{}", mine[1]);
     assert_eq!(app.call("GET", &uri, Some(&alice), None).await.status, 200);
     assert_eq!(app.call("GET", &uri, Some(&admin), None).await.status, 200);
-    app.call("GET", &uri, Some(&bob), None).await.expect(404, "NOT_FOUND");
-    app.call("PATCH", &format!("{uri}/cancel"), Some(&bob), None).await.expect(404, "NOT_FOUND");
-    app.call("GET", "/api/v1/bookings/garbage", Some(&alice), None).await.expect(400, "VALIDATION_ERROR");
-    app.call("GET", &format!("/api/v1/bookings/{}", ulid::Ulid::new()), Some(&alice), None).await.expect(404, "NOT_FOUND");
-    app.call("GET", "/api/v1/bookings", None, None).await.expect(401, "UNAUTHORIZED");
+    app.call("GET", &uri, Some(&bob), None)
+        .await
+        .expect(404, "NOT_FOUND");
+    app.call("PATCH", &format!("{uri}/cancel"), Some(&bob), None)
+        .await
+        .expect(404, "NOT_FOUND");
+    app.call("GET", "/api/v1/bookings/garbage", Some(&alice), None)
+        .await
+        .expect(400, "VALIDATION_ERROR");
+    app.call(
+        "GET",
+        &format!("/api/v1/bookings/{}", ulid::Ulid::new()),
+        Some(&alice),
+        None,
+    )
+    .await
+    .expect(404, "NOT_FOUND");
+    app.call("GET", "/api/v1/bookings", None, None)
+        .await
+        .expect(401, "UNAUTHORIZED");
 }
 
 async fn cancel_once_restores_tickets_once(backend: Backend) {
     let app = Arc::new(TestApp::new(backend).await);
     let admin = app.admin_token().await;
     let (user, _) = app.quick_user(Role::User).await;
-    let event = app.create_event(&admin, json!({ "totalTickets": 10 })).await;
-    let booking = app.book(&user, &key(), &event, 4).await.body["data"]["id"].as_str().unwrap().to_owned();
+    let event = app
+        .create_event(&admin, json!({ "totalTickets": 10 }))
+        .await;
+    let booking = app.book(&user, &key(), &event, 4).await.body["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let uri = format!("/api/v1/bookings/{booking}/cancel");
     let tasks = (0..8).map(|_| {
         let (app, uri, user) = (app.clone(), uri.clone(), user.clone());
         tokio::spawn(async move { app.call("PATCH", &uri, Some(&user), None).await })
     });
-    let replies: Vec<Reply> = futures::future::join_all(tasks).await.into_iter().map(Result::unwrap).collect();
+    let replies: Vec<Reply> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     let ok: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
-    assert_eq!(ok.len(), 1, "{:?}", replies.iter().map(|r| &r.raw).collect::<Vec<_>>());
+    assert_eq!(
+        ok.len(),
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.raw).collect::<Vec<_>>()
+    );
     assert_eq!(ok[0].body["data"]["status"], "cancelled");
     assert!(ok[0].body["data"]["cancelledAt"].is_string());
     for r in replies.iter().filter(|r| r.status != 200) {
         r.expect(409, "BOOKING_NOT_CANCELLABLE");
     }
     assert_eq!(app.event(&event).await["availableTickets"], 10);
-    app.call("PATCH", &uri, Some(&user), None).await.expect(409, "BOOKING_NOT_CANCELLABLE");
+    app.call("PATCH", &uri, Some(&user), None)
+        .await
+        .expect(409, "BOOKING_NOT_CANCELLABLE");
 }
 
 async fn same_key_concurrently_books_once(backend: Backend) {
     let app = Arc::new(TestApp::new(backend).await);
     let admin = app.admin_token().await;
     let (user, _) = app.quick_user(Role::User).await;
-    let event = app.create_event(&admin, json!({ "totalTickets": 100 })).await;
+    let event = app
+        .create_event(&admin, json!({ "totalTickets": 100 }))
+        .await;
     let k = key();
     let tasks = (0..20).map(|_| {
         let (app, user, event, k) = (app.clone(), user.clone(), event.clone(), k.clone());
         tokio::spawn(async move { app.book(&user, &k, &event, 2).await })
     });
-    let replies: Vec<Reply> = futures::future::join_all(tasks).await.into_iter().map(Result::unwrap).collect();
+    let replies: Vec<Reply> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     let created: Vec<_> = replies.iter().filter(|r| r.status == 201).collect();
     assert!(!created.is_empty());
     for r in &replies {
-        assert!(r.status == 201 || (r.status == 409 && r.code() == "IDEMPOTENCY_KEY_IN_USE"), "{}", r.raw);
+        assert!(
+            r.status == 201 || (r.status == 409 && r.code() == "IDEMPOTENCY_KEY_IN_USE"),
+            "{}",
+            r.raw
+        );
         if r.status == 409 {
             assert!(r.header("retry-after").is_some());
         }
     }
-    let ids: HashSet<_> = created.iter().map(|r| r.body["data"]["id"].as_str().unwrap().to_owned()).collect();
+    let ids: HashSet<_> = created
+        .iter()
+        .map(|r| r.body["data"]["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(ids.len(), 1, "one booking");
-    assert_eq!(created.iter().filter(|r| r.header("idempotent-replayed").is_none()).count(), 1, "one first answer");
+    assert_eq!(
+        created
+            .iter()
+            .filter(|r| r.header("idempotent-replayed").is_none())
+            .count(),
+        1,
+        "one first answer"
+    );
     assert_eq!(app.event(&event).await["availableTickets"], 98);
     let list = app.call("GET", "/api/v1/bookings", Some(&user), None).await;
     assert_eq!(list.body["meta"]["total"], 1);
@@ -208,27 +381,47 @@ async fn same_key_concurrently_books_once(backend: Backend) {
 
 async fn durable_guard_replays_after_the_cache_lost_the_key(backend: Backend) {
     let store = store_for(backend).await;
-    let admin_app = TestApp::with_parts(backend, Config::for_tests(), store.clone(), cache_for(backend).await);
+    let admin_app = TestApp::with_parts(
+        backend,
+        Config::for_tests(),
+        store.clone(),
+        cache_for(backend).await,
+    );
     let admin = admin_app.admin_token().await;
     let (user, _) = admin_app.quick_user(Role::User).await;
-    let event = admin_app.create_event(&admin, json!({ "totalTickets": 5 })).await;
+    let event = admin_app
+        .create_event(&admin, json!({ "totalTickets": 5 }))
+        .await;
     let k = key();
     let first = admin_app.book(&user, &k, &event, 2).await;
     assert_eq!(first.status, 201);
     // A fresh, empty cache: as if Redis was flushed or lost the key.
-    let forgetful = TestApp::with_parts(backend, Config::for_tests(), store, cache_for(backend).await);
+    let forgetful = TestApp::with_parts(
+        backend,
+        Config::for_tests(),
+        store,
+        cache_for(backend).await,
+    );
     let again = forgetful.book(&user, &k, &event, 2).await;
     assert_eq!(again.status, 201, "{}", again.raw);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(again.raw, first.raw, "byte-for-byte from the durable guard");
-    forgetful.book(&user, &k, &event, 1).await.expect(422, "IDEMPOTENCY_KEY_REUSED");
+    forgetful
+        .book(&user, &k, &event, 1)
+        .await
+        .expect(422, "IDEMPOTENCY_KEY_REUSED");
     assert_eq!(forgetful.event(&event).await["availableTickets"], 3);
 }
 
 async fn contention_is_retried_then_503(backend: Backend) {
     let store = store_for(backend).await;
     let contended = Arc::new(ContendedStore::new(store, 0));
-    let app = TestApp::with_parts(backend, Config::for_tests(), contended.clone(), cache_for(backend).await);
+    let app = TestApp::with_parts(
+        backend,
+        Config::for_tests(),
+        contended.clone(),
+        cache_for(backend).await,
+    );
     let admin = app.admin_token().await;
     let (user, _) = app.quick_user(Role::User).await;
     let event = app.create_event(&admin, json!({ "totalTickets": 5 })).await;
@@ -246,7 +439,11 @@ async fn contention_is_retried_then_503(backend: Backend) {
     let reply = app.book(&user, &k2, &event, 1).await;
     reply.expect(503, "SERVICE_UNAVAILABLE");
     assert!(reply.header("retry-after").is_some());
-    assert!(!reply.raw.contains("Transaction"), "no internal text: {}", reply.raw);
+    assert!(
+        !reply.raw.contains("Transaction"),
+        "no internal text: {}",
+        reply.raw
+    );
     contended.failures.store(0, Ordering::SeqCst);
     let retried = app.book(&user, &k2, &event, 1).await;
     assert_eq!(retried.status, 201, "{}", retried.raw);
@@ -259,20 +456,31 @@ async fn flash_sale_never_oversells(backend: Backend) {
     const REQUESTS: usize = 500;
     let app = Arc::new(TestApp::new(backend).await);
     let admin = app.admin_token().await;
-    let event = app.create_event(&admin, json!({ "totalTickets": TICKETS })).await;
+    let event = app
+        .create_event(&admin, json!({ "totalTickets": TICKETS }))
+        .await;
     let mut users = Vec::new();
     for _ in 0..50 {
         users.push(app.quick_user(Role::User).await.0);
     }
     let gate = Arc::new(tokio::sync::Semaphore::new(64));
     let tasks = (0..REQUESTS).map(|i| {
-        let (app, event, user, gate) = (app.clone(), event.clone(), users[i % users.len()].clone(), gate.clone());
+        let (app, event, user, gate) = (
+            app.clone(),
+            event.clone(),
+            users[i % users.len()].clone(),
+            gate.clone(),
+        );
         tokio::spawn(async move {
             let _permit = gate.acquire().await.unwrap();
             app.book(&user, &key(), &event, 1).await
         })
     });
-    let replies: Vec<Reply> = futures::future::join_all(tasks).await.into_iter().map(Result::unwrap).collect();
+    let replies: Vec<Reply> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     let created: Vec<_> = replies.iter().filter(|r| r.status == 201).collect();
     for r in &replies {
         let ok = r.status == 201
@@ -280,15 +488,31 @@ async fn flash_sale_never_oversells(backend: Backend) {
             || (r.status == 503 && r.header("retry-after").is_some());
         assert!(ok, "unexpected answer: {} {}", r.status, r.raw);
     }
-    assert_eq!(created.len() as u64, TICKETS, "exactly the tickets there are");
+    assert_eq!(
+        created.len() as u64,
+        TICKETS,
+        "exactly the tickets there are"
+    );
     let tickets: HashSet<_> = created
         .iter()
-        .flat_map(|r| r.body["data"]["ticketNumbers"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_owned()))
+        .flat_map(|r| {
+            r.body["data"]["ticketNumbers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_owned())
+        })
         .collect();
     assert_eq!(tickets.len() as u64, TICKETS, "ticket numbers unique");
-    let sold: u64 = created.iter().map(|r| r.body["data"]["quantity"].as_u64().unwrap()).sum();
+    let sold: u64 = created
+        .iter()
+        .map(|r| r.body["data"]["quantity"].as_u64().unwrap())
+        .sum();
     let event = app.event(&event).await;
-    assert_eq!(event["availableTickets"].as_u64().unwrap(), event["totalTickets"].as_u64().unwrap() - sold);
+    assert_eq!(
+        event["availableTickets"].as_u64().unwrap(),
+        event["totalTickets"].as_u64().unwrap() - sold
+    );
 }
 
 on_both_backends!(
@@ -317,7 +541,10 @@ async fn bookings_work_without_redis_and_the_guard_still_holds() {
     let first = app.book(&user, &k, &event, 2).await;
     assert_eq!(first.status, 201, "{}", first.raw);
     let again = app.book(&user, &k, &event, 2).await;
-    assert_eq!((again.status.as_u16(), again.raw.as_str()), (201, first.raw.as_str()));
+    assert_eq!(
+        (again.status.as_u16(), again.raw.as_str()),
+        (201, first.raw.as_str())
+    );
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(app.event(&event).await["availableTickets"], 3);
 }

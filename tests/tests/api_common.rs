@@ -14,7 +14,10 @@ async fn unknown_route_is_a_404_envelope_with_request_id(backend: Backend) {
     let reply = app.call("GET", "/api/v1/nothing-here", None, None).await;
     reply.expect(404, "NOT_FOUND");
     assert_eq!(reply.body["success"], false);
-    let id = reply.header("x-request-id").expect("x-request-id").to_owned();
+    let id = reply
+        .header("x-request-id")
+        .expect("x-request-id")
+        .to_owned();
     assert_eq!(reply.body["requestId"], id.as_str());
     assert!(reply.body["message"].is_string());
 }
@@ -23,64 +26,116 @@ async fn wrong_method_is_405_with_allow(backend: Backend) {
     let app = TestApp::new(backend).await;
     let reply = app.call("DELETE", "/api/v1/auth/login", None, None).await;
     reply.expect(405, "METHOD_NOT_ALLOWED");
-    assert!(reply.header("allow").unwrap().contains("POST"), "{:?}", reply.headers);
+    assert!(
+        reply.header("allow").unwrap().contains("POST"),
+        "{:?}",
+        reply.headers
+    );
     let reply = app.call("PUT", "/api/v1/bookings", None, None).await;
     reply.expect(405, "METHOD_NOT_ALLOWED");
 }
 
 async fn request_id_is_echoed_only_when_sane(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let reply = app.call_with("GET", "/health", None, &[("x-request-id", "trace-abc_1.2")], None).await;
+    let reply = app
+        .call_with(
+            "GET",
+            "/health",
+            None,
+            &[("x-request-id", "trace-abc_1.2")],
+            None,
+        )
+        .await;
     assert_eq!(reply.header("x-request-id"), Some("trace-abc_1.2"));
     let insane = "bad id with spaces";
-    let reply = app.call_with("GET", "/nope", None, &[("x-request-id", insane)], None).await;
+    let reply = app
+        .call_with("GET", "/nope", None, &[("x-request-id", insane)], None)
+        .await;
     let id = reply.header("x-request-id").unwrap();
     assert_ne!(id, insane);
     assert!(!id.is_empty());
     assert_eq!(reply.body["requestId"], id);
     let long = "a".repeat(129);
-    let reply = app.call_with("GET", "/health", None, &[("x-request-id", &long)], None).await;
+    let reply = app
+        .call_with("GET", "/health", None, &[("x-request-id", &long)], None)
+        .await;
     assert_ne!(reply.header("x-request-id"), Some(long.as_str()));
 }
 
 async fn security_headers_on_every_response(backend: Backend) {
     let app = TestApp::new(backend).await;
-    for reply in [app.call("GET", "/health", None, None).await, app.call("GET", "/nope", None, None).await] {
+    for reply in [
+        app.call("GET", "/health", None, None).await,
+        app.call("GET", "/nope", None, None).await,
+    ] {
         assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
         assert_eq!(reply.header("x-frame-options"), Some("DENY"));
         assert_eq!(reply.header("referrer-policy"), Some("no-referrer"));
-        assert_eq!(reply.header("strict-transport-security"), Some("max-age=31536000; includeSubDomains"));
-        assert_eq!(reply.header("content-security-policy"), Some("default-src 'none'; frame-ancestors 'none'"));
-        assert!(reply.header("content-type").unwrap().starts_with("application/json"));
+        assert_eq!(
+            reply.header("strict-transport-security"),
+            Some("max-age=31536000; includeSubDomains")
+        );
+        assert_eq!(
+            reply.header("content-security-policy"),
+            Some("default-src 'none'; frame-ancestors 'none'")
+        );
+        assert!(reply
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/json"));
     }
 }
 
 async fn bodies_are_strict(backend: Backend) {
     let app = TestApp::new(backend).await;
     // Wrong content type: 415.
-    let request = Request::post("/api/v1/auth/login").header("content-type", "text/plain").body(Body::from("hi")).unwrap();
-    app.send(request).await.expect(415, "UNSUPPORTED_MEDIA_TYPE");
+    let request = Request::post("/api/v1/auth/login")
+        .header("content-type", "text/plain")
+        .body(Body::from("hi"))
+        .unwrap();
+    app.send(request)
+        .await
+        .expect(415, "UNSUPPORTED_MEDIA_TYPE");
     // No content type at all on a write: 415.
-    let request = Request::post("/api/v1/auth/login").body(Body::from("{}")).unwrap();
-    app.send(request).await.expect(415, "UNSUPPORTED_MEDIA_TYPE");
+    let request = Request::post("/api/v1/auth/login")
+        .body(Body::from("{}"))
+        .unwrap();
+    app.send(request)
+        .await
+        .expect(415, "UNSUPPORTED_MEDIA_TYPE");
     // Malformed JSON: 400.
-    let request = Request::post("/api/v1/auth/login").header("content-type", "application/json").body(Body::from("{\"email\":")).unwrap();
+    let request = Request::post("/api/v1/auth/login")
+        .header("content-type", "application/json")
+        .body(Body::from("{\"email\":"))
+        .unwrap();
     app.send(request).await.expect(400, "VALIDATION_ERROR");
     // A JSON array where an object belongs: 400.
-    let request = Request::post("/api/v1/auth/login").header("content-type", "application/json").body(Body::from("[\"a@b.co\",\"x\"]")).unwrap();
+    let request = Request::post("/api/v1/auth/login")
+        .header("content-type", "application/json")
+        .body(Body::from("[\"a@b.co\",\"x\"]"))
+        .unwrap();
     app.send(request).await.expect(400, "VALIDATION_ERROR");
     // Unknown field: 400 naming it.
     let reply = app
-        .call("POST", "/api/v1/auth/login", None, Some(json!({ "email": "a@b.co", "password": "x", "extra": 1 })))
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": "a@b.co", "password": "x", "extra": 1 })),
+        )
         .await;
     reply.expect(400, "VALIDATION_ERROR");
     assert_eq!(reply.field_errors(), vec!["extra"]);
     // Over 64 KiB: 413.
     let big = json!({ "email": "a@b.co", "password": "x".repeat(70 * 1024) });
-    app.call("POST", "/api/v1/auth/login", None, Some(big)).await.expect(413, "PAYLOAD_TOO_LARGE");
+    app.call("POST", "/api/v1/auth/login", None, Some(big))
+        .await
+        .expect(413, "PAYLOAD_TOO_LARGE");
     // Just under the limit is read (and then judged on its merits).
     let fits = json!({ "email": "a@b.co", "password": "x".repeat(60 * 1024) });
-    app.call("POST", "/api/v1/auth/login", None, Some(fits)).await.expect(401, "INVALID_CREDENTIALS");
+    app.call("POST", "/api/v1/auth/login", None, Some(fits))
+        .await
+        .expect(401, "INVALID_CREDENTIALS");
 }
 
 async fn health_and_readiness(backend: Backend) {
@@ -92,7 +147,10 @@ async fn health_and_readiness(backend: Backend) {
     let reply = app.call("GET", "/health/ready", None, None).await;
     assert_eq!(reply.status, 200, "{}", reply.raw);
     assert_eq!(reply.body["data"]["status"], "ready");
-    assert_eq!(reply.body["data"]["dependencies"]["dynamodb"]["status"], "up");
+    assert_eq!(
+        reply.body["data"]["dependencies"]["dynamodb"]["status"],
+        "up"
+    );
     assert_eq!(reply.body["data"]["dependencies"]["redis"]["status"], "up");
     assert!(reply.body["data"]["dependencies"]["redis"]["latencyMs"].is_u64());
 }
@@ -116,26 +174,46 @@ async fn readiness_is_503_naming_redis_when_redis_is_down() {
     reply.expect(503, "SERVICE_UNAVAILABLE");
     assert!(reply.header("retry-after").is_some());
     assert_eq!(reply.body["data"]["status"], "degraded");
-    assert_eq!(reply.body["data"]["dependencies"]["redis"]["status"], "down");
-    assert_eq!(reply.body["data"]["dependencies"]["dynamodb"]["status"], "up");
+    assert_eq!(
+        reply.body["data"]["dependencies"]["redis"]["status"],
+        "down"
+    );
+    assert_eq!(
+        reply.body["data"]["dependencies"]["dynamodb"]["status"],
+        "up"
+    );
     assert!(reply.body["message"].as_str().unwrap().contains("redis"));
-    assert!(started.elapsed() < std::time::Duration::from_secs(2), "bounded by the check timeout");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "bounded by the check timeout"
+    );
 }
 
 #[tokio::test]
 async fn readiness_is_503_naming_dynamodb_when_it_is_down() {
-    let dead_store = Arc::new(ticketing::store::DynamoStore::new("t", Some("http://127.0.0.1:1".into()), None));
+    let dead_store = Arc::new(ticketing::store::DynamoStore::new(
+        "t",
+        Some("http://127.0.0.1:1".into()),
+        None,
+    ));
     let cache = ticketing_tests::cache_for(Backend::Real).await;
     let app = TestApp::with_parts(Backend::Real, Config::for_tests(), dead_store, cache);
     let reply = app.call("GET", "/health/ready", None, None).await;
     reply.expect(503, "SERVICE_UNAVAILABLE");
-    assert_eq!(reply.body["data"]["dependencies"]["dynamodb"]["status"], "down");
+    assert_eq!(
+        reply.body["data"]["dependencies"]["dynamodb"]["status"],
+        "down"
+    );
     assert_eq!(reply.body["data"]["dependencies"]["redis"]["status"], "up");
     // A request that needs the store is a 503 with Retry-After, never a 500 or a hang.
     let reply = app.call("GET", "/api/v1/events", None, None).await;
     reply.expect(503, "SERVICE_UNAVAILABLE");
     assert!(reply.header("retry-after").is_some());
-    assert!(!reply.raw.contains("dispatch") && !reply.raw.contains("dynamodb"), "{}", reply.raw);
+    assert!(
+        !reply.raw.contains("dispatch") && !reply.raw.contains("dynamodb"),
+        "{}",
+        reply.raw
+    );
 }
 
 #[tokio::test]
@@ -152,13 +230,19 @@ async fn cors_preflight_is_204_for_configured_origins() {
             .uri("/api/v1/bookings")
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "idempotency-key, content-type")
+            .header(
+                "access-control-request-headers",
+                "idempotency-key, content-type",
+            )
             .body(Body::empty())
             .unwrap()
     };
     let reply = app.send(preflight("https://app.example.com")).await;
     assert_eq!(reply.status, 204);
-    assert_eq!(reply.header("access-control-allow-origin"), Some("https://app.example.com"));
+    assert_eq!(
+        reply.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
     let reply = app.send(preflight("https://evil.example.com")).await;
     assert_eq!(reply.header("access-control-allow-origin"), None);
 }

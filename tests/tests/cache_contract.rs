@@ -18,8 +18,14 @@ async fn get_set_delete(backend: Backend) {
 
 async fn set_nx_only_once(backend: Backend) {
     let cache = cache_for(backend).await;
-    assert!(cache.set_nx("k", "first", Duration::from_secs(60)).await.unwrap());
-    assert!(!cache.set_nx("k", "second", Duration::from_secs(60)).await.unwrap());
+    assert!(cache
+        .set_nx("k", "first", Duration::from_secs(60))
+        .await
+        .unwrap());
+    assert!(!cache
+        .set_nx("k", "second", Duration::from_secs(60))
+        .await
+        .unwrap());
     assert_eq!(cache.get("k").await.unwrap().as_deref(), Some("first"));
 }
 
@@ -30,31 +36,63 @@ async fn take_is_atomic(backend: Backend) {
         let cache = cache.clone();
         tokio::spawn(async move { cache.take("t").await.unwrap() })
     });
-    let got: Vec<_> = futures::future::join_all(takers).await.into_iter().map(Result::unwrap).collect();
+    let got: Vec<_> = futures::future::join_all(takers)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(got.iter().filter(|v| v.is_some()).count(), 1);
     assert_eq!(cache.get("t").await.unwrap(), None);
 }
 
 async fn entries_expire(backend: Backend) {
     let cache = cache_for(backend).await;
-    cache.set("short", "v", Duration::from_millis(100)).await.unwrap();
-    assert!(cache.set_nx("short-nx", "v", Duration::from_millis(100)).await.unwrap());
+    cache
+        .set("short", "v", Duration::from_millis(100))
+        .await
+        .unwrap();
+    assert!(cache
+        .set_nx("short-nx", "v", Duration::from_millis(100))
+        .await
+        .unwrap());
     tokio::time::sleep(Duration::from_millis(250)).await;
     assert_eq!(cache.get("short").await.unwrap(), None);
-    assert!(cache.set_nx("short-nx", "again", Duration::from_secs(5)).await.unwrap());
+    assert!(cache
+        .set_nx("short-nx", "again", Duration::from_secs(5))
+        .await
+        .unwrap());
 }
 
 async fn windows_count_and_reset(backend: Backend) {
     let cache = cache_for(backend).await;
-    let (one, ttl) = cache.incr_window("w", Duration::from_secs(60)).await.unwrap();
-    let (two, _) = cache.incr_window("w", Duration::from_secs(60)).await.unwrap();
+    let (one, ttl) = cache
+        .incr_window("w", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let (two, _) = cache
+        .incr_window("w", Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!((one, two), (1, 2));
     assert!((59..=60).contains(&ttl), "ttl {ttl}");
-    let (other, _) = cache.incr_window("w2", Duration::from_secs(60)).await.unwrap();
+    let (other, _) = cache
+        .incr_window("w2", Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(other, 1);
-    cache.incr_window("w3", Duration::from_secs(1)).await.unwrap();
+    cache
+        .incr_window("w3", Duration::from_secs(1))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(1_200)).await;
-    assert_eq!(cache.incr_window("w3", Duration::from_secs(1)).await.unwrap().0, 1);
+    assert_eq!(
+        cache
+            .incr_window("w3", Duration::from_secs(1))
+            .await
+            .unwrap()
+            .0,
+        1
+    );
 }
 
 async fn keys_are_isolated_by_prefix(backend: Backend) {
@@ -64,7 +102,14 @@ async fn keys_are_isolated_by_prefix(backend: Backend) {
     assert_eq!(b.get("shared").await.unwrap(), None);
 }
 
-on_both_backends!(get_set_delete, set_nx_only_once, take_is_atomic, entries_expire, windows_count_and_reset, keys_are_isolated_by_prefix);
+on_both_backends!(
+    get_set_delete,
+    set_nx_only_once,
+    take_is_atomic,
+    entries_expire,
+    windows_count_and_reset,
+    keys_are_isolated_by_prefix
+);
 
 #[tokio::test]
 async fn unreachable_redis_is_an_error_not_a_hang() {
@@ -73,5 +118,9 @@ async fn unreachable_redis_is_an_error_not_a_hang() {
     let started = std::time::Instant::now();
     assert!(cache.ping().await.is_err());
     assert!(cache.get("k").await.is_err());
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
 }

@@ -19,7 +19,12 @@ fn user(email: &str) -> User {
     }
 }
 
-fn attempt(event: &ticketing::domain::Event, user: UserId, key: &str, quantity: u32) -> BookingAttempt {
+fn attempt(
+    event: &ticketing::domain::Event,
+    user: UserId,
+    key: &str,
+    quantity: u32,
+) -> BookingAttempt {
     let id = BookingId::new();
     let now = Utc::now();
     BookingAttempt {
@@ -48,12 +53,30 @@ async fn users_round_trip_and_email_uniqueness(backend: Backend) {
     let ada = user("ada@example.com");
     store.create_user(&ada).await.unwrap();
     assert_eq!(store.user_by_id(ada.id).await.unwrap(), Some(ada.clone()));
-    assert_eq!(store.user_by_email(&ada.email).await.unwrap().map(|u| u.id), Some(ada.id));
-    assert_eq!(store.user_by_email(&Email::parse("nobody@example.com").unwrap()).await.unwrap(), None);
-    assert_eq!(store.create_user(&user("ada@example.com")).await, Err(StoreError::EmailTaken));
+    assert_eq!(
+        store.user_by_email(&ada.email).await.unwrap().map(|u| u.id),
+        Some(ada.id)
+    );
+    assert_eq!(
+        store
+            .user_by_email(&Email::parse("nobody@example.com").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.create_user(&user("ada@example.com")).await,
+        Err(StoreError::EmailTaken)
+    );
     store.set_role(ada.id, Role::Admin).await.unwrap();
-    assert_eq!(store.user_by_id(ada.id).await.unwrap().unwrap().role, Role::Admin);
-    assert_eq!(store.set_role(UserId::new(), Role::Admin).await, Err(StoreError::NotFound));
+    assert_eq!(
+        store.user_by_id(ada.id).await.unwrap().unwrap().role,
+        Role::Admin
+    );
+    assert_eq!(
+        store.set_role(UserId::new(), Role::Admin).await,
+        Err(StoreError::NotFound)
+    );
 }
 
 async fn racing_registrations_create_one_user(backend: Backend) {
@@ -64,7 +87,10 @@ async fn racing_registrations_create_one_user(backend: Backend) {
     });
     let results = futures::future::join_all(attempts).await;
     let ok = results.iter().filter(|r| matches!(r, Ok(Ok(())))).count();
-    let taken = results.iter().filter(|r| matches!(r, Ok(Err(StoreError::EmailTaken)))).count();
+    let taken = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Err(StoreError::EmailTaken))))
+        .count();
     assert_eq!((ok, taken), (1, 7));
 }
 
@@ -78,23 +104,56 @@ async fn events_list_by_status_and_date_without_deleted(backend: Backend) {
     for e in [&a, &b, &c] {
         store.create_event(e).await.unwrap();
     }
-    let published = store.events_by_status(&[EventStatus::Published], None, None).await.unwrap();
+    let published = store
+        .events_by_status(&[EventStatus::Published], None, None)
+        .await
+        .unwrap();
     assert_eq!(published.len(), 2);
-    let both = store.events_by_status(&[EventStatus::Published, EventStatus::Draft], None, None).await.unwrap();
+    let both = store
+        .events_by_status(&[EventStatus::Published, EventStatus::Draft], None, None)
+        .await
+        .unwrap();
     assert_eq!(both.len(), 3);
     let early = store
-        .events_by_status(&[EventStatus::Published], None, Some(Utc::now() + Duration::days(5)))
+        .events_by_status(
+            &[EventStatus::Published],
+            None,
+            Some(Utc::now() + Duration::days(5)),
+        )
         .await
         .unwrap();
     assert_eq!(early.iter().map(|e| e.id).collect::<Vec<_>>(), vec![a.id]);
-    let late = store.events_by_status(&[EventStatus::Published], Some(Utc::now() + Duration::days(5)), None).await.unwrap();
+    let late = store
+        .events_by_status(
+            &[EventStatus::Published],
+            Some(Utc::now() + Duration::days(5)),
+            None,
+        )
+        .await
+        .unwrap();
     assert_eq!(late.iter().map(|e| e.id).collect::<Vec<_>>(), vec![b.id]);
 
-    store.delete_event(a.id, UserId::new(), Utc::now()).await.unwrap();
+    store
+        .delete_event(a.id, UserId::new(), Utc::now())
+        .await
+        .unwrap();
     assert_eq!(store.event_by_id(a.id).await.unwrap(), None);
-    assert_eq!(store.events_by_status(&[EventStatus::Published], None, None).await.unwrap().len(), 1);
-    assert_eq!(store.delete_event(a.id, UserId::new(), Utc::now()).await, Err(StoreError::NotFound));
-    assert_eq!(store.update_event_details(&a).await, Err(StoreError::NotFound));
+    assert_eq!(
+        store
+            .events_by_status(&[EventStatus::Published], None, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store.delete_event(a.id, UserId::new(), Utc::now()).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.update_event_details(&a).await,
+        Err(StoreError::NotFound)
+    );
 }
 
 async fn update_changes_details_and_index_but_never_counters(backend: Backend) {
@@ -112,9 +171,30 @@ async fn update_changes_details_and_index_but_never_counters(backend: Backend) {
     stale.venue = "Elsewhere".into();
     store.update_event_details(&stale).await.unwrap();
     let stored = store.event_by_id(event.id).await.unwrap().unwrap();
-    assert_eq!((stored.name.as_str(), stored.venue.as_str(), stored.available_tickets), ("Renamed", "Elsewhere", 3));
-    assert_eq!(store.events_by_status(&[EventStatus::Draft], None, None).await.unwrap().len(), 0);
-    assert_eq!(store.events_by_status(&[EventStatus::Published], None, None).await.unwrap().len(), 1);
+    assert_eq!(
+        (
+            stored.name.as_str(),
+            stored.venue.as_str(),
+            stored.available_tickets
+        ),
+        ("Renamed", "Elsewhere", 3)
+    );
+    assert_eq!(
+        store
+            .events_by_status(&[EventStatus::Draft], None, None)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        store
+            .events_by_status(&[EventStatus::Published], None, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn booking_rules(backend: Backend) {
@@ -125,35 +205,76 @@ async fn booking_rules(backend: Backend) {
 
     let first = attempt(&event, buyer, "key-1", 2);
     assert_eq!(store.book(&first).await.unwrap(), BookOutcome::Created);
-    assert_eq!(store.event_by_id(event.id).await.unwrap().unwrap().available_tickets, 1);
-    assert_eq!(store.booking_by_id(first.booking.id).await.unwrap(), Some(first.booking.clone()));
+    assert_eq!(
+        store
+            .event_by_id(event.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .available_tickets,
+        1
+    );
+    assert_eq!(
+        store.booking_by_id(first.booking.id).await.unwrap(),
+        Some(first.booking.clone())
+    );
 
     // Same key, same fingerprint: the original, not a second booking.
     let again = attempt(&event, buyer, "key-1", 2);
     assert_eq!(
         store.book(&again).await.unwrap(),
-        BookOutcome::Replayed { booking_id: first.booking.id, response_body: first.response_body.clone() }
+        BookOutcome::Replayed {
+            booking_id: first.booking.id,
+            response_body: first.response_body.clone()
+        }
     );
     assert_eq!(store.booking_by_id(again.booking.id).await.unwrap(), None);
     // Same key, other body.
-    assert_eq!(store.book(&attempt(&event, buyer, "key-1", 1)).await, Err(StoreError::IdempotencyKeyReused));
+    assert_eq!(
+        store.book(&attempt(&event, buyer, "key-1", 1)).await,
+        Err(StoreError::IdempotencyKeyReused)
+    );
     // Same key from another user is another key.
-    assert_eq!(store.book(&attempt(&event, UserId::new(), "key-1", 1)).await.unwrap(), BookOutcome::Created);
+    assert_eq!(
+        store
+            .book(&attempt(&event, UserId::new(), "key-1", 1))
+            .await
+            .unwrap(),
+        BookOutcome::Created
+    );
     // Sold out now.
-    assert_eq!(store.book(&attempt(&event, buyer, "key-2", 1)).await, Err(StoreError::InsufficientTickets));
+    assert_eq!(
+        store.book(&attempt(&event, buyer, "key-2", 1)).await,
+        Err(StoreError::InsufficientTickets)
+    );
     // The replay still wins after the sell-out.
-    assert!(matches!(store.book(&again).await.unwrap(), BookOutcome::Replayed { .. }));
+    assert!(matches!(
+        store.book(&again).await.unwrap(),
+        BookOutcome::Replayed { .. }
+    ));
 
     let draft = sample_event(3, EventStatus::Draft, Utc::now() + Duration::days(2));
     let past = sample_event(3, EventStatus::Published, Utc::now() - Duration::hours(1));
     store.create_event(&draft).await.unwrap();
     store.create_event(&past).await.unwrap();
-    assert_eq!(store.book(&attempt(&draft, buyer, "key-3", 1)).await, Err(StoreError::EventNotBookable));
-    assert_eq!(store.book(&attempt(&past, buyer, "key-4", 1)).await, Err(StoreError::EventNotBookable));
+    assert_eq!(
+        store.book(&attempt(&draft, buyer, "key-3", 1)).await,
+        Err(StoreError::EventNotBookable)
+    );
+    assert_eq!(
+        store.book(&attempt(&past, buyer, "key-4", 1)).await,
+        Err(StoreError::EventNotBookable)
+    );
     let missing = sample_event(3, EventStatus::Published, Utc::now() + Duration::days(2));
-    assert_eq!(store.book(&attempt(&missing, buyer, "key-5", 1)).await, Err(StoreError::NotFound));
+    assert_eq!(
+        store.book(&attempt(&missing, buyer, "key-5", 1)).await,
+        Err(StoreError::NotFound)
+    );
     // Failed attempts leave no guard behind: the key works once the event can be booked.
-    assert_eq!(store.book(&attempt(&past, buyer, "key-2", 1)).await, Err(StoreError::EventNotBookable));
+    assert_eq!(
+        store.book(&attempt(&past, buyer, "key-2", 1)).await,
+        Err(StoreError::EventNotBookable)
+    );
 }
 
 async fn expired_guard_does_not_block_a_new_booking(backend: Backend) {
@@ -166,7 +287,13 @@ async fn expired_guard_does_not_block_a_new_booking(backend: Backend) {
     old.guard_expires_at = Utc::now() - Duration::hours(6);
     // Booked 30 h ago (the event's date is still in the future relative to both instants).
     assert_eq!(store.book(&old).await.unwrap(), BookOutcome::Created);
-    assert_eq!(store.book(&attempt(&event, buyer, "old-key", 2)).await.unwrap(), BookOutcome::Created);
+    assert_eq!(
+        store
+            .book(&attempt(&event, buyer, "old-key", 2))
+            .await
+            .unwrap(),
+        BookOutcome::Created
+    );
 }
 
 async fn cancel_restores_tickets_once_and_unblocks_delete(backend: Backend) {
@@ -176,7 +303,10 @@ async fn cancel_restores_tickets_once_and_unblocks_delete(backend: Backend) {
     store.create_event(&event).await.unwrap();
     let booked = attempt(&event, buyer, "k", 3);
     store.book(&booked).await.unwrap();
-    assert_eq!(store.delete_event(event.id, buyer, Utc::now()).await, Err(StoreError::HasActiveBookings));
+    assert_eq!(
+        store.delete_event(event.id, buyer, Utc::now()).await,
+        Err(StoreError::HasActiveBookings)
+    );
 
     let cancels = (0..6).map(|_| {
         let store = store.clone();
@@ -185,13 +315,31 @@ async fn cancel_restores_tickets_once_and_unblocks_delete(backend: Backend) {
     });
     let results = futures::future::join_all(cancels).await;
     let ok = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
-    let refused = results.iter().filter(|r| matches!(r, Ok(Err(StoreError::NotCancellable)))).count();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Err(StoreError::NotCancellable))))
+        .count();
     assert_eq!((ok, refused), (1, 5));
-    let stored = store.booking_by_id(booked.booking.id).await.unwrap().unwrap();
+    let stored = store
+        .booking_by_id(booked.booking.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.status, BookingStatus::Cancelled);
     assert!(stored.cancelled_at.is_some());
-    assert_eq!(store.event_by_id(event.id).await.unwrap().unwrap().available_tickets, 4);
-    store.delete_event(event.id, buyer, Utc::now()).await.unwrap();
+    assert_eq!(
+        store
+            .event_by_id(event.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .available_tickets,
+        4
+    );
+    store
+        .delete_event(event.id, buyer, Utc::now())
+        .await
+        .unwrap();
 }
 
 async fn cancel_after_the_event_started_is_refused(backend: Backend) {
@@ -202,8 +350,19 @@ async fn cancel_after_the_event_started_is_refused(backend: Backend) {
     let booked = attempt(&event, buyer, "k", 1);
     store.book(&booked).await.unwrap();
     let after_start = event.date + Duration::minutes(1);
-    assert_eq!(store.cancel_booking(&booked.booking, after_start).await, Err(StoreError::NotCancellable));
-    assert_eq!(store.event_by_id(event.id).await.unwrap().unwrap().available_tickets, 3);
+    assert_eq!(
+        store.cancel_booking(&booked.booking, after_start).await,
+        Err(StoreError::NotCancellable)
+    );
+    assert_eq!(
+        store
+            .event_by_id(event.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .available_tickets,
+        3
+    );
 }
 
 async fn bookings_by_user_newest_first(backend: Backend) {
@@ -218,8 +377,17 @@ async fn bookings_by_user_newest_first(backend: Backend) {
         ids.push(a.booking.id);
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
-    store.book(&attempt(&event, UserId::new(), "other", 1)).await.unwrap();
-    let listed: Vec<_> = store.bookings_by_user(buyer).await.unwrap().into_iter().map(|b| b.id).collect();
+    store
+        .book(&attempt(&event, UserId::new(), "other", 1))
+        .await
+        .unwrap();
+    let listed: Vec<_> = store
+        .bookings_by_user(buyer)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
     ids.reverse();
     assert_eq!(listed, ids);
 }
@@ -234,11 +402,20 @@ async fn concurrent_bookings_never_oversell(backend: Backend) {
         tokio::spawn(async move { store.book(&a).await })
     });
     let results = futures::future::join_all(tasks).await;
-    let created = results.iter().filter(|r| matches!(r, Ok(Ok(BookOutcome::Created)))).count();
-    let sold_out = results.iter().filter(|r| matches!(r, Ok(Err(StoreError::InsufficientTickets)))).count();
+    let created = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Ok(BookOutcome::Created))))
+        .count();
+    let sold_out = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Err(StoreError::InsufficientTickets))))
+        .count();
     assert_eq!((created, sold_out), (10, 30), "{results:?}");
     let stored = store.event_by_id(event.id).await.unwrap().unwrap();
-    assert_eq!((stored.available_tickets, stored.confirmed_bookings), (0, 10));
+    assert_eq!(
+        (stored.available_tickets, stored.confirmed_bookings),
+        (0, 10)
+    );
 }
 
 async fn ping_answers(backend: Backend) {

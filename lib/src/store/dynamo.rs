@@ -133,7 +133,10 @@ fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
                 | "ThrottlingException"
                 | "ProvisionedThroughputExceededException"
                 | "RequestLimitExceeded" => StoreError::Contention(code.to_owned()),
-                _ => StoreError::Unavailable(format!("dynamodb: {code}: {}", service.err().message().unwrap_or(""))),
+                _ => StoreError::Unavailable(format!(
+                    "dynamodb: {code}: {}",
+                    service.err().message().unwrap_or("")
+                )),
             }
         }
         SdkError::TimeoutError(_) => StoreError::Unavailable("dynamodb: timeout".into()),

@@ -197,7 +197,7 @@ impl BookingStore for MemoryStore {
             .filter(|b| b.user_id == user)
             .cloned()
             .collect();
-        list.sort_by(|a, b| b.id.cmp(&a.id));
+        list.sort_by_key(|b| std::cmp::Reverse(b.id));
         Ok(list)
     }
 

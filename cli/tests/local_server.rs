@@ -1,0 +1,228 @@
+//! Black-box: the real `ticketing-local` binary, spoken to over TCP, on the embedded store and
+//! on DynamoDB Local + Redis.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(env: &[(&str, String)], args: &[&str]) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ticketing-local"));
+        cmd.args(["--port", &port.to_string()])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for var in [
+            "DYNAMODB_ENDPOINT",
+            "REDIS_URL",
+            "TABLE_NAME",
+            "REDIS_KEY_PREFIX",
+        ] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn ticketing-local");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let started = Instant::now();
+        let mut seen = Vec::new();
+        loop {
+            match lines.next() {
+                Some(Ok(line)) if line.contains("listening on") => break,
+                Some(Ok(line)) => seen.push(line),
+                _ => panic!("ticketing-local exited before listening: {seen:?}"),
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "slow start");
+        }
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, port }
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        extra: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (u16, String, Value) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+        if !body.is_empty() {
+            head.push_str("Content-Type: application/json\r\n");
+        }
+        if let Some(t) = token {
+            head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+        }
+        for (k, v) in extra {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        stream
+            .write_all(format!("{head}\r\n{body}").as_bytes())
+            .unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        let (headers, payload) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let status = headers
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (
+            status,
+            headers.to_ascii_lowercase(),
+            serde_json::from_str(payload).unwrap_or(Value::Null),
+        )
+    }
+
+    fn get(&self, path: &str) -> (u16, String, Value) {
+        self.request("GET", path, None, &[], None)
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no graceful shutdown"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn real_env() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "DYNAMODB_ENDPOINT",
+            std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".into()),
+        ),
+        (
+            "REDIS_URL",
+            std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        ),
+        (
+            "TABLE_NAME",
+            format!("local-{}", ulid::Ulid::new().to_string().to_lowercase()),
+        ),
+        ("REDIS_KEY_PREFIX", format!("local-{}:", ulid::Ulid::new())),
+    ]
+}
+
+#[test]
+fn embedded_mode_serves_health_404_405_and_stops_gracefully() {
+    let server = Server::start(&[], &[]);
+    let (status, _, body) = server.get("/health");
+    assert_eq!((status, body["data"]["status"].as_str()), (200, Some("ok")));
+    let (status, _, body) = server.get("/health/ready");
+    assert_eq!(
+        (status, body["data"]["status"].as_str()),
+        (200, Some("ready"))
+    );
+    let (status, headers, body) = server.get("/api/v1/unknown");
+    assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
+    assert!(headers.contains("x-request-id:"));
+    let (status, headers, body) = server.request("DELETE", "/health", None, &[], None);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (405, Some("METHOD_NOT_ALLOWED"))
+    );
+    assert!(headers.contains("allow: get,head"), "{headers}");
+    assert!(server.stop().success());
+}
+
+#[test]
+fn real_services_full_flow_with_seeded_admin() {
+    let server = Server::start(&real_env(), &["--seed-demo"]);
+    let (status, _, body) = server.get("/health/ready");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["dependencies"]["dynamodb"]["status"], "up");
+    assert_eq!(body["data"]["dependencies"]["redis"]["status"], "up");
+
+    let (status, _, login) = server.request(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        &[],
+        Some(json!({ "email": "admin@example.com", "password": "DemoAdmin123" })),
+    );
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["data"]["user"]["role"], "admin");
+    let (_, _, events) = server.get("/api/v1/events");
+    assert_eq!(events["meta"]["total"], 3);
+    let event_id = events["data"][0]["id"].as_str().unwrap().to_owned();
+    let before = events["data"][0]["availableTickets"].as_u64().unwrap();
+
+    let (status, _, reg) = server.request(
+        "POST",
+        "/api/v1/auth/register",
+        None,
+        &[],
+        Some(json!({ "email": "fan@example.com", "password": "Fan12345x", "name": "Fan" })),
+    );
+    assert_eq!(status, 201, "{reg}");
+    let token = reg["data"]["accessToken"].as_str().unwrap().to_owned();
+    let key = [("Idempotency-Key", "0b6f7c1e-2f4a-4c7e-9a51-6a1f3f1c2d3e")];
+    let body = json!({ "eventId": event_id, "quantity": 2 });
+    let (status, headers, first) = server.request(
+        "POST",
+        "/api/v1/bookings",
+        Some(&token),
+        &key,
+        Some(body.clone()),
+    );
+    assert_eq!(status, 201, "{first}");
+    assert!(!headers.contains("\r\nidempotent-replayed:"));
+    let (status, headers, again) =
+        server.request("POST", "/api/v1/bookings", Some(&token), &key, Some(body));
+    assert_eq!((status, &again), (201, &first));
+    assert!(headers.contains("idempotent-replayed: true"));
+    let (_, _, event) = server.get(&format!("/api/v1/events/{event_id}"));
+    assert_eq!(
+        event["data"]["availableTickets"].as_u64().unwrap(),
+        before - 2
+    );
+    assert!(server.stop().success());
+}
+
+#[test]
+fn readiness_names_redis_when_it_is_down() {
+    let mut env = real_env();
+    env[1].1 = "redis://127.0.0.1:1".into();
+    let server = Server::start(&env, &[]);
+    let (status, headers, body) = server.get("/health/ready");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("SERVICE_UNAVAILABLE")),
+        "{body}"
+    );
+    assert_eq!(body["data"]["dependencies"]["redis"]["status"], "down");
+    assert_eq!(body["data"]["dependencies"]["dynamodb"]["status"], "up");
+    assert!(headers.contains("retry-after:"));
+    server.stop();
+}
