@@ -1,12 +1,12 @@
 //! `/api/v1/auth`: register, login, me, refresh (rotation), logout.
 
-use super::{json, Caller, JsonBody, OptionalJsonBody};
+use super::{json, Caller, Endpoint, JsonBody, OptionalJsonBody};
 use crate::domain::NewUser;
 use crate::service::Session;
 use crate::tokens::REFRESH_TTL_SECS;
 use crate::{views, AppError, AppState};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::from_fn_with_state;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -17,23 +17,32 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub const COOKIE_NAME: &str = "refreshToken";
 
-pub fn routes(state: &AppState) -> Router<AppState> {
-    let credentials = Router::new()
-        .route("/api/v1/auth/register", post(register))
-        .route("/api/v1/auth/login", post(login))
-        .route_layer(from_fn_with_state(
-            state.clone(),
-            super::rate_limit::credentials,
-        ));
-    Router::new()
-        .route("/api/v1/auth/me", get(me))
-        .route("/api/v1/auth/refresh", post(refresh))
-        .route("/api/v1/auth/logout", post(logout))
-        .merge(credentials)
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ))
+pub fn endpoints(state: &AppState) -> Vec<Endpoint> {
+    // Login and register also run on the tighter credentials limit.
+    let limited = || from_fn_with_state(state.clone(), super::rate_limit::credentials);
+    vec![
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/auth/register",
+            post(register).route_layer(limited()),
+        ),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/auth/login",
+            post(login).route_layer(limited()),
+        ),
+        Endpoint::new(Method::GET, "/api/v1/auth/me", get(me)),
+        Endpoint::new(Method::POST, "/api/v1/auth/refresh", post(refresh)),
+        Endpoint::new(Method::POST, "/api/v1/auth/logout", post(logout)),
+    ]
+}
+
+/// Every auth response is `Cache-Control: no-store`.
+pub(super) fn layer(router: Router<AppState>) -> Router<AppState> {
+    router.layer(SetResponseHeaderLayer::overriding(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    ))
 }
 
 #[derive(Deserialize)]

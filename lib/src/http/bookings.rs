@@ -1,24 +1,25 @@
 //! `/api/v1/bookings`: book (idempotent), list own, get, cancel.
 
-use super::{json, Caller, JsonBody, QueryMap};
+use super::{json, Caller, Endpoint, JsonBody, QueryMap};
 use crate::domain::booking::parse_idempotency_key;
 use crate::domain::{BookingStatus, NewBookingRequest, PageParams, Problems};
 use crate::ids::BookingId;
 use crate::{views, AppError, AppState};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch};
-use axum::Router;
+use axum::routing::{get, patch, post};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/bookings", get(list).post(book))
-        .route("/api/v1/bookings/{id}", get(show))
-        .route("/api/v1/bookings/{id}/cancel", patch(cancel))
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::GET, "/api/v1/bookings", get(list)),
+        Endpoint::new(Method::POST, "/api/v1/bookings", post(book)),
+        Endpoint::new(Method::GET, "/api/v1/bookings/{id}", get(show)),
+        Endpoint::new(Method::PATCH, "/api/v1/bookings/{id}/cancel", patch(cancel)),
+    ]
 }
 
 /// The `Idempotency-Key` header, checked before the body is read.

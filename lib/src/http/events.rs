@@ -1,22 +1,25 @@
 //! `/api/v1/events`: public listing and details, admin create/update/soft delete.
 
-use super::{json, Admin, JsonBody, MaybeCaller, QueryMap};
+use super::{json, Admin, Endpoint, JsonBody, MaybeCaller, QueryMap};
 use crate::domain::event::EventFields;
 use crate::domain::{EventPatch, EventQuery, NewEvent};
 use crate::ids::EventId;
 use crate::{views, AppError, AppState};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{delete, get, post, put};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/events", get(list).post(create))
-        .route("/api/v1/events/{id}", get(show).put(update).delete(remove))
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::GET, "/api/v1/events", get(list)),
+        Endpoint::new(Method::POST, "/api/v1/events", post(create)),
+        Endpoint::new(Method::GET, "/api/v1/events/{id}", get(show)),
+        Endpoint::new(Method::PUT, "/api/v1/events/{id}", put(update)),
+        Endpoint::new(Method::DELETE, "/api/v1/events/{id}", delete(remove)),
+    ]
 }
 
 #[derive(Deserialize)]

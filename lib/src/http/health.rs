@@ -1,12 +1,11 @@
 //! `/health` (no dependency touched) and `/health/ready` (each dependency checked, bounded).
 
-use super::json;
+use super::{json, Endpoint};
 use crate::{AppState, VERSION};
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use serde_json::{json, Value};
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -14,10 +13,11 @@ use std::time::{Duration, Instant};
 /// Each readiness check gives up after this, so a dead dependency is a 503, never a hang.
 pub const CHECK_TIMEOUT: Duration = Duration::from_millis(800);
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/health/ready", get(ready))
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(Method::GET, "/health", get(health)),
+        Endpoint::new(Method::GET, "/health/ready", get(ready)),
+    ]
 }
 
 async fn health() -> Response {

@@ -13,7 +13,34 @@ pub use extract::{client_ip, Admin, Caller, JsonBody, MaybeCaller, OptionalJsonB
 pub use response::{json, REQUEST_ID_HEADER};
 
 use crate::AppState;
+use axum::http::Method;
+use axum::routing::MethodRouter;
 use axum::Router;
+
+/// One route of a function. Routers are built from these lists, so the list is exactly what is
+/// served; `template.yaml` and `events/` are checked against it.
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    pub handler: MethodRouter<AppState>,
+}
+
+impl Endpoint {
+    pub fn new(method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Self {
+        Self {
+            method,
+            path,
+            handler,
+        }
+    }
+}
+
+fn build(endpoints: Vec<Endpoint>) -> Router<AppState> {
+    // Same-path method routers merge, so a path may appear once per method.
+    endpoints
+        .into_iter()
+        .fold(Router::new(), |router, e| router.route(e.path, e.handler))
+}
 
 /// The endpoint groups, one Lambda function each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,12 +54,37 @@ pub enum Function {
 impl Function {
     pub const ALL: [Self; 4] = [Self::Auth, Self::Events, Self::Bookings, Self::Health];
 
-    pub fn routes(self, state: &AppState) -> Router<AppState> {
+    pub fn name(self) -> &'static str {
         match self {
-            Self::Auth => auth::routes(state),
-            Self::Events => events::routes(),
-            Self::Bookings => bookings::routes(),
-            Self::Health => health::routes(),
+            Self::Auth => "auth",
+            Self::Events => "events",
+            Self::Bookings => "bookings",
+            Self::Health => "health",
+        }
+    }
+
+    pub fn endpoints(self, state: &AppState) -> Vec<Endpoint> {
+        match self {
+            Self::Auth => auth::endpoints(state),
+            Self::Events => events::endpoints(),
+            Self::Bookings => bookings::endpoints(),
+            Self::Health => health::endpoints(),
+        }
+    }
+
+    /// (method, path) of every route this function serves.
+    pub fn route_list(self, state: &AppState) -> Vec<(Method, &'static str)> {
+        self.endpoints(state)
+            .into_iter()
+            .map(|e| (e.method, e.path))
+            .collect()
+    }
+
+    pub fn routes(self, state: &AppState) -> Router<AppState> {
+        let router = build(self.endpoints(state));
+        match self {
+            Self::Auth => auth::layer(router),
+            _ => router,
         }
     }
 }

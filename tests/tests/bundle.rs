@@ -1,0 +1,410 @@
+//! The deployable bundle agrees with the code: `template.yaml`'s routes and table equal the
+//! routers and `store/table.rs`, the local bootstrap builds the same table, and every
+//! `events/*.json` payload goes through `lambda_http`'s real deserialisation into the router of
+//! its function and lands on the intended route.
+
+use chrono::{Duration, Utc};
+use serde_json::Value;
+use serde_yaml::Value as Yaml;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use ticketing::cache::MemoryCache;
+use ticketing::config::Config;
+use ticketing::domain::{Booking, BookingStatus, EventStatus, Role};
+use ticketing::http::{router, Function};
+use ticketing::ids::{BookingId, EventId};
+use ticketing::store::{table, BookingAttempt, MemoryStore, Store};
+use ticketing::AppState;
+use ticketing_tests::{dynamo_store, sample_event, Backend, TestApp};
+use tower::ServiceExt;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn template() -> Yaml {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    serde_yaml::from_str(&text).expect("template.yaml parses")
+}
+
+fn function_of(binary: &str) -> Function {
+    Function::ALL
+        .into_iter()
+        .find(|f| f.name() == binary)
+        .unwrap_or_else(|| panic!("unknown binary {binary}"))
+}
+
+fn state() -> AppState {
+    AppState::new(
+        Config::for_tests(),
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryCache::new()),
+    )
+}
+
+#[test]
+fn template_routes_equal_the_routers() {
+    let template = template();
+    let state = state();
+    let mut seen_functions = BTreeSet::new();
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name:?} has no Binary"));
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda")
+        );
+        let function = function_of(binary);
+        seen_functions.insert(binary.to_owned());
+        let in_template: BTreeSet<(String, String)> = resource["Properties"]["Events"]
+            .as_mapping()
+            .unwrap()
+            .values()
+            .map(|e| {
+                assert_eq!(e["Type"].as_str(), Some("HttpApi"));
+                (
+                    e["Properties"]["Method"].as_str().unwrap().to_owned(),
+                    e["Properties"]["Path"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let in_router: BTreeSet<(String, String)> = function
+            .route_list(&state)
+            .into_iter()
+            .map(|(m, p)| (m.to_string(), p.to_owned()))
+            .collect();
+        assert_eq!(in_template, in_router, "routes of {binary}");
+    }
+    let all: BTreeSet<String> = Function::ALL.iter().map(|f| f.name().to_owned()).collect();
+    assert_eq!(
+        seen_functions, all,
+        "one function resource per endpoint group"
+    );
+}
+
+/// The table design as (keys, indexes, ttl) in a comparable form.
+type Design = (
+    Vec<(String, String)>,
+    BTreeSet<(String, String, String)>,
+    String,
+);
+
+fn design() -> Design {
+    let keys = vec![
+        (table::PARTITION_KEY.into(), "HASH".into()),
+        (table::SORT_KEY.into(), "RANGE".into()),
+    ];
+    let indexes = table::INDEXES
+        .iter()
+        .map(|i| (i.name.into(), i.partition_key.into(), i.sort_key.into()))
+        .collect();
+    (keys, indexes, table::TTL_ATTRIBUTE.into())
+}
+
+#[test]
+fn template_table_equals_the_table_design() {
+    let template = template();
+    let props = &template["Resources"]["Table"]["Properties"];
+    let keys: Vec<(String, String)> = props["KeySchema"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["AttributeName"].as_str().unwrap().into(),
+                k["KeyType"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let indexes: BTreeSet<(String, String, String)> = props["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            assert_eq!(i["Projection"]["ProjectionType"].as_str(), Some("ALL"));
+            let ks = i["KeySchema"].as_sequence().unwrap();
+            (
+                i["IndexName"].as_str().unwrap().into(),
+                ks[0]["AttributeName"].as_str().unwrap().into(),
+                ks[1]["AttributeName"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let ttl = props["TimeToLiveSpecification"]["AttributeName"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!((keys, indexes, ttl), design());
+    assert_eq!(props["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+    assert_eq!(
+        props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+        Some(true)
+    );
+}
+
+#[tokio::test]
+async fn local_bootstrap_builds_the_designed_table() {
+    let store = dynamo_store().await;
+    let described = store
+        .client()
+        .await
+        .describe_table()
+        .table_name(store.table_name())
+        .send()
+        .await
+        .unwrap();
+    let t = described.table().unwrap();
+    let keys: Vec<(String, String)> = t
+        .key_schema()
+        .iter()
+        .map(|k| {
+            (
+                k.attribute_name().to_owned(),
+                k.key_type().as_str().to_owned(),
+            )
+        })
+        .collect();
+    let indexes: BTreeSet<(String, String, String)> = t
+        .global_secondary_indexes()
+        .iter()
+        .map(|i| {
+            let ks = i.key_schema();
+            (
+                i.index_name().unwrap().to_owned(),
+                ks[0].attribute_name().to_owned(),
+                ks[1].attribute_name().to_owned(),
+            )
+        })
+        .collect();
+    let ttl = store
+        .client()
+        .await
+        .describe_time_to_live()
+        .table_name(store.table_name())
+        .send()
+        .await
+        .unwrap();
+    let ttl_attr = ttl
+        .time_to_live_description()
+        .and_then(|d| d.attribute_name())
+        .unwrap_or("")
+        .to_owned();
+    assert_eq!((keys, indexes, ttl_attr), design());
+    // Idempotent: a second run changes nothing and succeeds.
+    assert!(
+        !table::ensure_table(store.client().await, store.table_name())
+            .await
+            .unwrap()
+    );
+}
+
+/// The ids baked into `events/*.json`.
+const EVENT_ID: &str = "01JD5Z8Q4T3X9V6B2N7M1K0C8E";
+const OTHER_EVENT_ID: &str = "01JD5Z8Q4T3X9V6B2N7M1K0C9F";
+const BOOKING_ID: &str = "01JD5Z9R7W2Y4H8F3G6P1Q0S5T";
+
+/// Each sample in the order a session would send them, with the status it must get once the
+/// placeholders are replaced by real tokens.
+const SAMPLES: &[(&str, u16)] = &[
+    ("health", 200),
+    ("health-ready", 200),
+    ("auth-register", 201),
+    ("auth-login", 200),
+    ("auth-me", 200),
+    ("auth-refresh", 200),
+    ("auth-logout", 200),
+    ("events-list", 200),
+    ("events-create", 201),
+    ("events-show", 200),
+    ("events-update", 200),
+    ("bookings-create", 201),
+    ("bookings-list", 200),
+    ("bookings-show", 200),
+    ("bookings-cancel", 200),
+    ("events-delete", 200),
+];
+
+fn load(name: &str) -> Value {
+    let text = std::fs::read_to_string(root().join("events").join(format!("{name}.json"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn invoke(state: &AppState, payload: &Value, function: Function) -> (u16, Value) {
+    let request = lambda_http::request::from_str(&payload.to_string())
+        .expect("lambda_http reads the payload");
+    let response = router(state.clone(), function)
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn every_route_has_a_sample_payload_and_every_payload_is_listed() {
+    let files: BTreeSet<String> = std::fs::read_dir(root().join("events"))
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    let listed: BTreeSet<String> = SAMPLES.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(files, listed);
+    let state = state();
+    let mut routes = BTreeSet::new();
+    for name in &files {
+        let payload = load(name);
+        let (method, path) = payload["routeKey"]
+            .as_str()
+            .unwrap()
+            .split_once(' ')
+            .unwrap();
+        routes.insert((method.to_owned(), path.to_owned()));
+        let function = function_of(name.split('-').next().unwrap());
+        assert!(
+            function
+                .route_list(&state)
+                .iter()
+                .any(|(m, p)| m.as_str() == method && *p == path),
+            "{name}: {method} {path}"
+        );
+    }
+    let all: BTreeSet<_> = Function::ALL
+        .iter()
+        .flat_map(|f| f.route_list(&state))
+        .map(|(m, p)| (m.to_string(), p.to_owned()))
+        .collect();
+    assert_eq!(routes, all, "one sample per route");
+}
+
+#[tokio::test]
+async fn sample_payloads_route_through_the_real_handlers() {
+    let app = TestApp::new(Backend::Memory).await;
+    let state = app.state.clone();
+    // Seed what the samples point at.
+    let store: &Arc<dyn Store> = &state.store;
+    let mut event = sample_event(100, EventStatus::Published, Utc::now() + Duration::days(30));
+    event.id = EVENT_ID.parse::<EventId>().unwrap();
+    store.create_event(&event).await.unwrap();
+    let mut other = event.clone();
+    other.id = OTHER_EVENT_ID.parse().unwrap();
+    store.create_event(&other).await.unwrap();
+    let (user_token, user_id) = app.quick_user(Role::User).await;
+    let admin_token = app.admin_token().await;
+    let booking_id: BookingId = BOOKING_ID.parse().unwrap();
+    let now = Utc::now();
+    let booking = Booking {
+        id: booking_id,
+        event_id: event.id,
+        user_id,
+        quantity: 1,
+        unit_price: event.price,
+        total_price: event.price,
+        status: BookingStatus::Confirmed,
+        ticket_numbers: Booking::ticket_numbers(booking_id, 1),
+        idempotency_key: "seed".into(),
+        created_at: now,
+        cancelled_at: None,
+    };
+    let attempt = BookingAttempt {
+        booking,
+        fingerprint: "seed".into(),
+        response_body: "{}".into(),
+        now,
+        guard_expires_at: now + Duration::hours(24),
+    };
+    store.book(&attempt).await.unwrap();
+
+    // First as shipped: placeholders are not tokens, so protected routes are 401 — and nothing
+    // is a 404 or 405, which would mean a routing mismatch.
+    for (name, _) in SAMPLES {
+        let payload = load(name);
+        let function = function_of(name.split('-').next().unwrap());
+        let (status, body) = invoke(&state, &payload, function).await;
+        assert!(status != 404 && status != 405, "{name}: {status} {body}");
+        let protected = payload["headers"]["authorization"].is_string()
+            || name.starts_with("auth-refresh")
+            || name.starts_with("auth-logout");
+        if protected {
+            assert_eq!(status, 401, "{name}: {body}");
+        }
+        if *name == "auth-register" {
+            // Undo, so the authorised pass registers afresh.
+            assert_eq!(status, 201);
+        }
+    }
+
+    // Then with real tokens injected: each lands with its success status.
+    let fresh = TestApp::new(Backend::Memory).await;
+    let state = fresh.state.clone();
+    for e in [&event, &other] {
+        state.store.create_event(e).await.unwrap();
+    }
+    let user = ticketing::domain::User {
+        id: user_id,
+        email: ticketing::domain::Email::parse("owner@example.com").unwrap(),
+        name: "Owner".into(),
+        role: Role::User,
+        password_hash: "x".into(),
+        created_at: now,
+    };
+    state.store.create_user(&user).await.unwrap();
+    state.store.book(&attempt).await.unwrap();
+    let admin = ticketing::domain::User {
+        id: ticketing::ids::UserId::new(),
+        email: ticketing::domain::Email::parse("root@example.com").unwrap(),
+        role: Role::Admin,
+        ..user.clone()
+    };
+    state.store.create_user(&admin).await.unwrap();
+    let tokens = ticketing::tokens::TokenService::new(&state.config);
+    // Tokens of the users in this second store (the first pass's are for the first store).
+    drop((user_token, admin_token));
+    let user_token = tokens.issue_access(&user).unwrap();
+    let admin_token = tokens.issue_access(&admin).unwrap();
+    let mut refresh_token = String::new();
+    for (name, expected) in SAMPLES {
+        let mut payload = load(name);
+        let function = function_of(name.split('-').next().unwrap());
+        if payload["headers"]["authorization"].is_string() {
+            let token = if name.starts_with("events-") {
+                &admin_token
+            } else {
+                &user_token
+            };
+            payload["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
+        }
+        if let Some(body) = payload["body"].as_str() {
+            if body.contains("PLACEHOLDER_REFRESH_TOKEN") {
+                let body = body.replace("PLACEHOLDER_REFRESH_TOKEN", &refresh_token);
+                payload["headers"]["content-length"] = Value::String(body.len().to_string());
+                payload["body"] = Value::String(body);
+            }
+        }
+        let (status, body) = invoke(&state, &payload, function).await;
+        assert_eq!(status, *expected, "{name}: {body}");
+        if let Some(token) = body["data"]["refreshToken"].as_str() {
+            refresh_token = token.to_owned();
+        }
+    }
+}
