@@ -153,6 +153,9 @@ fn embedded_mode_serves_health_404_405_and_stops_gracefully() {
         (405, Some("METHOD_NOT_ALLOWED"))
     );
     assert!(headers.contains("allow: get,head"), "{headers}");
+    let (status, _, spec) = server.get("/api/v1/openapi.json");
+    assert_eq!((status, spec["openapi"].as_str()), (200, Some("3.1.0")));
+    assert!(spec["paths"]["/api/v1/bookings"]["post"].is_object());
     assert!(server.stop().success());
 }
 

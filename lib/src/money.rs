@@ -16,8 +16,9 @@ impl Cents {
         }
         let scaled = value * 100.0;
         let rounded = scaled.round();
-        // A binary float never hits k/100 exactly; allow the representation error only.
-        if (scaled - rounded).abs() > 1e-6 * scaled.abs().max(1.0) || rounded.abs() > 9e15 {
+        // A binary float never hits k/100 exactly; allow the representation error only (tiny in
+        // absolute terms for any price we accept), so 1000.001 is refused.
+        if (scaled - rounded).abs() > 1e-6 || rounded.abs() > 9e15 {
             return None;
         }
         Some(Self(rounded as i64))

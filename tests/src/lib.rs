@@ -129,6 +129,31 @@ impl Reply {
     }
 }
 
+/// Words that would mean an internal error leaked to a client. Checked on every error body of
+/// every API test.
+pub const INTERNAL_WORDS: &[&str] = &[
+    "DynamoDB",
+    "Exception",
+    "SdkError",
+    "dispatch",
+    "serde",
+    "invalid type",
+    "expected ",
+    "Redis",
+    "panicked",
+    "backtrace",
+    "at line",
+    "$2b$",
+    "TransactionCanceled",
+    "ConditionalCheck",
+];
+
+pub fn assert_no_internal_text(body: &str) {
+    for word in INTERNAL_WORDS {
+        assert!(!body.contains(word), "an error body leaks {word:?}: {body}");
+    }
+}
+
 pub struct TestApp {
     pub state: AppState,
     pub router: Router,

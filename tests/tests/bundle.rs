@@ -408,3 +408,62 @@ async fn sample_payloads_route_through_the_real_handlers() {
         }
     }
 }
+
+#[test]
+fn openapi_paths_equal_the_routers() {
+    let text = std::fs::read_to_string(root().join("openapi.yaml")).unwrap();
+    let spec: Yaml = serde_yaml::from_str(&text).unwrap();
+    assert_eq!(spec["openapi"].as_str(), Some("3.1.0"));
+    let methods = ["get", "post", "put", "patch", "delete"];
+    let in_spec: BTreeSet<(String, String)> = spec["paths"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            let path = path.as_str().unwrap().to_owned();
+            methods
+                .iter()
+                .filter(|m| item.get(**m).is_some())
+                .map(|m| (m.to_uppercase(), path.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let state = state();
+    let in_router: BTreeSet<(String, String)> = Function::ALL
+        .iter()
+        .flat_map(|f| f.route_list(&state))
+        .map(|(m, p)| (m.to_string(), p.to_owned()))
+        .collect();
+    assert_eq!(in_spec, in_router);
+    // Every error code the code can produce is declared.
+    let codes: BTreeSet<&str> = spec["components"]["schemas"]["Error"]["properties"]["code"]
+        ["enum"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let errors = [
+        ticketing::AppError::Validation(vec![]),
+        ticketing::AppError::IdempotencyKeyMissing,
+        ticketing::AppError::Unauthorized,
+        ticketing::AppError::InvalidCredentials,
+        ticketing::AppError::Forbidden,
+        ticketing::AppError::NotFound,
+        ticketing::AppError::MethodNotAllowed,
+        ticketing::AppError::EmailTaken,
+        ticketing::AppError::InsufficientTickets,
+        ticketing::AppError::EventNotBookable,
+        ticketing::AppError::BookingNotCancellable,
+        ticketing::AppError::EventHasActiveBookings,
+        ticketing::AppError::IdempotencyKeyInUse,
+        ticketing::AppError::PayloadTooLarge,
+        ticketing::AppError::UnsupportedMediaType,
+        ticketing::AppError::IdempotencyKeyReused,
+        ticketing::AppError::Internal(String::new()),
+        ticketing::AppError::Unavailable(String::new()),
+    ];
+    for error in errors {
+        assert!(codes.contains(error.status_and_code().1), "{error:?}");
+    }
+}

@@ -65,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("binding {addr}"))?;
     tracing::info!(%addr, "ticketing-local listening");
     println!("ticketing-local listening on http://{addr}");
-    let app = ticketing::http::combined_router(state);
+    let app = ticketing::http::combined_router_with(state, openapi_route()?);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -74,6 +74,22 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     tracing::info!("ticketing-local stopped");
     Ok(())
+}
+
+/// The contract as OpenAPI, at `/api/v1/openapi.json` (converted once from `openapi.yaml`).
+fn openapi_route() -> anyhow::Result<axum::Router<AppState>> {
+    let spec: serde_json::Value = serde_yaml::from_str(include_str!("../../../openapi.yaml"))
+        .context("openapi.yaml is not valid YAML")?;
+    let body = spec.to_string();
+    Ok(axum::Router::new().route(
+        "/api/v1/openapi.json",
+        axum::routing::get(move || async move {
+            ticketing::http::json(
+                axum::http::StatusCode::OK,
+                &serde_json::from_str(&body).unwrap_or_default(),
+            )
+        }),
+    ))
 }
 
 async fn shutdown_signal() {

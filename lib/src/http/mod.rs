@@ -96,9 +96,14 @@ pub fn router(state: AppState, function: Function) -> Router {
 
 /// All functions on one router, as the local server serves them.
 pub fn combined_router(state: AppState) -> Router {
+    combined_router_with(state, Router::new())
+}
+
+/// All functions plus `extra` routes (the local server adds its OpenAPI document).
+pub fn combined_router_with(state: AppState, extra: Router<AppState>) -> Router {
     let routes = Function::ALL
         .into_iter()
-        .fold(Router::new(), |acc, f| acc.merge(f.routes(&state)));
+        .fold(extra, |acc, f| acc.merge(f.routes(&state)));
     app(state, routes)
 }
 

@@ -1,0 +1,127 @@
+//! What the logs carry: JSON lines with the request id, and never a password, hash or token.
+
+use serde_json::{json, Value};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use ticketing_tests::{Backend, TestApp, PASSWORD};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_are_json_with_request_ids_and_no_secrets() {
+    let capture = Capture::default();
+    tracing::subscriber::set_global_default(ticketing::telemetry::subscriber(
+        capture.clone(),
+        EnvFilter::new("debug"),
+    ))
+    .unwrap();
+
+    let app = TestApp::new(Backend::Real).await;
+    let register = app
+        .call_with(
+            "POST",
+            "/api/v1/auth/register",
+            None,
+            &[("x-request-id", "log-test-1")],
+            Some(json!({ "email": "logs@example.com", "password": PASSWORD, "name": "Log" })),
+        )
+        .await;
+    let access = register.body["data"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refresh = register.body["data"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let login = app
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": "logs@example.com", "password": PASSWORD })),
+        )
+        .await;
+    let wrong = app
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": "logs@example.com", "password": "Wrong1Password" })),
+        )
+        .await;
+    assert_eq!((login.status.as_u16(), wrong.status.as_u16()), (200, 401));
+    let rotated = app
+        .call(
+            "POST",
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({ "refreshToken": refresh })),
+        )
+        .await;
+    // Reuse detection logs a warning: it must not carry the token either.
+    app.call(
+        "POST",
+        "/api/v1/auth/refresh",
+        None,
+        Some(json!({ "refreshToken": refresh })),
+    )
+    .await;
+    app.call("GET", "/api/v1/auth/me", Some(&access), None)
+        .await;
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(!logs.is_empty());
+    let secrets = [
+        PASSWORD.to_owned(),
+        "Wrong1Password".to_owned(),
+        "$2b$".to_owned(),
+        access.clone(),
+        refresh.clone(),
+        rotated.body["data"]["refreshToken"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        ticketing::config::Config::for_tests()
+            .jwt_access_secret
+            .expose()
+            .to_owned(),
+    ];
+    for secret in &secrets {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a secret reached the logs: {secret}"
+        );
+    }
+    let mut with_our_id = 0;
+    for line in logs.lines() {
+        let value: Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not a JSON line: {line}"));
+        if value["span"]["request_id"] == "log-test-1" {
+            with_our_id += 1;
+        }
+    }
+    assert!(
+        with_our_id >= 2,
+        "the request's lines carry its id:\n{logs}"
+    );
+}
