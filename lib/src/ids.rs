@@ -10,7 +10,10 @@ use std::str::FromStr;
 fn next_ulid() -> ulid::Ulid {
     static GENERATOR: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
     let mut generator = GENERATOR.lock().unwrap_or_else(|p| p.into_inner());
-    generator.get_or_insert_with(ulid::Generator::new).generate().unwrap_or_else(|_| ulid::Ulid::new())
+    generator
+        .get_or_insert_with(ulid::Generator::new)
+        .generate()
+        .unwrap_or_else(|_| ulid::Ulid::new())
 }
 
 macro_rules! ulid_id {

@@ -112,6 +112,8 @@ async fn every_validation_rule_names_its_field(backend: Backend) {
         (with("name", json!("")), "name"),
         (with("venue", json!("  ")), "venue"),
         (with("availableTickets", json!(5)), "availableTickets"),
+        (with("date", Value::Null), "date"),
+        (with("name", Value::Null), "name"),
     ];
     for (body, field) in cases {
         let reply = app
@@ -168,6 +170,11 @@ async fn update_is_partial_and_counters_are_refused(backend: Backend) {
     app.call("PUT", &uri, Some(&admin), Some(json!({ "status": "sold" })))
         .await
         .expect(400, "VALIDATION_ERROR");
+    let null_date = app
+        .call("PUT", &uri, Some(&admin), Some(json!({ "date": null })))
+        .await;
+    null_date.expect(400, "VALIDATION_ERROR");
+    assert_eq!(null_date.field_errors(), vec!["date"]);
     app.call(
         "PUT",
         &uri,

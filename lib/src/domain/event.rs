@@ -336,7 +336,13 @@ fn parse_bound(
 impl EventQuery {
     pub fn parse(params: &HashMap<String, String>) -> Result<Self, AppError> {
         let mut p = Problems::default();
-        let get = |k: &str| params.get(k).map(String::as_str);
+        // An empty value (`from=` from a form) means the filter is not set.
+        let get = |k: &str| {
+            params
+                .get(k)
+                .map(String::as_str)
+                .filter(|v| !v.trim().is_empty())
+        };
         let page = PageParams::parse(&mut p, get("page"), get("limit"));
         let status = get("status").and_then(|raw| {
             EventStatus::parse(raw).or_else(|| {

@@ -25,23 +25,36 @@ pub fn endpoints() -> Vec<Endpoint> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct CreateEventBody {
+    #[serde(default, deserialize_with = "super::extract::non_null")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "super::extract::non_null")]
     description: Option<String>,
+    #[serde(default, deserialize_with = "super::extract::non_null")]
     venue: Option<String>,
+    #[serde(default, deserialize_with = "super::extract::non_null")]
     date: Option<String>,
+    #[serde(default, deserialize_with = "super::extract::non_null")]
     price: Option<f64>,
+    #[serde(default, deserialize_with = "super::extract::non_null")]
     total_tickets: Option<i64>,
+    #[serde(default, deserialize_with = "super::extract::non_null")]
     status: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct UpdateEventBody {
+    #[serde(default, deserialize_with = "super::extract::non_null")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "super::extract::non_null")]
     description: Option<String>,
+    #[serde(default, deserialize_with = "super::extract::non_null")]
     venue: Option<String>,
+    #[serde(default, deserialize_with = "super::extract::non_null")]
     date: Option<String>,
+    #[serde(default, deserialize_with = "super::extract::non_null")]
     price: Option<f64>,
+    #[serde(default, deserialize_with = "super::extract::non_null")]
     status: Option<String>,
     // Accepted by the parser only to be refused with a clear message.
     #[serde(default)]

@@ -8,6 +8,16 @@ use axum::http::{header, request::Parts};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
+/// For optional body fields: absent is `None`, but an explicit `null` is refused like any other
+/// wrong type (strict bodies). Use with `#[serde(default, deserialize_with = "non_null")]`.
+pub(crate) fn non_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// Request bodies over this are 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
