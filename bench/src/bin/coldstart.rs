@@ -176,23 +176,28 @@ async fn main() -> anyhow::Result<()> {
         "{:<14} {:>10} {:>12} {:>14} {:>16}",
         "function", "init ms", "init ratio", "1st invoke ms", "1st invoke ratio"
     );
-    let mut baseline: Option<(f64, f64)> = None;
+    let mut samples: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); functions.len()];
+    let mut events = Vec::new();
     for (binary, event_name) in functions {
-        let event = std::fs::read_to_string(args.events_dir.join(format!("{event_name}.json")))?;
+        events.push(std::fs::read_to_string(
+            args.events_dir.join(format!("{event_name}.json")),
+        )?);
         let path = args.bin_dir.join(binary);
         anyhow::ensure!(
             path.exists(),
             "{} is missing: build with `cargo build --release --workspace --bins`",
             path.display()
         );
-        let (mut inits, mut firsts) = (Vec::new(), Vec::new());
-        for _ in 0..args.runs {
+    }
+    // Interleaved, so machine noise hits every function alike.
+    for _ in 0..args.runs {
+        for (i, (binary, _)) in functions.iter().enumerate() {
             *fake.run.lock().unwrap() = Run {
-                event: event.clone(),
+                event: events[i].clone(),
                 ..Run::default()
             };
             let started = Instant::now();
-            let mut child = Command::new(&path)
+            let mut child = Command::new(args.bin_dir.join(binary))
                 .envs(env.iter().cloned())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -207,11 +212,20 @@ async fn main() -> anyhow::Result<()> {
             if let Some(failure) = &run.failed {
                 anyhow::bail!("{binary} failed: {failure}");
             }
-            inits.push((run.next_at.unwrap() - started).as_secs_f64() * 1000.0);
-            firsts.push((run.done_at.unwrap() - started).as_secs_f64() * 1000.0);
+            samples[i]
+                .0
+                .push((run.next_at.unwrap() - started).as_secs_f64() * 1000.0);
+            samples[i]
+                .1
+                .push((run.done_at.unwrap() - started).as_secs_f64() * 1000.0);
         }
-        let (init, first) = (median(inits), median(firsts));
-        let (base_init, base_first) = *baseline.get_or_insert((init, first));
+    }
+    let medians: Vec<(f64, f64)> = samples
+        .into_iter()
+        .map(|(i, f)| (median(i), median(f)))
+        .collect();
+    let (base_init, base_first) = medians[0];
+    for ((binary, _), (init, first)) in functions.iter().zip(medians) {
         println!(
             "{binary:<14} {init:>10.2} {:>11.2}x {first:>14.2} {:>15.2}x",
             init / base_init,

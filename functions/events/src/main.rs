@@ -3,7 +3,8 @@ use ticketing::config::{Config, Mode};
 use ticketing::http::{router, Function};
 use ticketing::AppState;
 
-#[tokio::main]
+// Lambda hands an instance one event at a time: one thread is enough and starts faster.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     ticketing::telemetry::init();
     let config = Config::from_env(Mode::Lambda)?;
