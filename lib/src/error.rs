@@ -149,6 +149,7 @@ impl From<StoreError> for AppError {
             StoreError::HasActiveBookings => Self::EventHasActiveBookings,
             StoreError::IdempotencyKeyReused => Self::IdempotencyKeyReused,
             StoreError::Contention(msg) => Self::Unavailable(format!("contention: {msg}")),
+            StoreError::PriceChanged => Self::Unavailable("event price kept changing".into()),
             StoreError::Unavailable(msg) => Self::Unavailable(msg),
             StoreError::Corrupt(msg) => Self::Internal(msg),
         }

@@ -76,6 +76,41 @@ async fn replays_are_byte_identical_and_reuse_is_422(backend: Backend) {
     assert_eq!(app.event(&event).await["availableTickets"], 6);
 }
 
+async fn bookings_are_charged_the_current_price(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let admin = app.admin_token().await;
+    let (user, _) = app.quick_user(Role::User).await;
+    let event = app.create_event(&admin, json!({ "price": 10 })).await;
+    assert_eq!(
+        app.book(&user, &key(), &event, 1).await.body["data"]["unitPrice"],
+        json!(10.0)
+    );
+    app.call(
+        "PUT",
+        &format!("/api/v1/events/{event}"),
+        Some(&admin),
+        Some(json!({ "price": 12.5 })),
+    )
+    .await;
+    let after_update = app.book(&user, &key(), &event, 2).await;
+    assert_eq!(after_update.body["data"]["unitPrice"], json!(12.5));
+    assert_eq!(after_update.body["data"]["totalPrice"], json!(25.0));
+    // A price cached wrongly (or changed behind the cache's back) is caught by the transaction.
+    app.state
+        .cache
+        .set(
+            &format!("event-price:{event}"),
+            "1",
+            std::time::Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
+    let stale = app.book(&user, &key(), &event, 1).await;
+    assert_eq!(stale.status, 201, "{}", stale.raw);
+    assert_eq!(stale.body["data"]["unitPrice"], json!(12.5));
+    assert_eq!(app.event(&event).await["availableTickets"], 96);
+}
+
 async fn failed_requests_do_not_consume_their_key(backend: Backend) {
     let app = TestApp::new(backend).await;
     let admin = app.admin_token().await;
@@ -519,6 +554,7 @@ on_both_backends!(
     booking_decrements_and_returns_the_booking,
     replays_are_byte_identical_and_reuse_is_422,
     failed_requests_do_not_consume_their_key,
+    bookings_are_charged_the_current_price,
     bad_input_is_refused,
     unbookable_events_are_409,
     list_get_and_ownership,

@@ -277,6 +277,29 @@ async fn booking_rules(backend: Backend) {
     );
 }
 
+async fn a_stale_price_is_refused_not_charged(backend: Backend) {
+    let store = store_for(backend).await;
+    let event = sample_event(5, EventStatus::Published, Utc::now() + Duration::days(2));
+    store.create_event(&event).await.unwrap();
+    let mut stale = attempt(&event, UserId::new(), "k", 1);
+    stale.booking.unit_price = ticketing::money::Cents(event.price.0 + 1);
+    assert_eq!(store.book(&stale).await, Err(StoreError::PriceChanged));
+    let stored = store.event_by_id(event.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.available_tickets, stored.confirmed_bookings),
+        (5, 0)
+    );
+    assert_eq!(store.booking_by_id(stale.booking.id).await.unwrap(), None);
+    // The key was not consumed.
+    assert_eq!(
+        store
+            .book(&attempt(&event, stale.booking.user_id, "k", 1))
+            .await
+            .unwrap(),
+        BookOutcome::Created
+    );
+}
+
 async fn expired_guard_does_not_block_a_new_booking(backend: Backend) {
     let store = store_for(backend).await;
     let buyer = UserId::new();
@@ -429,6 +452,7 @@ on_both_backends!(
     update_changes_details_and_index_but_never_counters,
     booking_rules,
     expired_guard_does_not_block_a_new_booking,
+    a_stale_price_is_refused_not_charged,
     cancel_restores_tickets_once_and_unblocks_delete,
     cancel_after_the_event_started_is_refused,
     bookings_by_user_newest_first,

@@ -148,6 +148,10 @@ fn bearer(parts: &Parts) -> Option<Result<&str, AppError>> {
     )
 }
 
+/// An access token already verified by an earlier layer of this request (the rate limiter).
+#[derive(Clone, Copy)]
+pub(crate) struct VerifiedIdentity(pub Identity);
+
 /// The authenticated caller (a valid access token), else 401.
 pub struct Caller(pub Identity);
 
@@ -155,6 +159,9 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(VerifiedIdentity(identity)) = parts.extensions.get::<VerifiedIdentity>() {
+            return Ok(Self(*identity));
+        }
         let token = bearer(parts).ok_or(AppError::Unauthorized)??;
         state.auth.tokens().identity(token).map(Self)
     }
@@ -167,6 +174,9 @@ impl FromRequestParts<AppState> for MaybeCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if let Some(VerifiedIdentity(identity)) = parts.extensions.get::<VerifiedIdentity>() {
+            return Ok(Self(Some(*identity)));
+        }
         match bearer(parts) {
             None => Ok(Self(None)),
             Some(token) => state

@@ -48,7 +48,11 @@ async fn enforce(state: &AppState, key: String, limit: u64, req: Request, next: 
 }
 
 /// The general limit: per user once authenticated, else per client IP. Health checks are exempt.
-pub(crate) async fn general(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn general(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     if req.uri().path().starts_with("/health") {
         return next.run(req).await;
     }
@@ -59,7 +63,12 @@ pub(crate) async fn general(State(state): State<AppState>, req: Request, next: N
         .and_then(|v| v.strip_prefix("Bearer "))
         .and_then(|token| state.auth.tokens().identity(token.trim()).ok());
     let subject = match user {
-        Some(identity) => format!("user:{}", identity.user_id),
+        Some(identity) => {
+            // Verified once here; the `Caller` extractor reuses it.
+            req.extensions_mut()
+                .insert(super::extract::VerifiedIdentity(identity));
+            format!("user:{}", identity.user_id)
+        }
         None => format!("ip:{}", client_ip(req.extensions())),
     };
     let limit = state.config.rate_limit_per_minute;

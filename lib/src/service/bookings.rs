@@ -2,6 +2,7 @@ use super::EventService;
 use crate::cache::Cache;
 use crate::domain::{Booking, BookingStatus, Identity, NewBookingRequest, PageMeta, PageParams};
 use crate::ids::BookingId;
+use crate::money::Cents;
 use crate::store::{BookOutcome, BookingAttempt, Store, StoreError};
 use crate::{views, AppError};
 use chrono::Utc;
@@ -119,8 +120,16 @@ impl BookingService {
 
         let result = self.book_durably(who, &request, &fingerprint).await;
 
-        if owns_cache_entry {
-            let outcome = match &result {
+        let invalidate = async {
+            if result.is_ok() {
+                self.events.invalidate(request.event_id).await;
+            }
+        };
+        let record = async {
+            if !owns_cache_entry {
+                return Ok(());
+            }
+            match &result {
                 Ok(reply) => {
                     let done = IdempotencyRecord::Done {
                         fingerprint: fingerprint.clone(),
@@ -133,13 +142,11 @@ impl BookingService {
                 }
                 // A failed request does not consume its key.
                 Err(_) => self.cache.delete(&cache_key).await,
-            };
-            if let Err(e) = outcome {
-                tracing::warn!(error = %e, "could not record the idempotency outcome in the cache");
             }
-        }
-        if result.is_ok() {
-            self.events.invalidate(request.event_id).await;
+        };
+        let (recorded, ()) = tokio::join!(record, invalidate);
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "could not record the idempotency outcome in the cache");
         }
         result
     }
@@ -150,57 +157,33 @@ impl BookingService {
         request: &NewBookingRequest,
         fingerprint: &str,
     ) -> Result<BookingReply, AppError> {
-        let event = self
-            .store
-            .event_by_id(request.event_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let now = Utc::now();
+        let mut price = self.events.price_of(request.event_id).await?;
+        // One id for every try: if a try landed but its answer was lost, the next one finds the
+        // guard pointing at this very booking and answers as the first response, not a replay.
         let id = BookingId::new();
-        let booking = Booking {
-            id,
-            event_id: event.id,
-            user_id: who.user_id,
-            quantity: request.quantity,
-            unit_price: event.price,
-            total_price: event.price.times(request.quantity),
-            status: BookingStatus::Confirmed,
-            ticket_numbers: Booking::ticket_numbers(id, request.quantity),
-            idempotency_key: request.idempotency_key.to_string(),
-            created_at: now,
-            cancelled_at: None,
-        };
-        let body = views::success("Booking created", views::booking(&booking), None).to_string();
-        let attempt = BookingAttempt {
-            booking,
-            fingerprint: fingerprint.to_owned(),
-            response_body: body.clone(),
-            now,
-            guard_expires_at: now + chrono::Duration::from_std(IDEMPOTENCY_TTL).unwrap_or_default(),
-        };
-
         let mut tries = 0;
         loop {
             tries += 1;
+            let attempt = Self::attempt(id, who, request, fingerprint, price);
             match self.store.book(&attempt).await {
                 Ok(BookOutcome::Created) => {
                     return Ok(BookingReply {
-                        body,
+                        body: attempt.response_body,
                         replayed: false,
                     })
                 }
                 // Our own earlier attempt landed although its answer was lost: not a replay.
-                Ok(BookOutcome::Replayed { booking_id, .. }) if booking_id == id => {
-                    return Ok(BookingReply {
-                        body,
-                        replayed: false,
-                    })
-                }
-                Ok(BookOutcome::Replayed { response_body, .. }) => {
+                Ok(BookOutcome::Replayed {
+                    booking_id,
+                    response_body,
+                }) => {
                     return Ok(BookingReply {
                         body: response_body,
-                        replayed: true,
+                        replayed: booking_id != id,
                     })
+                }
+                Err(StoreError::PriceChanged) if tries < MAX_ATTEMPTS => {
+                    price = self.events.fresh_price_of(request.event_id).await?;
                 }
                 Err(StoreError::Contention(reason)) if tries < MAX_ATTEMPTS => {
                     tracing::debug!(%reason, tries, "booking met contention; retrying");
@@ -214,6 +197,39 @@ impl BookingService {
                 }
                 Err(other) => return Err(other.into()),
             }
+        }
+    }
+
+    /// The booking one try writes, with its exact 201 body.
+    fn attempt(
+        id: BookingId,
+        who: Identity,
+        request: &NewBookingRequest,
+        fingerprint: &str,
+        price: Cents,
+    ) -> BookingAttempt {
+        let now = Utc::now();
+        let booking = Booking {
+            id,
+            event_id: request.event_id,
+            user_id: who.user_id,
+            quantity: request.quantity,
+            unit_price: price,
+            total_price: price.times(request.quantity),
+            status: BookingStatus::Confirmed,
+            ticket_numbers: Booking::ticket_numbers(id, request.quantity),
+            idempotency_key: request.idempotency_key.to_string(),
+            created_at: now,
+            cancelled_at: None,
+        };
+        let response_body =
+            views::success("Booking created", views::booking(&booking), None).to_string();
+        BookingAttempt {
+            booking,
+            fingerprint: fingerprint.to_owned(),
+            response_body,
+            now,
+            guard_expires_at: now + chrono::Duration::from_std(IDEMPOTENCY_TTL).unwrap_or_default(),
         }
     }
 

@@ -1,6 +1,7 @@
 use crate::cache::Cache;
 use crate::domain::{Event, EventPatch, EventQuery, EventStatus, Identity, NewEvent, PageMeta};
 use crate::ids::EventId;
+use crate::money::Cents;
 use crate::store::Store;
 use crate::AppError;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::time::Duration;
 const EVENT_TTL: Duration = Duration::from_secs(30);
 const LIST_TTL: Duration = Duration::from_secs(5);
 const GENERATION_KEY: &str = "events:generation";
+const PRICE_TTL: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct EventService {
@@ -20,6 +22,10 @@ fn event_key(id: EventId) -> String {
     format!("event:{id}")
 }
 
+fn price_key(id: EventId) -> String {
+    format!("event-price:{id}")
+}
+
 impl EventService {
     pub fn new(store: Arc<dyn Store>, cache: Arc<dyn Cache>) -> Self {
         Self { store, cache }
@@ -28,19 +34,47 @@ impl EventService {
     /// Drops every cached read that may show `id`: its own entry and (through a new generation)
     /// every cached listing. Called after every write that changes an event or its counter.
     pub async fn invalidate(&self, id: EventId) {
-        if let Err(e) = self.cache.delete(&event_key(id)).await {
-            tracing::warn!(error = %e, event_id = %id, "could not invalidate a cached event");
+        let generation = ulid::Ulid::new().to_string();
+        let key = event_key(id);
+        let (own, lists) = tokio::join!(
+            self.cache.delete(&key),
+            self.cache
+                .set(GENERATION_KEY, &generation, Duration::from_secs(86_400)),
+        );
+        if let Err(e) = own.and(lists) {
+            tracing::warn!(error = %e, event_id = %id, "could not invalidate cached event reads");
         }
-        if let Err(e) = self
+    }
+
+    /// The event's current price, for pricing a booking. Cached apart from the event itself
+    /// because bookings (which churn the event's cache) never change it; the booking
+    /// transaction is conditioned on this price, so a stale one is caught, never charged.
+    pub async fn price_of(&self, id: EventId) -> Result<Cents, AppError> {
+        if let Ok(Some(raw)) = self.cache.get(&price_key(id)).await {
+            if let Ok(cents) = raw.parse() {
+                return Ok(Cents(cents));
+            }
+        }
+        self.fresh_price_of(id).await
+    }
+
+    /// The price read from the store (after a booking found the cached one stale).
+    pub async fn fresh_price_of(&self, id: EventId) -> Result<Cents, AppError> {
+        let event = self
+            .store
+            .event_by_id(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let _ = self
             .cache
-            .set(
-                GENERATION_KEY,
-                &ulid::Ulid::new().to_string(),
-                Duration::from_secs(86_400),
-            )
-            .await
-        {
-            tracing::warn!(error = %e, "could not invalidate cached event listings");
+            .set(&price_key(id), &event.price.0.to_string(), PRICE_TTL)
+            .await;
+        Ok(event.price)
+    }
+
+    async fn forget_price(&self, id: EventId) {
+        if let Err(e) = self.cache.delete(&price_key(id)).await {
+            tracing::warn!(error = %e, event_id = %id, "could not drop a cached price");
         }
     }
 
@@ -131,7 +165,7 @@ impl EventService {
             .ok_or(AppError::NotFound)?;
         patch.apply(&mut event, chrono::Utc::now());
         self.store.update_event_details(&event).await?;
-        self.invalidate(id).await;
+        tokio::join!(self.invalidate(id), self.forget_price(id));
         // Re-read so the counters shown are the store's, not the possibly stale copy above.
         self.store.event_by_id(id).await?.ok_or(AppError::NotFound)
     }

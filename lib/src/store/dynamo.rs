@@ -227,7 +227,8 @@ impl DynamoStore {
     }
 
     /// Which contract error a failed event condition means, judged from the old item.
-    fn event_failure(old: Option<&Item>, now: DateTime<Utc>) -> StoreError {
+    fn event_failure(old: Option<&Item>, attempt: &BookingAttempt) -> StoreError {
+        let now = attempt.now;
         let Some(old) = old.filter(|i| !i.is_empty()) else {
             return StoreError::NotFound;
         };
@@ -236,8 +237,11 @@ impl DynamoStore {
         }
         let status_ok = matches!(old.get("status"), Some(AttributeValue::S(s)) if s == "published");
         let future = matches!(old.get("dateTs"), Some(AttributeValue::N(ms)) if ms.parse::<i64>().is_ok_and(|ms| ms > now.timestamp_millis()));
+        let same_price = matches!(old.get("price"), Some(AttributeValue::N(p)) if p.parse::<i64>() == Ok(attempt.booking.unit_price.0));
         if !status_ok || !future {
             StoreError::EventNotBookable
+        } else if !same_price {
+            StoreError::PriceChanged
         } else {
             StoreError::InsufficientTickets
         }
@@ -500,7 +504,7 @@ impl BookingStore for DynamoStore {
             .update_expression("SET availableTickets = availableTickets - :q, confirmedBookings = confirmedBookings + :one")
             .condition_expression(
                 "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND #status = :published \
-                 AND dateTs > :now AND availableTickets >= :q",
+                 AND dateTs > :now AND price = :price AND availableTickets >= :q",
             )
             .set_expression_attribute_names(names(&[("#status", "status")]))
             .set_expression_attribute_values(values(vec![
@@ -508,6 +512,7 @@ impl BookingStore for DynamoStore {
                 (":one", n(1)),
                 (":published", s("published")),
                 (":now", n(attempt.now.timestamp_millis())),
+                (":price", n(booking.unit_price.0)),
             ]))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
@@ -592,7 +597,7 @@ impl BookingStore for DynamoStore {
             }
             return Err(Self::event_failure(
                 reasons.first().and_then(|r| r.item()),
-                attempt.now,
+                attempt,
             ));
         }
         Err(StoreError::Corrupt(format!(

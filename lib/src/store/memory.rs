@@ -167,6 +167,9 @@ impl BookingStore for MemoryStore {
         if !event.is_bookable(attempt.now) {
             return Err(StoreError::EventNotBookable);
         }
+        if event.price != booking.unit_price {
+            return Err(StoreError::PriceChanged);
+        }
         if event.available_tickets < booking.quantity {
             return Err(StoreError::InsufficientTickets);
         }

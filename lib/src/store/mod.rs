@@ -29,6 +29,9 @@ pub enum StoreError {
     HasActiveBookings,
     #[error("idempotency key reused with a different request")]
     IdempotencyKeyReused,
+    /// The event's price is not the one the booking was priced at (it changed since it was read).
+    #[error("event price changed")]
+    PriceChanged,
     /// Transient contention (transaction conflict, throttling): worth retrying.
     #[error("contention: {0}")]
     Contention(String),
@@ -96,7 +99,8 @@ pub trait EventStore: Send + Sync {
 #[async_trait]
 pub trait BookingStore: Send + Sync {
     /// One atomic step: decrement the event's counter (if enough tickets, published, future, not
-    /// deleted), write the booking, write the durable idempotency guard.
+    /// deleted, and still at the booking's unit price), write the booking, write the durable
+    /// idempotency guard.
     async fn book(&self, attempt: &BookingAttempt) -> StoreResult<BookOutcome>;
     async fn booking_by_id(&self, id: BookingId) -> StoreResult<Option<Booking>>;
     /// The user's bookings, newest first, through the per-user index.
