@@ -27,6 +27,9 @@ struct Args {
     tickets: u64,
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// Tickets of an unmeasured bare sale first, so DynamoDB Local's JIT is warm for both runs.
+    #[arg(long, default_value_t = 1000)]
+    warmup_tickets: u64,
 }
 
 #[derive(Default)]
@@ -212,7 +215,7 @@ async fn full_stack(args: &Args) -> anyhow::Result<(f64, u64)> {
 
 /// The same transaction the store issues (event update + booking put + guard put), without HTTP,
 /// auth, idempotency cache or anything else.
-async fn bare(args: &Args) -> anyhow::Result<f64> {
+async fn bare(args: &Args, label: &str) -> anyhow::Result<f64> {
     let endpoint =
         std::env::var("DYNAMODB_ENDPOINT").unwrap_or_else(|_| "http://127.0.0.1:8000".into());
     let client = build_client(Some(endpoint), Some("us-east-1".into())).await;
@@ -295,7 +298,7 @@ async fn bare(args: &Args) -> anyhow::Result<f64> {
     });
     futures::future::join_all(workers).await;
     let elapsed = started.elapsed();
-    let rate = report("bare", &tally.lock().unwrap(), elapsed);
+    let rate = report(label, &tally.lock().unwrap(), elapsed);
     let _ = client.delete_table().table_name(&table_name).send().await;
     Ok(rate)
 }
@@ -303,8 +306,18 @@ async fn bare(args: &Args) -> anyhow::Result<f64> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.warmup_tickets > 0 {
+        bare(
+            &Args {
+                tickets: args.warmup_tickets,
+                ..args.clone()
+            },
+            "warm-up",
+        )
+        .await?;
+    }
     let (full, _) = full_stack(&args).await?;
-    let bare = bare(&args).await?;
+    let bare = bare(&args, "bare").await?;
     println!(
         "ratio full stack / bare = {:.2} (C = {}, T = {})",
         full / bare,
