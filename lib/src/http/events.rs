@@ -22,9 +22,11 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
+/// The body of create and update: the same fields, strictly typed; an explicit `null` is a
+/// type error like any other.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct CreateEventBody {
+struct EventBody {
     #[serde(default, deserialize_with = "super::extract::non_null")]
     name: Option<String>,
     #[serde(default, deserialize_with = "super::extract::non_null")]
@@ -39,28 +41,26 @@ struct CreateEventBody {
     total_tickets: Option<i64>,
     #[serde(default, deserialize_with = "super::extract::non_null")]
     status: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct UpdateEventBody {
-    #[serde(default, deserialize_with = "super::extract::non_null")]
-    name: Option<String>,
-    #[serde(default, deserialize_with = "super::extract::non_null")]
-    description: Option<String>,
-    #[serde(default, deserialize_with = "super::extract::non_null")]
-    venue: Option<String>,
-    #[serde(default, deserialize_with = "super::extract::non_null")]
-    date: Option<String>,
-    #[serde(default, deserialize_with = "super::extract::non_null")]
-    price: Option<f64>,
-    #[serde(default, deserialize_with = "super::extract::non_null")]
-    status: Option<String>,
-    // Accepted by the parser only to be refused with a clear message.
-    #[serde(default)]
-    total_tickets: Option<Value>,
+    /// Accepted by the parser only to be refused with a clear message: the store keeps it.
     #[serde(default)]
     available_tickets: Option<Value>,
+}
+
+impl EventBody {
+    fn into_fields(self) -> Result<EventFields, AppError> {
+        if self.available_tickets.is_some() {
+            return Err(AppError::validation("availableTickets", "cannot be set"));
+        }
+        Ok(EventFields {
+            name: self.name,
+            description: self.description,
+            venue: self.venue,
+            date: self.date,
+            price: self.price,
+            total_tickets: self.total_tickets,
+            status: self.status,
+        })
+    }
 }
 
 async fn list(
@@ -93,17 +93,9 @@ async fn show(
 async fn create(
     State(state): State<AppState>,
     Admin(_): Admin,
-    JsonBody(body): JsonBody<CreateEventBody>,
+    JsonBody(body): JsonBody<EventBody>,
 ) -> Result<Response, AppError> {
-    let fields = EventFields {
-        name: body.name,
-        description: body.description,
-        venue: body.venue,
-        date: body.date,
-        price: body.price,
-        total_tickets: body.total_tickets,
-        status: body.status,
-    };
+    let fields = body.into_fields()?;
     let event = state
         .events
         .create(NewEvent::parse(fields, chrono::Utc::now())?)
@@ -118,24 +110,11 @@ async fn update(
     State(state): State<AppState>,
     Admin(_): Admin,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<UpdateEventBody>,
+    JsonBody(body): JsonBody<EventBody>,
 ) -> Result<Response, AppError> {
     let id = EventId::parse(&id, "id")?;
-    if body.available_tickets.is_some() {
-        return Err(AppError::validation(
-            "availableTickets",
-            "cannot be changed",
-        ));
-    }
-    let fields = EventFields {
-        name: body.name,
-        description: body.description,
-        venue: body.venue,
-        date: body.date,
-        price: body.price,
-        total_tickets: body.total_tickets.map(|_| 0),
-        status: body.status,
-    };
+    // `EventPatch::parse` refuses `totalTickets`: the counters are not editable.
+    let fields = body.into_fields()?;
     let event = state
         .events
         .update(id, EventPatch::parse(fields, chrono::Utc::now())?)
