@@ -69,12 +69,8 @@ async fn list(
     QueryMap(params): QueryMap,
 ) -> Result<Response, AppError> {
     let query = EventQuery::parse(&params)?;
-    let (events, meta) = state.events.list(who, &query).await?;
-    let data = Value::Array(events.iter().map(views::event).collect());
-    Ok(json(
-        StatusCode::OK,
-        &views::success("OK", data, Some(meta)),
-    ))
+    let body = state.events.list_body(who, &query).await?;
+    Ok(super::response::raw_json(StatusCode::OK, body))
 }
 
 async fn show(

@@ -3,7 +3,7 @@ use crate::domain::{Event, EventPatch, EventQuery, EventStatus, Identity, NewEve
 use crate::ids::EventId;
 use crate::money::Cents;
 use crate::store::Store;
-use crate::AppError;
+use crate::{views, AppError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,11 +107,14 @@ impl EventService {
         Ok(event)
     }
 
-    pub async fn list(
+    /// One page of the listing as the finished response body. Cached rendered, so a hit costs
+    /// no decoding or encoding; the cache key carries the listing generation, which every write
+    /// to any event renews.
+    pub async fn list_body(
         &self,
         who: Option<Identity>,
         query: &EventQuery,
-    ) -> Result<(Vec<Event>, PageMeta), AppError> {
+    ) -> Result<String, AppError> {
         let admin = who.is_some_and(|w| w.is_admin());
         let generation = self
             .cache
@@ -121,11 +124,22 @@ impl EventService {
             .flatten()
             .unwrap_or_default();
         let cache_key = format!("events:list:{generation}:{admin}:{}", query.cache_key());
-        if let Ok(Some(raw)) = self.cache.get(&cache_key).await {
-            if let Ok(page) = serde_json::from_str::<(Vec<Event>, PageMeta)>(&raw) {
-                return Ok(page);
-            }
+        if let Ok(Some(body)) = self.cache.get(&cache_key).await {
+            return Ok(body);
         }
+        let (events, meta) = self.list(admin, query).await?;
+        let data = serde_json::Value::Array(events.iter().map(views::event).collect());
+        let body = views::success("OK", data, Some(meta)).to_string();
+        let _ = self.cache.set(&cache_key, &body, LIST_TTL).await;
+        Ok(body)
+    }
+
+    /// Filters and sorts what the status/date index returns (never a scan) and cuts the page.
+    async fn list(
+        &self,
+        admin: bool,
+        query: &EventQuery,
+    ) -> Result<(Vec<Event>, PageMeta), AppError> {
         let statuses: Vec<EventStatus> = match query.status {
             Some(EventStatus::Draft) if !admin => vec![],
             Some(status) => vec![status],
@@ -143,11 +157,7 @@ impl EventService {
             .filter(|e| query.matches(e))
             .collect();
         query.sort(&mut events);
-        let page = query.page.slice(events);
-        if let Ok(raw) = serde_json::to_string(&page) {
-            let _ = self.cache.set(&cache_key, &raw, LIST_TTL).await;
-        }
-        Ok(page)
+        Ok(query.page.slice(events))
     }
 
     pub async fn create(&self, new_event: NewEvent) -> Result<Event, AppError> {
