@@ -43,7 +43,7 @@ impl MemoryCache {
         let mut entries = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         entries.operations += 1;
-        if entries.operations % SWEEP_EVERY == 0 {
+        if entries.operations.is_multiple_of(SWEEP_EVERY) {
             entries.map.retain(|_, (_, expires)| *expires > now);
         }
         f(&mut entries, now)
