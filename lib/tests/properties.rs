@@ -45,10 +45,16 @@ proptest! {
     }
 
     #[test]
-    fn known_query_keys_with_garbage_are_400_not_panics(key in prop::sample::select(vec!["page", "limit", "minPrice", "maxPrice", "from", "to", "sortBy", "sortOrder", "status"]), value in "[^0-9a-z]{1,12}") {
+    fn known_query_keys_with_garbage_are_400_not_panics(key in prop::sample::select(vec!["page", "limit", "minPrice", "maxPrice", "from", "to", "sortBy", "sortOrder", "status"]), value in "[^0-9a-z\\s]{1,12}") {
         let params: HashMap<String, String> = [(key.to_string(), value)].into();
         let result = EventQuery::parse(&params);
         prop_assert!(result.is_err());
+    }
+
+    #[test]
+    fn blank_query_values_mean_unset(key in prop::sample::select(vec!["page", "limit", "minPrice", "from", "sortBy", "status", "venue"]), blank in "[ \t]{0,4}") {
+        let params: HashMap<String, String> = [(key.to_string(), blank)].into();
+        prop_assert_eq!(EventQuery::parse(&params).unwrap(), EventQuery::default());
     }
 
     #[test]
