@@ -6,6 +6,7 @@ use super::table::{
 use super::*;
 use crate::domain::BookingStatus;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
@@ -147,6 +148,26 @@ fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
 
 fn reason_code(reason: Option<&CancellationReason>) -> &str {
     reason.and_then(|r| r.code()).unwrap_or("None")
+}
+
+/// The per-item reasons of a cancelled transaction, in request order. Any other failure, and
+/// contention on any item, is already mapped to its `StoreError`.
+fn cancellation_reasons<R: std::fmt::Debug>(
+    err: SdkError<TransactWriteItemsError, R>,
+) -> StoreResult<Vec<CancellationReason>> {
+    let reasons = match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+            Some(c.cancellation_reasons().to_vec())
+        }
+        _ => None,
+    };
+    match reasons {
+        Some(reasons) if reasons.iter().any(|r| is_contention(reason_code(Some(r)))) => {
+            Err(StoreError::Contention("TransactionConflict".into()))
+        }
+        Some(reasons) => Ok(reasons),
+        None => Err(classify(err)),
+    }
 }
 
 fn is_contention(code: &str) -> bool {
@@ -299,21 +320,15 @@ impl UserStore for DynamoStore {
             .transact_items(put(user_item)?)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => {
-                if let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
-                    let reasons = e.cancellation_reasons();
-                    if reason_code(reasons.first()) == "ConditionalCheckFailed" {
-                        return Err(StoreError::EmailTaken);
-                    }
-                    if reasons.iter().any(|r| is_contention(reason_code(Some(r)))) {
-                        return Err(StoreError::Contention("TransactionConflict".into()));
-                    }
-                }
-                Err(classify(err))
-            }
+        let Err(err) = result else { return Ok(()) };
+        let reasons = cancellation_reasons(err)?;
+        if reason_code(reasons.first()) == "ConditionalCheckFailed" {
+            return Err(StoreError::EmailTaken);
         }
+        Err(StoreError::Corrupt(format!(
+            "user {} already exists",
+            user.id
+        )))
     }
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
@@ -565,16 +580,7 @@ impl BookingStore for DynamoStore {
             Ok(_) => return Ok(BookOutcome::Created),
             Err(err) => err,
         };
-        let Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(
-            cancelled,
-        )) = err.as_service_error()
-        else {
-            return Err(classify(err));
-        };
-        let reasons = cancelled.cancellation_reasons();
-        if reasons.iter().any(|r| is_contention(reason_code(Some(r)))) {
-            return Err(StoreError::Contention("TransactionConflict".into()));
-        }
+        let reasons = cancellation_reasons(err)?;
         // A used key wins over every other failure: the retry of a successful booking replays it.
         if reason_code(reasons.get(2)) == "ConditionalCheckFailed" {
             if let Some(outcome) = reasons
@@ -659,18 +665,14 @@ impl BookingStore for DynamoStore {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Booking { status: BookingStatus::Cancelled, cancelled_at: Some(now), ..booking.clone() }),
-            Err(err) => match err.as_service_error() {
-                Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c)) => {
-                    let reasons = c.cancellation_reasons();
-                    if reasons.iter().any(|r| is_contention(reason_code(Some(r)))) {
-                        Err(StoreError::Contention("TransactionConflict".into()))
-                    } else {
-                        Err(StoreError::NotCancellable)
-                    }
-                }
-                _ => Err(classify(err)),
-            },
+            Ok(_) => Ok(Booking {
+                status: BookingStatus::Cancelled,
+                cancelled_at: Some(now),
+                ..booking.clone()
+            }),
+            // Either condition failing (not confirmed any more, or the event started) is the same
+            // answer for the client.
+            Err(err) => cancellation_reasons(err).and(Err(StoreError::NotCancellable)),
         }
     }
 }
