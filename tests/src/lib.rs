@@ -251,6 +251,25 @@ impl TestApp {
         self.send(builder.body(body).expect("request")).await
     }
 
+    /// `POST /api/v1/auth/refresh` or `/logout` with `token` in the body.
+    pub async fn with_refresh_token(&self, route: &str, token: &str) -> Reply {
+        let uri = format!("/api/v1/auth/{route}");
+        self.call("POST", &uri, None, Some(json!({ "refreshToken": token })))
+            .await
+    }
+
+    /// Polls `/health/ready` until it answers 200, failing after `seconds`.
+    pub async fn wait_until_ready(&self, seconds: u64) {
+        let started = std::time::Instant::now();
+        while self.call("GET", "/health/ready", None, None).await.status != StatusCode::OK {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(seconds),
+                "never recovered"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     fn next_email(&self) -> String {
         format!(
             "user{}-{}@example.com",

@@ -291,22 +291,12 @@ async fn forged_and_misused_tokens_are_401(backend: Backend) {
         .await
         .expect(401, "UNAUTHORIZED");
     // An access token where a refresh token belongs.
-    app.call(
-        "POST",
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({ "refreshToken": access })),
-    )
-    .await
-    .expect(401, "UNAUTHORIZED");
-    app.call(
-        "POST",
-        "/api/v1/auth/logout",
-        None,
-        Some(json!({ "refreshToken": access })),
-    )
-    .await
-    .expect(401, "UNAUTHORIZED");
+    app.with_refresh_token("refresh", &access)
+        .await
+        .expect(401, "UNAUTHORIZED");
+    app.with_refresh_token("logout", &access)
+        .await
+        .expect(401, "UNAUTHORIZED");
     // No refresh token at all.
     app.call("POST", "/api/v1/auth/refresh", None, None)
         .await
@@ -343,22 +333,12 @@ async fn refresh_rotates_and_reuse_revokes_the_family(backend: Backend) {
     );
 
     // The spent token again: 401, and the whole family (including `second`) is revoked.
-    app.call(
-        "POST",
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({ "refreshToken": first })),
-    )
-    .await
-    .expect(401, "UNAUTHORIZED");
-    app.call(
-        "POST",
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({ "refreshToken": second })),
-    )
-    .await
-    .expect(401, "UNAUTHORIZED");
+    app.with_refresh_token("refresh", &first)
+        .await
+        .expect(401, "UNAUTHORIZED");
+    app.with_refresh_token("refresh", &second)
+        .await
+        .expect(401, "UNAUTHORIZED");
 }
 
 async fn refresh_from_cookie_and_logout(backend: Backend) {
@@ -391,14 +371,9 @@ async fn refresh_from_cookie_and_logout(backend: Backend) {
     assert_eq!(logout.status, 200, "{}", logout.raw);
     assert!(logout.header("set-cookie").unwrap().contains("Max-Age=0"));
     assert_eq!(logout.header("cache-control"), Some("no-store"));
-    app.call(
-        "POST",
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({ "refreshToken": current })),
-    )
-    .await
-    .expect(401, "UNAUTHORIZED");
+    app.with_refresh_token("refresh", &current)
+        .await
+        .expect(401, "UNAUTHORIZED");
 }
 
 async fn login_is_rate_limited_per_ip(backend: Backend) {

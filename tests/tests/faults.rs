@@ -130,14 +130,9 @@ async fn redis_stopped_mid_run_then_back() {
         "the guard still holds"
     );
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
-    app.call(
-        "POST",
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({ "refreshToken": refresh })),
-    )
-    .await
-    .expect(503, "SERVICE_UNAVAILABLE");
+    app.with_refresh_token("refresh", &refresh)
+        .await
+        .expect(503, "SERVICE_UNAVAILABLE");
     let ready = app.call("GET", "/health/ready", None, None).await;
     ready.expect(503, "SERVICE_UNAVAILABLE");
     assert_eq!(
@@ -148,17 +143,7 @@ async fn redis_stopped_mid_run_then_back() {
 
     // Back: full service, no restart of the app.
     let _redis = start_redis(port).await;
-    let started = Instant::now();
-    loop {
-        if app.call("GET", "/health/ready", None, None).await.status == 200 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "never recovered"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.wait_until_ready(10).await;
     let (email_user, _, _) = app.register().await;
     assert_eq!(
         app.call("GET", "/api/v1/auth/me", Some(&email_user), None)
@@ -175,17 +160,7 @@ async fn redis_stopped_mid_run_then_back() {
         )
         .await;
     let refresh = login.body["data"]["refreshToken"].as_str().unwrap();
-    assert_eq!(
-        app.call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({ "refreshToken": refresh }))
-        )
-        .await
-        .status,
-        200
-    );
+    assert_eq!(app.with_refresh_token("refresh", refresh).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -243,17 +218,7 @@ async fn dynamodb_stopped_mid_run_then_back() {
     );
 
     let _dynamodb = start_dynamodb(port, &data).await;
-    let started = Instant::now();
-    loop {
-        if app.call("GET", "/health/ready", None, None).await.status == 200 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "never recovered"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    app.wait_until_ready(15).await;
     // The failed attempt did not consume its key. (Whether the last write before the SIGKILL
     // survived is DynamoDB Local's durability, not ours: compare with what it holds now.)
     let before = app.event(&event).await["availableTickets"]

@@ -79,13 +79,7 @@ async fn logs_are_json_with_request_ids_and_no_secrets() {
         )
         .await;
     // Reuse detection logs a warning: it must not carry the token either.
-    app.call(
-        "POST",
-        "/api/v1/auth/refresh",
-        None,
-        Some(json!({ "refreshToken": refresh })),
-    )
-    .await;
+    app.with_refresh_token("refresh", &refresh).await;
     app.call("GET", "/api/v1/auth/me", Some(&access), None)
         .await;
 
