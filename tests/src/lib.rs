@@ -154,6 +154,44 @@ pub fn assert_no_internal_text(body: &str) {
     }
 }
 
+/// How many times a careful client asks again before it gives up.
+const CAREFUL_ATTEMPTS: u32 = 60;
+
+/// Repeats a request the way the contract's careful client does: a 503, or a 409
+/// `IDEMPOTENCY_KEY_IN_USE`, means "not decided yet", so the same request is sent again after its
+/// `Retry-After` (which must be present). A loaded machine makes dependencies slow and answers
+/// 503 more often; concurrency tests then still assert exact invariants, never timings.
+pub async fn until_definitive<F, Fut>(mut send: F) -> Reply
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Reply>,
+{
+    for _ in 0..CAREFUL_ATTEMPTS {
+        let reply = send().await;
+        let undecided = reply.status == StatusCode::SERVICE_UNAVAILABLE
+            || (reply.status == StatusCode::CONFLICT && reply.code() == "IDEMPOTENCY_KEY_IN_USE");
+        if !undecided {
+            return reply;
+        }
+        let wait: u64 = reply
+            .header("retry-after")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} without a usable Retry-After: {}",
+                    reply.status, reply.raw
+                )
+            });
+        // Jitter so retries of a crowd do not arrive together; capped so a test stays short.
+        let jitter = rand::random::<u64>() % 250;
+        tokio::time::sleep(std::time::Duration::from_millis(
+            wait.min(2) * 1000 + jitter,
+        ))
+        .await;
+    }
+    panic!("still undecided after {CAREFUL_ATTEMPTS} attempts")
+}
+
 pub struct TestApp {
     pub state: AppState,
     pub router: Router,
@@ -207,6 +245,9 @@ impl TestApp {
             .to_bytes();
         let raw = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+        if status.as_u16() >= 400 {
+            assert_no_internal_text(&raw);
+        }
         Reply {
             status,
             headers,
@@ -349,6 +390,23 @@ impl TestApp {
             Some(json!({ "eventId": event_id, "quantity": quantity })),
         )
         .await
+    }
+
+    /// `book` as the contract's careful client: retried with the same key and body while the
+    /// answer says "try again" (see [`until_definitive`]).
+    pub async fn book_carefully(
+        &self,
+        token: &str,
+        key: &str,
+        event_id: &str,
+        quantity: i64,
+    ) -> Reply {
+        until_definitive(|| self.book(token, key, event_id, quantity)).await
+    }
+
+    /// `call` as the contract's careful client (see [`until_definitive`]).
+    pub async fn call_carefully(&self, method: &str, uri: &str, token: Option<&str>) -> Reply {
+        until_definitive(|| self.call(method, uri, token, None)).await
     }
 
     pub async fn event(&self, id: &str) -> Value {

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use ticketing::cache::RedisCache;
 use ticketing::config::{Config, Mode};
-use ticketing_tests::{on_both_backends, Backend, TestApp, PASSWORD};
+use ticketing_tests::{on_both_backends, until_definitive, Backend, TestApp, PASSWORD};
 
 fn register_body(email: &str) -> Value {
     json!({ "email": email, "password": PASSWORD, "name": "Ada Lovelace" })
@@ -79,12 +79,14 @@ async fn racing_registrations_give_one_201_and_409s(backend: Backend) {
     let tasks = (0..5).map(|_| {
         let app = app.clone();
         tokio::spawn(async move {
-            app.call(
-                "POST",
-                "/api/v1/auth/register",
-                None,
-                Some(register_body("race@example.com")),
-            )
+            until_definitive(|| {
+                app.call(
+                    "POST",
+                    "/api/v1/auth/register",
+                    None,
+                    Some(register_body("race@example.com")),
+                )
+            })
             .await
         })
     });

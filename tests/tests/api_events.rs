@@ -523,18 +523,13 @@ async fn delete_racing_bookings_never_leaves_a_booking_on_a_deleted_event(backen
                     let admin = app.admin_token().await;
                     (
                         "delete",
-                        app.call(
-                            "DELETE",
-                            &format!("/api/v1/events/{id}"),
-                            Some(&admin),
-                            None,
-                        )
-                        .await,
+                        app.call_carefully("DELETE", &format!("/api/v1/events/{id}"), Some(&admin))
+                            .await,
                     )
                 } else {
                     (
                         "book",
-                        app.book(&user, &uuid::Uuid::new_v4().to_string(), &id, 1)
+                        app.book_carefully(&user, &uuid::Uuid::new_v4().to_string(), &id, 1)
                             .await,
                     )
                 }

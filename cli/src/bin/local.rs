@@ -6,6 +6,7 @@ use clap::Parser;
 use std::net::SocketAddr;
 use ticketing::config::{Config, Mode};
 use ticketing::domain::{event::EventFields, NewEvent, NewUser, Role};
+use ticketing::http::site::Site;
 use ticketing::store::{table, DynamoStore};
 use ticketing::AppState;
 
@@ -19,6 +20,9 @@ struct Args {
     /// Create an admin and a few published events, and print the admin's login.
     #[arg(long)]
     seed_demo: bool,
+    /// The built web app to serve at `/` (default: the repository's `web/dist`).
+    #[arg(long)]
+    site_dir: Option<std::path::PathBuf>,
 }
 
 #[tokio::main]
@@ -65,7 +69,21 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("binding {addr}"))?;
     tracing::info!(%addr, "ticketing-local listening");
     println!("ticketing-local listening on http://{addr}");
-    let app = ticketing::http::combined_router_with(state, openapi_route()?);
+    let site_dir = args
+        .site_dir
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../web/dist").into());
+    let site = match Site::open(&site_dir) {
+        Ok(site) => {
+            println!("web app: http://{addr}/ (from {})", site.dir().display());
+            Some(site)
+        }
+        Err(e) => {
+            tracing::warn!(dir = %site_dir.display(), error = %e,
+                "the web app is not built (scripts/run builds it): serving the API only");
+            None
+        }
+    };
+    let app = ticketing::http::combined_router_with(state, openapi_route()?, site);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

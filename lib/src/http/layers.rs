@@ -47,10 +47,14 @@ pub(super) fn apply(routes: Router<AppState>, state: AppState) -> Router {
         .layer(cors)
         .layer(from_fn(finalize));
     for (name, value) in security {
-        router = router.layer(SetResponseHeaderLayer::overriding(
-            name,
-            HeaderValue::from_static(value),
-        ));
+        // The web app's `index.html` brings its own CSP (it must run scripts); every other
+        // response gets the API's.
+        let value = HeaderValue::from_static(value);
+        router = router.layer(if name == header::CONTENT_SECURITY_POLICY {
+            SetResponseHeaderLayer::if_not_present(name, value)
+        } else {
+            SetResponseHeaderLayer::overriding(name, value)
+        });
     }
     router
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))

@@ -8,6 +8,7 @@ pub mod health;
 mod layers;
 mod rate_limit;
 mod response;
+pub mod site;
 
 pub use extract::{client_ip, Admin, Caller, JsonBody, MaybeCaller, OptionalJsonBody, QueryMap};
 pub use response::{json, REQUEST_ID_HEADER};
@@ -96,15 +97,27 @@ pub fn router(state: AppState, function: Function) -> Router {
 
 /// All functions on one router, as the local server serves them.
 pub fn combined_router(state: AppState) -> Router {
-    combined_router_with(state, Router::new())
+    combined_router_with(state, Router::new(), None)
 }
 
-/// All functions plus `extra` routes (the local server adds its OpenAPI document).
-pub fn combined_router_with(state: AppState, extra: Router<AppState>) -> Router {
+/// All functions plus `extra` routes (the local server adds its OpenAPI document), and the web
+/// app when one is built: it answers what no route matches, under the same layers.
+pub fn combined_router_with(
+    state: AppState,
+    extra: Router<AppState>,
+    site: Option<site::Site>,
+) -> Router {
     let routes = Function::ALL
         .into_iter()
         .fold(extra, |acc, f| acc.merge(f.routes(&state)));
-    app(state, routes)
+    let routes = match site {
+        Some(site) => routes.fallback(move |req: axum::extract::Request| {
+            let site = site.clone();
+            async move { site.serve(req).await }
+        }),
+        None => routes.fallback(response::not_found),
+    };
+    layers::apply(routes, state)
 }
 
 fn app(state: AppState, routes: Router<AppState>) -> Router {

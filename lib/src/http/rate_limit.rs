@@ -47,13 +47,14 @@ async fn enforce(state: &AppState, key: String, limit: u64, req: Request, next: 
     }
 }
 
-/// The general limit: per user once authenticated, else per client IP. Health checks are exempt.
+/// The general limit: per user once authenticated, else per client IP. Only the API is limited:
+/// health checks and the web app's files (served by the local server) are exempt.
 pub(crate) async fn general(
     State(state): State<AppState>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    if req.uri().path().starts_with("/health") {
+    if !req.uri().path().starts_with("/api") {
         return next.run(req).await;
     }
     let user = req

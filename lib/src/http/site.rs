@@ -1,0 +1,151 @@
+//! The web app, served from the API's origin by the local server (in AWS, CloudFront does this):
+//! the build's files, and the app's `index.html` for browser navigations outside `/api` and
+//! `/health`, as CONTRACT.md's Conventions say. Everything else keeps the JSON 404.
+
+use crate::AppError;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
+
+/// The app's own policy: its scripts, styles and API calls come from this origin and nothing else.
+pub const APP_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
+     manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// Vite names these files after their content, so a browser may keep them for good.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// `index.html` and other unhashed files: revalidated on every use, so a deploy shows at once.
+const REVALIDATE: &str = "no-cache";
+
+/// A built web app (`web/dist`).
+#[derive(Clone)]
+pub struct Site {
+    dir: PathBuf,
+    index: Arc<[u8]>,
+}
+
+impl Site {
+    /// Opens a build directory; fails when it holds no `index.html` (the app is not built).
+    pub fn open(dir: impl Into<PathBuf>) -> std::io::Result<Self> {
+        let dir = dir.into();
+        let index = std::fs::read(dir.join("index.html"))?;
+        Ok(Self {
+            dir,
+            index: index.into(),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Answers a request no API route matched.
+    pub async fn serve(&self, req: Request) -> Response {
+        // A GET's body means nothing here: only the head is kept.
+        let (head, _) = req.into_parts();
+        let path = head.uri.path();
+        let under_api = ["/api", "/health"]
+            .iter()
+            .any(|p| path == *p || path.starts_with(&format!("{p}/")));
+        let readable = matches!(head.method, Method::GET | Method::HEAD);
+        if under_api || !readable {
+            return AppError::NotFound.into_response();
+        }
+        let html = names_html(&head.headers);
+        let head_only = head.method == Method::HEAD;
+        if path != "/" && !path.ends_with('/') && !path.ends_with("/index.html") {
+            if let Some(file) = self.file(head).await {
+                return file;
+            }
+        }
+        if html {
+            return self.index(head_only);
+        }
+        AppError::NotFound.into_response()
+    }
+
+    /// A file of the build, with its cache policy; `None` when there is no such file.
+    async fn file(&self, head: axum::http::request::Parts) -> Option<Response> {
+        let cache = if head.uri.path().starts_with("/assets/") {
+            IMMUTABLE
+        } else {
+            REVALIDATE
+        };
+        let response = ServeDir::new(&self.dir)
+            .append_index_html_on_directories(false)
+            .oneshot(Request::from_parts(head, Body::empty()))
+            .await
+            .ok()?;
+        if !(response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED) {
+            return None;
+        }
+        let mut response = response.map(Body::new);
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        Some(response)
+    }
+
+    fn index(&self, head_only: bool) -> Response {
+        let body = if head_only {
+            Body::empty()
+        } else {
+            Body::from(self.index.to_vec())
+        };
+        (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, REVALIDATE),
+                (header::CONTENT_SECURITY_POLICY, APP_CONTENT_SECURITY_POLICY),
+            ],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// A browser navigation: the `Accept` header names `text/html` (not merely `*/*`).
+fn names_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|media| {
+            media
+                .split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/html"))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_html;
+    use axum::http::{header, HeaderMap, HeaderValue};
+
+    fn accept(value: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_static(value));
+        h
+    }
+
+    #[test]
+    fn only_html_accepts_are_navigations() {
+        assert!(names_html(&accept(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        )));
+        assert!(names_html(&accept("TEXT/HTML; q=0.5")));
+        assert!(!names_html(&accept("*/*")));
+        assert!(!names_html(&accept("application/json")));
+        assert!(!names_html(&accept("text/htmlx")));
+        assert!(!names_html(&HeaderMap::new()));
+    }
+}

@@ -1,0 +1,70 @@
+import { lazy, Suspense } from "react";
+import { Navigate, Route, Routes } from "react-router";
+import { Loading } from "./components/Loading";
+import { Nav } from "./components/Nav";
+import { EventDetailsPage } from "./pages/EventDetailsPage";
+import { EventsPage } from "./pages/EventsPage";
+import { LoginPage } from "./pages/LoginPage";
+import { NotFoundPage } from "./pages/NotFoundPage";
+import { RequireAdmin, RequireUser } from "./session/guards";
+
+// Pages most visitors never open are loaded on demand, keeping the first download small.
+const RegisterPage = lazy(() => import("./pages/RegisterPage"));
+const MyBookingsPage = lazy(() => import("./pages/MyBookingsPage"));
+const AdminEventsPage = lazy(() => import("./pages/admin/AdminEventsPage"));
+const EventFormPage = lazy(() => import("./pages/admin/EventFormPage"));
+
+export function App() {
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <Nav />
+      <main id="main" tabIndex={-1}>
+        <Suspense fallback={<Loading label="Loading…" />}>
+          <Routes>
+            <Route path="/" element={<Navigate to="/events" replace />} />
+            <Route path="/events" element={<EventsPage />} />
+            <Route path="/events/:id" element={<EventDetailsPage />} />
+            <Route path="/login" element={<LoginPage />} />
+            <Route path="/register" element={<RegisterPage />} />
+            <Route
+              path="/bookings"
+              element={
+                <RequireUser>
+                  <MyBookingsPage />
+                </RequireUser>
+              }
+            />
+            <Route
+              path="/admin/events"
+              element={
+                <RequireAdmin>
+                  <AdminEventsPage />
+                </RequireAdmin>
+              }
+            />
+            <Route
+              path="/admin/events/new"
+              element={
+                <RequireAdmin>
+                  <EventFormPage />
+                </RequireAdmin>
+              }
+            />
+            <Route
+              path="/admin/events/:id/edit"
+              element={
+                <RequireAdmin>
+                  <EventFormPage />
+                </RequireAdmin>
+              }
+            />
+            <Route path="*" element={<NotFoundPage />} />
+          </Routes>
+        </Suspense>
+      </main>
+    </>
+  );
+}

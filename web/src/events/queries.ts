@@ -1,0 +1,44 @@
+// Server state of events, with query keys defined once.
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { api, unwrap } from "../api/client";
+import { useSession } from "../session/store";
+import { apiParams, type EventQuery } from "./query";
+
+export const PAGE_SIZE = 12;
+
+export const eventKeys = {
+  all: ["events"] as const,
+  list: (query: EventQuery, viewer: string) => ["events", "list", query, viewer] as const,
+  one: (id: string) => ["events", "one", id] as const,
+};
+
+/** Who is asking changes what a listing holds (admins see drafts). */
+function useViewer(): string {
+  const session = useSession();
+  return session.status === "signedIn" ? session.user.role : session.status;
+}
+
+export function useEventList(query: EventQuery) {
+  const viewer = useViewer();
+  return useQuery({
+    queryKey: eventKeys.list(query, viewer),
+    queryFn: () => unwrap(api.GET("/api/v1/events", { params: { query: apiParams(query, PAGE_SIZE) } })),
+    // Wait for the session so an admin's first listing already includes drafts.
+    enabled: viewer !== "starting",
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** One event; kept fresh while it is on screen, so availability stays live. */
+export function useEvent(id: string, live = false) {
+  const viewer = useViewer();
+  return useQuery({
+    queryKey: eventKeys.one(id),
+    queryFn: async () => {
+      const body = await unwrap(api.GET("/api/v1/events/{id}", { params: { path: { id } } }));
+      return body.data;
+    },
+    enabled: viewer !== "starting",
+    refetchInterval: live ? 10_000 : false,
+  });
+}

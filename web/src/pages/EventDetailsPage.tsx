@@ -1,0 +1,137 @@
+import { useState } from "react";
+import { Link, useLocation, useNavigate, useParams } from "react-router";
+import type { Booking, Event } from "../api/client";
+import { ApiError } from "../api/errors";
+import { useBooking } from "../booking/useBooking";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { formatDateTime, formatMoney, ticketsLeft } from "../components/format";
+import { Loading } from "../components/Loading";
+import { useEvent } from "../events/queries";
+import { useSession } from "../session/store";
+import { NotFoundPage } from "./NotFoundPage";
+
+const MAX_PER_BOOKING = 10;
+
+export function EventDetailsPage() {
+  const { id = "" } = useParams();
+  const event = useEvent(id, true);
+  if (event.isPending) return <Loading label="Loading event…" />;
+  if (event.error instanceof ApiError && [400, 404].includes(event.error.status)) return <NotFoundPage />;
+  if (event.isError) return <ErrorAlert error={event.error} onRetry={() => event.refetch()} />;
+  if (!event.data) return <NotFoundPage />;
+  return <EventDetails event={event.data} />;
+}
+
+function isBookable(event: Event): boolean {
+  return event.status === "published" && new Date(event.date).getTime() > Date.now() && event.availableTickets > 0;
+}
+
+function EventDetails({ event }: { event: Event }) {
+  const session = useSession();
+  const navigate = useNavigate();
+  const location = useLocation();
+  const booking = useBooking(event.id);
+  const [quantity, setQuantity] = useState(1);
+  const soldOut = event.availableTickets <= 0;
+  const bookable = isBookable(event);
+  const chosen = booking.pendingQuantity ?? quantity;
+
+  function onBook() {
+    if (session.status !== "signedIn") {
+      navigate("/login", { state: { from: location } });
+      return;
+    }
+    booking.book(chosen);
+  }
+
+  return (
+    <article className="details">
+      <h1>{event.name}</h1>
+      <dl className="facts">
+        <dt>Date</dt>
+        <dd>{formatDateTime(event.date)}</dd>
+        <dt>Venue</dt>
+        <dd>{event.venue}</dd>
+        <dt>Price</dt>
+        <dd>{formatMoney(event.price)} per ticket</dd>
+        <dt>Availability</dt>
+        <dd className={soldOut ? "sold-out" : undefined}>{ticketsLeft(event.availableTickets)}</dd>
+      </dl>
+      {event.description && <p className="description">{event.description}</p>}
+      {event.status !== "published" && <p className="notice">This event is {event.status}: it cannot be booked.</p>}
+
+      <form
+        className="book"
+        onSubmit={(e) => {
+          e.preventDefault();
+          onBook();
+        }}
+      >
+        <label>
+          Quantity
+          <input
+            type="number"
+            min={1}
+            max={Math.max(1, Math.min(MAX_PER_BOOKING, event.availableTickets))}
+            value={chosen}
+            disabled={!bookable || booking.inFlight || booking.pendingQuantity !== undefined}
+            onChange={(e) => setQuantity(clampQuantity(e.target.valueAsNumber))}
+          />
+        </label>
+        <button type="submit" className="primary" disabled={!bookable || booking.inFlight}>
+          {booking.inFlight ? "Booking…" : "Book tickets"}
+        </button>
+        {bookable && <span className="total">Total {formatMoney((Math.round(event.price * 100) * chosen) / 100)}</span>}
+      </form>
+      {booking.inFlight && (
+        <p role="status">
+          {booking.retrying ? "The box office is busy; still trying with the same request…" : "Booking your tickets…"}
+        </p>
+      )}
+      {booking.error !== null && !booking.inFlight && (
+        <BookingError
+          error={booking.error}
+          available={event.availableTickets}
+          onRetry={
+            booking.pendingQuantity !== undefined ? () => booking.book(booking.pendingQuantity ?? chosen) : undefined
+          }
+        />
+      )}
+      {booking.booking && <Confirmation booking={booking.booking} />}
+    </article>
+  );
+}
+
+function clampQuantity(n: number): number {
+  return Number.isFinite(n) ? Math.min(MAX_PER_BOOKING, Math.max(1, Math.trunc(n))) : 1;
+}
+
+function BookingError({ error, available, onRetry }: { error: unknown; available: number; onRetry?: () => void }) {
+  const short = error instanceof ApiError && error.code === "INSUFFICIENT_TICKETS";
+  return (
+    <div className="booking-error">
+      <ErrorAlert error={error} onRetry={onRetry} />
+      {short && <p>{available > 0 ? `Only ${ticketsLeft(available)}.` : "This event is sold out."}</p>}
+    </div>
+  );
+}
+
+function Confirmation({ booking }: { booking: Booking }) {
+  return (
+    <section className="confirmation" aria-labelledby="booking-confirmed">
+      <h2 id="booking-confirmed" tabIndex={-1} ref={(h) => h?.focus()}>
+        Booking confirmed
+      </h2>
+      <p>
+        {booking.quantity} {booking.quantity === 1 ? "ticket" : "tickets"}, {formatMoney(booking.totalPrice)} in total.
+        Your ticket numbers:
+      </p>
+      <ul className="tickets">
+        {booking.ticketNumbers.map((t) => (
+          <li key={t}>{t}</li>
+        ))}
+      </ul>
+      <Link to="/bookings">My bookings</Link>
+    </section>
+  );
+}

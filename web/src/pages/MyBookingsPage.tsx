@@ -1,0 +1,98 @@
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { Link, useSearchParams } from "react-router";
+import { api, type Booking, unwrap } from "../api/client";
+import { ApiError } from "../api/errors";
+import { bookingKeys } from "../booking/useBooking";
+import { ConfirmDialog } from "../components/ConfirmDialog";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { formatDateTime, formatMoney } from "../components/format";
+import { Loading } from "../components/Loading";
+import { Pagination } from "../components/Pagination";
+import { eventKeys, useEvent } from "../events/queries";
+
+const PAGE_SIZE = 10;
+
+export default function MyBookingsPage() {
+  const [params, setParams] = useSearchParams();
+  const page = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
+  const list = useQuery({
+    queryKey: [...bookingKeys.all, page],
+    queryFn: () => unwrap(api.GET("/api/v1/bookings", { params: { query: { page, limit: PAGE_SIZE } } })),
+    placeholderData: keepPreviousData,
+  });
+  const [cancelling, setCancelling] = useState<Booking | null>(null);
+
+  return (
+    <>
+      <h1>My bookings</h1>
+      {list.isPending && <Loading label="Loading your bookings…" />}
+      {list.isError && <ErrorAlert error={list.error} onRetry={() => list.refetch()} />}
+      {list.data &&
+        (list.data.data.length === 0 ? (
+          <p>
+            No bookings yet. <Link to="/events">Find an event</Link>
+          </p>
+        ) : (
+          <ul className="bookings">
+            {list.data.data.map((b) => (
+              <BookingItem key={b.id} booking={b} onCancel={() => setCancelling(b)} />
+            ))}
+          </ul>
+        ))}
+      {list.data && <Pagination meta={list.data.meta} onPage={(p) => setParams(p > 1 ? { page: String(p) } : {})} />}
+      {cancelling && <CancelDialog booking={cancelling} onClose={() => setCancelling(null)} />}
+    </>
+  );
+}
+
+function BookingItem({ booking, onCancel }: { booking: Booking; onCancel: () => void }) {
+  const event = useEvent(booking.eventId);
+  const eventName = event.data?.name ?? (event.error instanceof ApiError ? "Event no longer listed" : "Loading event…");
+  const confirmed = booking.status === "confirmed";
+  return (
+    <li className="booking">
+      <h2>{event.data ? <Link to={`/events/${booking.eventId}`}>{eventName}</Link> : eventName}</h2>
+      {event.data && <p className="when">{formatDateTime(event.data.date)}</p>}
+      <p>
+        <span className={confirmed ? "badge" : "badge cancelled"}>{confirmed ? "Confirmed" : "Cancelled"}</span>{" "}
+        {booking.quantity} {booking.quantity === 1 ? "ticket" : "tickets"} · {formatMoney(booking.totalPrice)}
+      </p>
+      <p className="tickets-line">Tickets: {booking.ticketNumbers.join(", ")}</p>
+      <p className="muted">Booked {formatDateTime(booking.createdAt)}</p>
+      {confirmed && (
+        <button type="button" onClick={onCancel}>
+          Cancel booking
+        </button>
+      )}
+    </li>
+  );
+}
+
+function CancelDialog({ booking, onClose }: { booking: Booking; onClose: () => void }) {
+  const queryClient = useQueryClient();
+  const cancel = useMutation({
+    mutationFn: () => unwrap(api.PATCH("/api/v1/bookings/{id}/cancel", { params: { path: { id: booking.id } } })),
+    onSuccess: onClose,
+    onSettled: () => {
+      void queryClient.invalidateQueries({ queryKey: bookingKeys.all });
+      void queryClient.invalidateQueries({ queryKey: eventKeys.all });
+    },
+  });
+  return (
+    <ConfirmDialog
+      open
+      title="Cancel this booking?"
+      confirmLabel="Confirm cancellation"
+      cancelLabel="Keep booking"
+      busy={cancel.isPending}
+      onConfirm={() => cancel.mutate()}
+      onClose={onClose}
+    >
+      <p>
+        {booking.quantity} {booking.quantity === 1 ? "ticket goes" : "tickets go"} back on sale. This cannot be undone.
+      </p>
+      {cancel.isError && <ErrorAlert error={cancel.error} />}
+    </ConfirmDialog>
+  );
+}

@@ -1,0 +1,69 @@
+import { useState } from "react";
+import { Navigate, useNavigate } from "react-router";
+import { ApiError } from "../api/errors";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { Field } from "../components/Field";
+import { register } from "../session/actions";
+import { useSession } from "../session/store";
+import { useReturnTo } from "../session/useReturnTo";
+
+const PASSWORD_RULES = "8 to 72 characters, with an upper-case letter, a lower-case letter and a digit.";
+
+export default function RegisterPage() {
+  const session = useSession();
+  const navigate = useNavigate();
+  const returnTo = useReturnTo();
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const fieldErrors = error instanceof ApiError ? error.fieldErrors : {};
+
+  if (session.status === "signedIn" && !busy) return <Navigate to={returnTo} replace />;
+
+  async function onSubmit(form: HTMLFormElement) {
+    const data = new FormData(form);
+    setBusy(true);
+    setError(null);
+    try {
+      await register(
+        String(data.get("name") ?? ""),
+        String(data.get("email") ?? ""),
+        String(data.get("password") ?? ""),
+      );
+      navigate(returnTo, { replace: true });
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section className="narrow">
+      <h1>Create account</h1>
+      <form
+        noValidate
+        onSubmit={(e) => {
+          e.preventDefault();
+          void onSubmit(e.currentTarget);
+        }}
+      >
+        <Field label="Name" name="name" autoComplete="name" required maxLength={100} error={fieldErrors.name} />
+        <Field label="Email" name="email" type="email" autoComplete="email" required error={fieldErrors.email} />
+        <Field
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          required
+          hint={`Password rules: ${PASSWORD_RULES}`}
+          error={fieldErrors.password}
+        />
+        {error !== null && <ErrorAlert error={error} />}
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? "Creating account…" : "Create account"}
+        </button>
+      </form>
+      <p>Already have an account? Use “Log in” at the top of the page.</p>
+    </section>
+  );
+}

@@ -1,0 +1,105 @@
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { Link, useSearchParams } from "react-router";
+import { api, type Event, unwrap } from "../../api/client";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
+import { ErrorAlert } from "../../components/ErrorAlert";
+import { formatDateTime, formatMoney } from "../../components/format";
+import { Loading } from "../../components/Loading";
+import { Pagination } from "../../components/Pagination";
+import { eventKeys } from "../../events/queries";
+
+const PAGE_SIZE = 20;
+
+export default function AdminEventsPage() {
+  const [params, setParams] = useSearchParams();
+  const page = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
+  // An admin's listing without a status filter holds every status, drafts included.
+  const list = useQuery({
+    queryKey: [...eventKeys.all, "admin", page],
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/v1/events", {
+          params: { query: { page, limit: PAGE_SIZE, sortBy: "createdAt", sortOrder: "desc" } },
+        }),
+      ),
+    placeholderData: keepPreviousData,
+  });
+  const [deleting, setDeleting] = useState<Event | null>(null);
+
+  return (
+    <>
+      <div className="page-head">
+        <h1>Manage events</h1>
+        <Link to="/admin/events/new" className="button primary">
+          New event
+        </Link>
+      </div>
+      {list.isPending && <Loading label="Loading events…" />}
+      {list.isError && <ErrorAlert error={list.error} onRetry={() => list.refetch()} />}
+      {list.data && (
+        <div className="table-wrap">
+          <table>
+            <caption className="visually-hidden">All events, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Date</th>
+                <th scope="col">Status</th>
+                <th scope="col">Price</th>
+                <th scope="col">Sold</th>
+                <th scope="col">Available</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.data.data.map((event) => (
+                <tr key={event.id}>
+                  <th scope="row">
+                    <Link to={`/events/${event.id}`}>{event.name}</Link>
+                  </th>
+                  <td>{formatDateTime(event.date)}</td>
+                  <td>{event.status}</td>
+                  <td>{formatMoney(event.price)}</td>
+                  <td>{event.totalTickets - event.availableTickets}</td>
+                  <td>{event.availableTickets}</td>
+                  <td className="row-actions">
+                    <Link to={`/admin/events/${event.id}/edit`}>Edit</Link>
+                    <button type="button" className="danger" onClick={() => setDeleting(event)}>
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {list.data && <Pagination meta={list.data.meta} onPage={(p) => setParams(p > 1 ? { page: String(p) } : {})} />}
+      {deleting && <DeleteDialog event={deleting} onClose={() => setDeleting(null)} />}
+    </>
+  );
+}
+
+function DeleteDialog({ event, onClose }: { event: Event; onClose: () => void }) {
+  const queryClient = useQueryClient();
+  const remove = useMutation({
+    mutationFn: () => unwrap(api.DELETE("/api/v1/events/{id}", { params: { path: { id: event.id } } })),
+    onSuccess: onClose,
+    onSettled: () => queryClient.invalidateQueries({ queryKey: eventKeys.all }),
+  });
+  return (
+    <ConfirmDialog
+      open
+      title={`Delete “${event.name}”?`}
+      confirmLabel="Confirm delete"
+      cancelLabel="Keep event"
+      busy={remove.isPending}
+      onConfirm={() => remove.mutate()}
+      onClose={onClose}
+    >
+      <p>The event disappears from every listing. Events with confirmed bookings cannot be deleted.</p>
+      {remove.isError && <ErrorAlert error={remove.error} />}
+    </ConfirmDialog>
+  );
+}

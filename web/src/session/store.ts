@@ -1,0 +1,49 @@
+// The signed-in user and the access token, held in memory only (never in Web Storage or a
+// readable cookie); the refresh token lives in the API's httpOnly cookie.
+import { useSyncExternalStore } from "react";
+import type { components } from "../api/schema";
+
+export type User = components["schemas"]["User"];
+
+export type Session = { status: "starting" } | { status: "anonymous" } | { status: "signedIn"; user: User };
+
+let session: Session = { status: "starting" };
+let accessToken: string | null = null;
+const listeners = new Set<() => void>();
+
+function publish(next: Session) {
+  session = next;
+  for (const listener of listeners) listener();
+}
+
+export function accessTokenNow(): string | null {
+  return accessToken;
+}
+
+export function signIn(token: string, user: User) {
+  accessToken = token;
+  publish({ status: "signedIn", user });
+}
+
+export function signOut() {
+  accessToken = null;
+  publish({ status: "anonymous" });
+}
+
+export function currentSession(): Session {
+  return session;
+}
+
+function subscribe(listener: () => void) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+export function useSession(): Session {
+  return useSyncExternalStore(subscribe, currentSession);
+}
+
+export function useUser(): User | null {
+  const s = useSession();
+  return s.status === "signedIn" ? s.user : null;
+}

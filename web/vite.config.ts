@@ -1,0 +1,20 @@
+import react from "@vitejs/plugin-react";
+import { defineConfig } from "vite";
+
+// `npm run dev` serves the app with hot reload and sends API calls to the local server, so the
+// browser still sees one origin (the refresh cookie is SameSite=Strict).
+const api = process.env.TICKETING_API ?? "http://127.0.0.1:3000";
+
+export default defineConfig({
+  plugins: [react()],
+  server: {
+    proxy: {
+      "/api": api,
+      "/health": api,
+    },
+  },
+  build: {
+    target: "es2022",
+    sourcemap: false,
+  },
+});
