@@ -26,19 +26,15 @@ const REVALIDATE: &str = "no-cache";
 /// A built web app (`web/dist`).
 #[derive(Clone)]
 pub struct Site {
-    dir: PathBuf,
-    index: Arc<[u8]>,
+    dir: Arc<Path>,
 }
 
 impl Site {
     /// Opens a build directory; fails when it holds no `index.html` (the app is not built).
     pub fn open(dir: impl Into<PathBuf>) -> std::io::Result<Self> {
-        let dir = dir.into();
-        let index = std::fs::read(dir.join("index.html"))?;
-        Ok(Self {
-            dir,
-            index: index.into(),
-        })
+        let dir: PathBuf = dir.into();
+        std::fs::metadata(dir.join("index.html"))?;
+        Ok(Self { dir: dir.into() })
     }
 
     pub fn dir(&self) -> &Path {
@@ -65,7 +61,7 @@ impl Site {
             }
         }
         if html {
-            return self.index(head_only);
+            return self.index(head_only).await;
         }
         AppError::NotFound.into_response()
     }
@@ -77,7 +73,7 @@ impl Site {
         } else {
             REVALIDATE
         };
-        let response = ServeDir::new(&self.dir)
+        let response = ServeDir::new(&*self.dir)
             .append_index_html_on_directories(false)
             .oneshot(Request::from_parts(head, Body::empty()))
             .await
@@ -92,11 +88,15 @@ impl Site {
         Some(response)
     }
 
-    fn index(&self, head_only: bool) -> Response {
+    /// Read on each navigation (it is small), so a rebuild of the app needs no restart.
+    async fn index(&self, head_only: bool) -> Response {
+        let Ok(index) = tokio::fs::read(self.dir.join("index.html")).await else {
+            return AppError::NotFound.into_response();
+        };
         let body = if head_only {
             Body::empty()
         } else {
-            Body::from(self.index.to_vec())
+            Body::from(index)
         };
         (
             StatusCode::OK,

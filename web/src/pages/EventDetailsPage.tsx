@@ -62,6 +62,7 @@ function EventDetails({ event }: { event: Event }) {
 
       <form
         className="book"
+        noValidate
         onSubmit={(e) => {
           e.preventDefault();
           onBook();
@@ -72,7 +73,7 @@ function EventDetails({ event }: { event: Event }) {
           <input
             type="number"
             min={1}
-            max={Math.max(1, Math.min(MAX_PER_BOOKING, event.availableTickets))}
+            max={MAX_PER_BOOKING}
             value={chosen}
             disabled={!bookable || booking.inFlight || booking.pendingQuantity !== undefined}
             onChange={(e) => setQuantity(clampQuantity(e.target.valueAsNumber))}

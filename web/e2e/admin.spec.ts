@@ -1,0 +1,75 @@
+import { expect, test } from "@playwright/test";
+import { ADMIN, adminToken, bookViaApi, createEvent, logInViaUi, registerViaUi, unique } from "./helpers";
+
+test("an admin creates, edits and deletes an event; one with bookings is refused", async ({ page, request }) => {
+  await logInViaUi(page, ADMIN.email, ADMIN.password);
+  await page.getByRole("link", { name: "Manage events" }).click();
+  await expect(page.getByRole("heading", { name: "Manage events" })).toBeVisible();
+
+  const name = unique("Admin Made");
+  await page.getByRole("link", { name: "New event" }).click();
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Description").fill("Made through the admin pages.");
+  await page.getByLabel("Venue").fill("Studio 4");
+  const nextYear = new Date().getFullYear() + 1;
+  await page.getByLabel("Date").fill(`${nextYear}-06-01T19:30`);
+  await page.getByLabel("Price").fill("42.50");
+  await page.getByLabel("Total tickets").fill("50");
+  await page.getByLabel("Status").selectOption("draft");
+  await page.getByRole("button", { name: "Save event" }).click();
+
+  await expect(page.getByRole("heading", { name: "Manage events" })).toBeVisible();
+  const row = page.getByRole("row").filter({ hasText: name });
+  await expect(row).toContainText("draft");
+  await expect(row).toContainText("$42.50");
+
+  await row.getByRole("link", { name: "Edit" }).click();
+  await expect(page.getByLabel("Total tickets")).toHaveCount(0);
+  const renamed = `${name} (moved)`;
+  await page.getByLabel("Name").fill(renamed);
+  await page.getByLabel("Status").selectOption("published");
+  await page.getByRole("button", { name: "Save event" }).click();
+  const renamedRow = page.getByRole("row").filter({ hasText: renamed });
+  await expect(renamedRow).toContainText("published");
+
+  await renamedRow.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Confirm delete" }).click();
+  await expect(page.getByRole("row").filter({ hasText: renamed })).toHaveCount(0);
+
+  // An event with a confirmed booking cannot be deleted: the API's message is shown.
+  const admin = await adminToken(request);
+  const booked = unique("Has Bookings");
+  const id = await createEvent(request, admin, { name: booked });
+  await bookViaApi(request, admin, id, 1);
+  await page.reload();
+  await page.getByRole("row").filter({ hasText: booked }).getByRole("button", { name: "Delete" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByRole("button", { name: "Confirm delete" }).click();
+  await expect(dialog.getByRole("alert")).toContainText(/booking/i);
+  await page.keyboard.press("Escape");
+  await expect(page.getByRole("dialog")).toHaveCount(0);
+  await expect(page.getByRole("row").filter({ hasText: booked })).toHaveCount(1);
+});
+
+test("the admin form shows the API's field errors next to their fields", async ({ page }) => {
+  await logInViaUi(page, ADMIN.email, ADMIN.password);
+  await page.goto("/admin/events/new");
+  await page.getByLabel("Name").fill("Past Event");
+  await page.getByLabel("Venue").fill("Somewhere");
+  await page.getByLabel("Date").fill("2020-01-01T10:00");
+  await page.getByLabel("Price").fill("10");
+  await page.getByLabel("Total tickets").fill("10");
+  await page.getByRole("button", { name: "Save event" }).click();
+  await expect(page.getByRole("alert")).toBeVisible();
+  await expect(page.getByLabel("Date")).toHaveAttribute("aria-invalid", "true");
+});
+
+test("a buyer cannot reach the admin pages", async ({ page }) => {
+  await registerViaUi(page);
+  await expect(page.getByRole("link", { name: "Manage events" })).toHaveCount(0);
+  for (const path of ["/admin/events", "/admin/events/new"]) {
+    await page.goto(path);
+    await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Save event" })).toHaveCount(0);
+  }
+});
