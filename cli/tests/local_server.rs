@@ -60,6 +60,23 @@ impl Server {
         extra: &[(&str, &str)],
         body: Option<Value>,
     ) -> (u16, String, Value) {
+        let (status, headers, payload) = self.exchange(method, path, token, extra, body);
+        (
+            status,
+            headers,
+            serde_json::from_str(&payload).unwrap_or(Value::Null),
+        )
+    }
+
+    /// One request over a fresh connection: (status, lower-cased head, body as text).
+    fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        extra: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (u16, String, String) {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
@@ -86,11 +103,7 @@ impl Server {
             .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        (
-            status,
-            headers.to_ascii_lowercase(),
-            serde_json::from_str(payload).unwrap_or(Value::Null),
-        )
+        (status, headers.to_ascii_lowercase(), payload.to_owned())
     }
 
     fn get(&self, path: &str) -> (u16, String, Value) {
@@ -227,5 +240,95 @@ fn readiness_names_redis_when_it_is_down() {
     assert_eq!(body["data"]["dependencies"]["redis"]["status"], "down");
     assert_eq!(body["data"]["dependencies"]["dynamodb"]["status"], "up");
     assert!(headers.contains("retry-after:"));
+    server.stop();
+}
+
+/// A built app in a temporary directory, as `npm run build` lays it out.
+fn fake_site() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("site-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(dir.join("assets")).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>app</title>").unwrap();
+    std::fs::write(dir.join("assets/app-1a2b.js"), "console.log('app')").unwrap();
+    std::fs::write(dir.join("favicon.svg"), "<svg/>").unwrap();
+    dir
+}
+
+const NAVIGATION: (&str, &str) = (
+    "Accept",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+);
+
+#[test]
+fn serves_the_web_app_for_navigations_and_json_404_for_everything_else() {
+    let dir = fake_site();
+    let server = Server::start(&[], &["--site-dir", dir.to_str().unwrap()]);
+    for path in [
+        "/",
+        "/events",
+        "/events/01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "/no/such/page",
+    ] {
+        let (status, headers, body) = server.exchange("GET", path, None, &[NAVIGATION], None);
+        assert_eq!(status, 200, "{path}: {headers}");
+        assert_eq!(body, "<!doctype html><title>app</title>");
+        assert!(headers.contains("content-type: text/html"), "{headers}");
+        assert!(headers.contains("cache-control: no-cache"), "{headers}");
+        assert!(
+            headers.contains("content-security-policy: default-src 'self'; script-src 'self';"),
+            "the app's own policy: {headers}"
+        );
+        assert!(headers.contains("x-frame-options: deny"), "{headers}");
+        assert!(headers.contains("x-request-id:"), "{headers}");
+    }
+    let (status, headers, body) = server.exchange("HEAD", "/events", None, &[NAVIGATION], None);
+    assert_eq!((status, body.as_str()), (200, ""), "{headers}");
+
+    let (status, headers, body) = server.exchange("GET", "/assets/app-1a2b.js", None, &[], None);
+    assert_eq!((status, body.as_str()), (200, "console.log('app')"));
+    assert!(
+        headers.contains("cache-control: public, max-age=31536000, immutable"),
+        "{headers}"
+    );
+    assert!(
+        headers.contains("content-security-policy: default-src 'none'"),
+        "{headers}"
+    );
+    let (status, headers, _) = server.exchange("GET", "/favicon.svg", None, &[], None);
+    assert_eq!(status, 200);
+    assert!(headers.contains("cache-control: no-cache"), "{headers}");
+
+    // Not a navigation, under /api or /health, not a read, or no such file: the JSON 404.
+    for (method, path, accept) in [
+        ("GET", "/events", "*/*"),
+        ("GET", "/events", "application/json"),
+        ("GET", "/api/v1/nothing", NAVIGATION.1),
+        ("GET", "/api", NAVIGATION.1),
+        ("GET", "/health/nothing", NAVIGATION.1),
+        ("POST", "/events", NAVIGATION.1),
+        ("GET", "/assets/missing.js", "*/*"),
+        ("GET", "/assets/..%2f..%2fetc%2fpasswd", "*/*"),
+        ("GET", "/../../etc/passwd", "*/*"),
+    ] {
+        let (status, headers, body) =
+            server.request(method, path, None, &[("Accept", accept)], None);
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("NOT_FOUND")),
+            "{method} {path} ({accept}): {headers}"
+        );
+        assert!(headers.contains("content-security-policy: default-src 'none'"));
+    }
+    server.stop();
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn without_a_built_app_only_the_api_is_served() {
+    let missing = std::env::temp_dir().join(format!("no-site-{}", ulid::Ulid::new()));
+    let server = Server::start(&[], &["--site-dir", missing.to_str().unwrap()]);
+    let (status, _, body) = server.request("GET", "/events", None, &[NAVIGATION], None);
+    assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
+    let (status, _, _) = server.get("/health");
+    assert_eq!(status, 200);
     server.stop();
 }
