@@ -467,3 +467,141 @@ fn openapi_paths_equal_the_routers() {
         assert!(codes.contains(error.status_and_code().1), "{error:?}");
     }
 }
+
+const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+const ALL_VIEWER_EXCEPT_HOST: &str = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
+
+/// CloudFront puts the app and the API on one origin: the default behaviour is the private bucket
+/// with the routing function; `/api/*` and `/health*` reach the HTTP API uncached with headers,
+/// cookies and query forwarded, and cover every route of every function with its method.
+#[test]
+fn the_distribution_serves_the_app_and_every_route_from_one_origin() {
+    let template = template();
+    let resources = &template["Resources"];
+    let config = &resources["SiteDistribution"]["Properties"]["DistributionConfig"];
+    let default = &config["DefaultCacheBehavior"];
+    assert_eq!(default["TargetOriginId"].as_str(), Some("site"));
+    assert_eq!(
+        default["FunctionAssociations"][0]["EventType"].as_str(),
+        Some("viewer-request")
+    );
+    let origins = config["Origins"].as_sequence().unwrap();
+    let site = origins.iter().find(|o| o["Id"] == "site").unwrap();
+    assert!(
+        format!("{:?}", site["OriginAccessControlId"]).contains("SiteOriginAccessControl"),
+        "the bucket is read through Origin Access Control"
+    );
+    let access = &resources["SiteBucket"]["Properties"]["PublicAccessBlockConfiguration"];
+    for flag in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(access[flag].as_bool(), Some(true), "{flag}");
+    }
+    let api = origins.iter().find(|o| o["Id"] == "api").unwrap();
+    assert!(format!("{:?}", api["DomainName"]).contains("${HttpApi}"));
+
+    let behaviours = config["CacheBehaviors"].as_sequence().unwrap();
+    let patterns: BTreeSet<&str> = behaviours
+        .iter()
+        .map(|b| b["PathPattern"].as_str().unwrap())
+        .collect();
+    assert_eq!(patterns, BTreeSet::from(["/api/*", "/health*"]));
+    for b in behaviours {
+        assert_eq!(b["TargetOriginId"].as_str(), Some("api"));
+        assert_eq!(b["CachePolicyId"].as_str(), Some(CACHING_DISABLED));
+        assert_eq!(
+            b["OriginRequestPolicyId"].as_str(),
+            Some(ALL_VIEWER_EXCEPT_HOST)
+        );
+    }
+    let state = state();
+    for function in Function::ALL {
+        for (method, path) in function.route_list(&state) {
+            let behaviour = behaviours
+                .iter()
+                .find(|b| {
+                    let prefix = b["PathPattern"].as_str().unwrap().trim_end_matches('*');
+                    path.starts_with(prefix)
+                })
+                .unwrap_or_else(|| panic!("{path} reaches no API behaviour"));
+            let methods: Vec<&str> = behaviour["AllowedMethods"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .filter_map(Yaml::as_str)
+                .collect();
+            assert!(methods.contains(&method.as_str()), "{method} {path}");
+        }
+    }
+}
+
+/// Both response-headers policies carry the contract's security headers as the code sends them;
+/// the app's document gets the same CSP as the local server gives it.
+#[test]
+fn cloudfront_headers_equal_the_codes() {
+    use ticketing::http::site::APP_CONTENT_SECURITY_POLICY;
+    use ticketing::http::SECURITY_HEADERS;
+    let header = |name: &str| {
+        SECURITY_HEADERS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .unwrap()
+    };
+    let template = template();
+    for (policy, csp) in [
+        ("SiteHeadersPolicy", APP_CONTENT_SECURITY_POLICY),
+        ("ApiHeadersPolicy", header("content-security-policy")),
+    ] {
+        let h = &template["Resources"][policy]["Properties"]["ResponseHeadersPolicyConfig"]
+            ["SecurityHeadersConfig"];
+        assert_eq!(
+            h["ContentSecurityPolicy"]["ContentSecurityPolicy"].as_str(),
+            Some(csp),
+            "{policy}"
+        );
+        assert_eq!(
+            h["FrameOptions"]["FrameOption"].as_str(),
+            Some(header("x-frame-options"))
+        );
+        assert_eq!(
+            h["ReferrerPolicy"]["ReferrerPolicy"].as_str(),
+            Some(header("referrer-policy"))
+        );
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert!(h["ContentTypeOptions"]["Override"].as_bool().unwrap());
+        let hsts = &h["StrictTransportSecurity"];
+        assert_eq!(
+            format!(
+                "max-age={}{}",
+                hsts["AccessControlMaxAgeSec"].as_u64().unwrap(),
+                if hsts["IncludeSubdomains"].as_bool() == Some(true) {
+                    "; includeSubDomains"
+                } else {
+                    ""
+                }
+            ),
+            header("strict-transport-security"),
+            "{policy}"
+        );
+    }
+    // The routing function's 404 is the contract's (the local server answers the same).
+    let code = template["Resources"]["SiteRoutingFunction"]["Properties"]["FunctionCode"]
+        .as_str()
+        .unwrap();
+    let body = code
+        .split("data: '")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap();
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["code"], "NOT_FOUND");
+    assert_eq!(body["success"], false);
+    assert_eq!(
+        body["message"],
+        ticketing::AppError::NotFound.public_message()
+    );
+}

@@ -21,22 +21,25 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+/// The contract's security headers, on every response (CloudFront's response-headers policies in
+/// `template.yaml` carry the same values; tests/tests/bundle.rs checks).
+pub const SECURITY_HEADERS: [(&str, &str); 5] = [
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    (
+        "strict-transport-security",
+        "max-age=31536000; includeSubDomains",
+    ),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+];
+
 pub(super) fn apply(routes: Router<AppState>, state: AppState) -> Router {
     let cors = cors(&state.config.cors_allowed_origins);
     let x_request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    let security = [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
-        (
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000; includeSubDomains",
-        ),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; frame-ancestors 'none'",
-        ),
-    ];
     let mut router = routes
         .layer(from_fn_with_state(state.clone(), rate_limit::general))
         .with_state(state)
@@ -46,10 +49,13 @@ pub(super) fn apply(routes: Router<AppState>, state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(cors)
         .layer(from_fn(finalize));
-    for (name, value) in security {
+    for (name, value) in SECURITY_HEADERS {
         // The web app's `index.html` brings its own CSP (it must run scripts); every other
         // response gets the API's.
-        let value = HeaderValue::from_static(value);
+        let (name, value) = (
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
         router = router.layer(if name == header::CONTENT_SECURITY_POLICY {
             SetResponseHeaderLayer::if_not_present(name, value)
         } else {

@@ -11,6 +11,7 @@ mod response;
 pub mod site;
 
 pub use extract::{client_ip, Admin, Caller, JsonBody, MaybeCaller, OptionalJsonBody, QueryMap};
+pub use layers::SECURITY_HEADERS;
 pub use response::{json, REQUEST_ID_HEADER};
 
 use crate::AppState;
