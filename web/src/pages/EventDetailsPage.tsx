@@ -5,21 +5,18 @@ import { ApiError } from "../api/errors";
 import { useBooking } from "../booking/useBooking";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { formatDateTime, formatMoney, ticketsLeft } from "../components/format";
-import { Loading } from "../components/Loading";
-import { useEvent } from "../events/queries";
+import { WithEvent } from "../events/WithEvent";
 import { useSession } from "../session/store";
-import { NotFoundPage } from "./NotFoundPage";
 
 const MAX_PER_BOOKING = 10;
 
 export function EventDetailsPage() {
   const { id = "" } = useParams();
-  const event = useEvent(id, true);
-  if (event.isPending) return <Loading label="Loading event…" />;
-  if (event.error instanceof ApiError && [400, 404].includes(event.error.status)) return <NotFoundPage />;
-  if (event.isError) return <ErrorAlert error={event.error} onRetry={() => event.refetch()} />;
-  if (!event.data) return <NotFoundPage />;
-  return <EventDetails event={event.data} />;
+  return (
+    <WithEvent id={id} live>
+      {(event) => <EventDetails event={event} />}
+    </WithEvent>
+  );
 }
 
 function isBookable(event: Event): boolean {

@@ -1,34 +1,18 @@
-import { useState } from "react";
-import { Link, Navigate, useLocation, useNavigate } from "react-router";
+import { Link, Navigate, useLocation } from "react-router";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Field } from "../components/Field";
 import { logIn } from "../session/actions";
 import { useSession } from "../session/store";
-import { useReturnTo } from "../session/useReturnTo";
+import { useSessionForm } from "../session/useSessionForm";
 
 export function LoginPage() {
   const session = useSession();
-  const navigate = useNavigate();
   const location = useLocation();
-  const returnTo = useReturnTo();
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, returnTo, submit } = useSessionForm((data) =>
+    logIn(String(data.get("email") ?? ""), String(data.get("password") ?? "")),
+  );
 
   if (session.status === "signedIn" && !busy) return <Navigate to={returnTo} replace />;
-
-  async function onSubmit(form: HTMLFormElement) {
-    const data = new FormData(form);
-    setBusy(true);
-    setError(null);
-    try {
-      await logIn(String(data.get("email") ?? ""), String(data.get("password") ?? ""));
-      navigate(returnTo, { replace: true });
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  }
 
   return (
     <section className="narrow">
@@ -37,7 +21,7 @@ export function LoginPage() {
         noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          void onSubmit(e.currentTarget);
+          void submit(e.currentTarget);
         }}
       >
         <Field label="Email" name="email" type="email" autoComplete="email" required />

@@ -1,41 +1,21 @@
-import { useState } from "react";
-import { Navigate, useNavigate } from "react-router";
+import { Navigate } from "react-router";
 import { ApiError } from "../api/errors";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Field } from "../components/Field";
 import { register } from "../session/actions";
 import { useSession } from "../session/store";
-import { useReturnTo } from "../session/useReturnTo";
+import { useSessionForm } from "../session/useSessionForm";
 
 const PASSWORD_RULES = "8 to 72 characters, with an upper-case letter, a lower-case letter and a digit.";
 
 export default function RegisterPage() {
   const session = useSession();
-  const navigate = useNavigate();
-  const returnTo = useReturnTo();
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, returnTo, submit } = useSessionForm((data) =>
+    register(String(data.get("name") ?? ""), String(data.get("email") ?? ""), String(data.get("password") ?? "")),
+  );
   const fieldErrors = error instanceof ApiError ? error.fieldErrors : {};
 
   if (session.status === "signedIn" && !busy) return <Navigate to={returnTo} replace />;
-
-  async function onSubmit(form: HTMLFormElement) {
-    const data = new FormData(form);
-    setBusy(true);
-    setError(null);
-    try {
-      await register(
-        String(data.get("name") ?? ""),
-        String(data.get("email") ?? ""),
-        String(data.get("password") ?? ""),
-      );
-      navigate(returnTo, { replace: true });
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  }
 
   return (
     <section className="narrow">
@@ -44,7 +24,7 @@ export default function RegisterPage() {
         noValidate
         onSubmit={(e) => {
           e.preventDefault();
-          void onSubmit(e.currentTarget);
+          void submit(e.currentTarget);
         }}
       >
         <Field label="Name" name="name" autoComplete="name" required maxLength={100} error={fieldErrors.name} />

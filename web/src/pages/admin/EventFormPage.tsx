@@ -7,9 +7,8 @@ import type { components } from "../../api/schema";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { Field } from "../../components/Field";
 import { userTimeZone } from "../../components/format";
-import { Loading } from "../../components/Loading";
-import { eventKeys, useEvent } from "../../events/queries";
-import { NotFoundPage } from "../NotFoundPage";
+import { eventKeys } from "../../events/queries";
+import { WithEvent } from "../../events/WithEvent";
 
 type Status = Event["status"];
 type NewEvent = components["schemas"]["NewEvent"];
@@ -30,12 +29,7 @@ export default function EventFormPage() {
 }
 
 function EditEvent({ id }: { id: string }) {
-  const event = useEvent(id);
-  if (event.isPending) return <Loading label="Loading event…" />;
-  if (event.error instanceof ApiError && [400, 404].includes(event.error.status)) return <NotFoundPage />;
-  if (event.isError) return <ErrorAlert error={event.error} onRetry={() => event.refetch()} />;
-  if (!event.data) return <NotFoundPage />;
-  return <EventForm event={event.data} />;
+  return <WithEvent id={id}>{(event) => <EventForm event={event} />}</WithEvent>;
 }
 
 /** `datetime-local` works in the user's time zone; the API wants RFC 3339 UTC. */
