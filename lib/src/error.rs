@@ -55,6 +55,8 @@ pub enum AppError {
     BookingNotCancellable,
     #[error("event has active bookings")]
     EventHasActiveBookings,
+    #[error("invalid status change")]
+    InvalidStatusChange,
     #[error("idempotency key in use")]
     IdempotencyKeyInUse,
     #[error("payload too large")]
@@ -93,6 +95,7 @@ impl AppError {
             Self::EventNotBookable => (409, "EVENT_NOT_BOOKABLE"),
             Self::BookingNotCancellable => (409, "BOOKING_NOT_CANCELLABLE"),
             Self::EventHasActiveBookings => (409, "EVENT_HAS_ACTIVE_BOOKINGS"),
+            Self::InvalidStatusChange => (409, "INVALID_STATUS_CHANGE"),
             Self::IdempotencyKeyInUse => (409, "IDEMPOTENCY_KEY_IN_USE"),
             Self::PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE"),
             Self::UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE"),
@@ -118,6 +121,9 @@ impl AppError {
             Self::EventNotBookable => "This event cannot be booked",
             Self::BookingNotCancellable => "This booking cannot be cancelled",
             Self::EventHasActiveBookings => "The event still has confirmed bookings",
+            Self::InvalidStatusChange => {
+                "The event cannot move to that status from its current one"
+            }
             Self::IdempotencyKeyInUse => "A request with this Idempotency-Key is still in progress",
             Self::PayloadTooLarge => "The request body is too large",
             Self::UnsupportedMediaType => "Content-Type must be application/json",

@@ -495,8 +495,8 @@ impl EventStore for ContendedStore {
     ) -> StoreResult<Vec<Event>> {
         self.inner.events_by_status(statuses, from, to).await
     }
-    async fn update_event_details(&self, event: &Event) -> StoreResult<()> {
-        self.inner.update_event_details(event).await
+    async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()> {
+        self.inner.update_event_details(event, was).await
     }
     async fn delete_event(&self, id: EventId, by: UserId, at: DateTime<Utc>) -> StoreResult<()> {
         self.inner.delete_event(id, by, at).await

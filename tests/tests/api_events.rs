@@ -561,7 +561,65 @@ async fn delete_racing_bookings_never_leaves_a_booking_on_a_deleted_event(backen
     }
 }
 
+async fn the_status_lifecycle_is_enforced(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let admin = app.admin_token().await;
+    let set = |id: String, status: &'static str| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            app.call(
+                "PUT",
+                &format!("/api/v1/events/{id}"),
+                Some(&admin),
+                Some(json!({ "status": status })),
+            )
+            .await
+        }
+    };
+    let event = app.create_event(&admin, json!({ "status": "draft" })).await;
+    for (to, status) in [
+        ("draft", 200),
+        ("published", 200),
+        ("draft", 200),
+        ("cancelled", 200),
+    ] {
+        let reply = set(event.clone(), to).await;
+        assert_eq!(reply.status, status, "→ {to}: {}", reply.raw);
+        assert_eq!(reply.body["data"]["status"], to);
+    }
+    // Final states stay final; the status it already has is a no-op.
+    for to in ["draft", "published", "completed"] {
+        set(event.clone(), to)
+            .await
+            .expect(409, "INVALID_STATUS_CHANGE");
+    }
+    set(event.clone(), "cancelled").await.expect(200, "");
+
+    let draft = app.create_event(&admin, json!({ "status": "draft" })).await;
+    set(draft.clone(), "completed")
+        .await
+        .expect(409, "INVALID_STATUS_CHANGE");
+    let booked = app.create_event(&admin, json!({})).await;
+    let (user, _) = app.quick_user(Role::User).await;
+    assert_eq!(
+        app.book_carefully(&user, &uuid::Uuid::new_v4().to_string(), &booked, 1)
+            .await
+            .status,
+        201
+    );
+    set(booked.clone(), "draft")
+        .await
+        .expect(409, "EVENT_HAS_ACTIVE_BOOKINGS");
+    assert_eq!(app.event(&booked).await["status"], "published");
+    set(booked.clone(), "completed").await.expect(200, "");
+    set(booked.clone(), "published")
+        .await
+        .expect(409, "INVALID_STATUS_CHANGE");
+}
+
 on_both_backends!(
+    the_status_lifecycle_is_enforced,
     create_and_read_an_event,
     admin_routes_need_an_admin,
     every_validation_rule_names_its_field,

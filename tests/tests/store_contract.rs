@@ -151,8 +151,48 @@ async fn events_list_by_status_and_date_without_deleted(backend: Backend) {
         Err(StoreError::NotFound)
     );
     assert_eq!(
-        store.update_event_details(&a).await,
+        store.update_event_details(&a, a.status).await,
         Err(StoreError::NotFound)
+    );
+}
+
+/// A status change is written only from the status it was decided on, and a return to draft
+/// only while no confirmed booking stands: both checked atomically by the write.
+async fn status_changes_are_conditioned_on_the_stored_status_and_bookings(backend: Backend) {
+    let store = store_for(backend).await;
+    let event = sample_event(5, EventStatus::Published, Utc::now() + Duration::days(2));
+    store.create_event(&event).await.unwrap();
+    let mut to_draft = event.clone();
+    to_draft.status = EventStatus::Draft;
+    // Decided on a stale status: refused as contention, nothing written.
+    assert!(matches!(
+        store
+            .update_event_details(&to_draft, EventStatus::Draft)
+            .await,
+        Err(StoreError::Contention(_))
+    ));
+    store
+        .book(&attempt(&event, UserId::new(), "k1", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .update_event_details(&to_draft, EventStatus::Published)
+            .await,
+        Err(StoreError::HasActiveBookings)
+    );
+    let stored = store.event_by_id(event.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, EventStatus::Published);
+    // Other changes of a booked event are fine.
+    let mut completed = event.clone();
+    completed.status = EventStatus::Completed;
+    store
+        .update_event_details(&completed, EventStatus::Published)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.event_by_id(event.id).await.unwrap().unwrap().status,
+        EventStatus::Completed
     );
 }
 
@@ -164,12 +204,18 @@ async fn update_changes_details_and_index_but_never_counters(backend: Backend) {
     let mut edited = event.clone();
     edited.status = EventStatus::Published;
     edited.name = "Renamed".into();
-    store.update_event_details(&edited).await.unwrap();
+    store
+        .update_event_details(&edited, EventStatus::Draft)
+        .await
+        .unwrap();
     store.book(&attempt(&edited, buyer, "k1", 2)).await.unwrap();
     // A stale copy with the old counters must not overwrite the booking's decrement.
     let mut stale = edited.clone();
     stale.venue = "Elsewhere".into();
-    store.update_event_details(&stale).await.unwrap();
+    store
+        .update_event_details(&stale, EventStatus::Published)
+        .await
+        .unwrap();
     let stored = store.event_by_id(event.id).await.unwrap().unwrap();
     assert_eq!(
         (
@@ -473,6 +519,7 @@ async fn ping_answers(backend: Backend) {
 }
 
 on_both_backends!(
+    status_changes_are_conditioned_on_the_stored_status_and_bookings,
     users_round_trip_and_email_uniqueness,
     racing_registrations_create_one_user,
     events_list_by_status_and_date_without_deleted,

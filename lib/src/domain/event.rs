@@ -35,6 +35,20 @@ impl EventStatus {
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.as_str() == raw)
     }
+
+    /// The lifecycle: `draft ⇄ published`, `draft|published → cancelled`, `published →
+    /// completed`; `cancelled` and `completed` are final. Staying put is always allowed.
+    pub fn can_become(self, next: Self) -> bool {
+        use EventStatus::*;
+        self == next
+            || matches!(
+                (self, next),
+                (Draft, Published)
+                    | (Published, Draft)
+                    | (Draft | Published, Cancelled)
+                    | (Published, Completed)
+            )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -254,7 +268,21 @@ impl EventPatch {
         p.into_result(patch)
     }
 
-    pub fn apply(self, event: &mut Event, now: DateTime<Utc>) {
+    /// Applies the patch if the lifecycle allows its status change: `InvalidStatusChange`
+    /// otherwise, and `EventHasActiveBookings` for a return to draft while bookings stand (the
+    /// store re-checks both atomically when it writes).
+    pub fn apply(self, event: &mut Event, now: DateTime<Utc>) -> Result<(), AppError> {
+        if let Some(next) = self.status {
+            if !event.status.can_become(next) {
+                return Err(AppError::InvalidStatusChange);
+            }
+            if next == EventStatus::Draft
+                && event.status != EventStatus::Draft
+                && event.confirmed_bookings > 0
+            {
+                return Err(AppError::EventHasActiveBookings);
+            }
+        }
         if let Some(v) = self.name {
             event.name = v;
         }
@@ -274,6 +302,7 @@ impl EventPatch {
             event.status = v;
         }
         event.updated_at = now;
+        Ok(())
     }
 }
 

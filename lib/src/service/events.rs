@@ -173,8 +173,9 @@ impl EventService {
             .event_by_id(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        patch.apply(&mut event, chrono::Utc::now());
-        self.store.update_event_details(&event).await?;
+        let was = event.status;
+        patch.apply(&mut event, chrono::Utc::now())?;
+        self.store.update_event_details(&event, was).await?;
         tokio::join!(self.invalidate(id), self.forget_price(id));
         // Re-read so the counters shown are the store's, not the possibly stale copy above.
         self.store.event_by_id(id).await?.ok_or(AppError::NotFound)

@@ -436,7 +436,42 @@ impl EventStore for DynamoStore {
         Ok(events)
     }
 
-    async fn update_event_details(&self, event: &Event) -> StoreResult<()> {
+    async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()> {
+        // A return to draft also needs no confirmed booking: a booking landing first makes the
+        // update fail, one landing after finds a draft and is refused.
+        let to_draft = event.status == EventStatus::Draft && was != EventStatus::Draft;
+        let condition = if to_draft {
+            "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND #status = :was AND confirmedBookings = :zero"
+        } else {
+            "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND #status = :was"
+        };
+        let mut vals = vec![
+            (":name", s(&event.name)),
+            (":description", s(&event.description)),
+            (":venue", s(&event.venue)),
+            (
+                ":date",
+                s(event.date.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+            ),
+            (":dateTs", n(event.date.timestamp_millis())),
+            (":price", n(event.price.0)),
+            (":status", s(event.status.as_str())),
+            (
+                ":updatedAt",
+                s(event
+                    .updated_at
+                    .to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+            ),
+            (":gsi1pk", s(keys::events_by_status(event.status))),
+            (
+                ":gsi1sk",
+                s(format!("{}#{}", sortable(event.date), event.id)),
+            ),
+            (":was", s(was.as_str())),
+        ];
+        if to_draft {
+            vals.push((":zero", n(0)));
+        }
         let result = self
             .client()
             .await
@@ -447,31 +482,30 @@ impl EventStore for DynamoStore {
                 "SET #name = :name, description = :description, venue = :venue, #date = :date, dateTs = :dateTs, \
                  price = :price, #status = :status, updatedAt = :updatedAt, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk",
             )
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(deletedAt)")
+            .condition_expression(condition)
             .set_expression_attribute_names(names(&[("#name", "name"), ("#date", "date"), ("#status", "status")]))
-            .set_expression_attribute_values(values(vec![
-                (":name", s(&event.name)),
-                (":description", s(&event.description)),
-                (":venue", s(&event.venue)),
-                (":date", s(event.date.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
-                (":dateTs", n(event.date.timestamp_millis())),
-                (":price", n(event.price.0)),
-                (":status", s(event.status.as_str())),
-                (":updatedAt", s(event.updated_at.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
-                (":gsi1pk", s(keys::events_by_status(event.status))),
-                (":gsi1sk", s(format!("{}#{}", sortable(event.date), event.id))),
-            ]))
+            .set_expression_attribute_values(values(vals))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::NotFound)
-            }
-            Err(e) => Err(classify(e)),
+            Err(e) => match e.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(ccf)) => {
+                    match ccf.item() {
+                        Some(old) if !old.is_empty() && !old.contains_key("deletedAt") => {
+                            let status_now = old.get("status").and_then(|v| v.as_s().ok());
+                            if status_now.map(String::as_str) != Some(was.as_str()) {
+                                Err(StoreError::Contention("the event's status changed meanwhile".into()))
+                            } else {
+                                Err(StoreError::HasActiveBookings)
+                            }
+                        }
+                        _ => Err(StoreError::NotFound),
+                    }
+                }
+                _ => Err(classify(e)),
+            },
         }
     }
 

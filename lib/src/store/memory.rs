@@ -105,13 +105,24 @@ impl EventStore for MemoryStore {
             .collect())
     }
 
-    async fn update_event_details(&self, event: &Event) -> StoreResult<()> {
+    async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()> {
         let mut inner = self.lock();
         let stored = inner
             .events
             .get_mut(&event.id)
             .filter(|e| e.deleted_at.is_none())
             .ok_or(StoreError::NotFound)?;
+        if stored.status != was {
+            return Err(StoreError::Contention(
+                "the event's status changed meanwhile".into(),
+            ));
+        }
+        if event.status == EventStatus::Draft
+            && was != EventStatus::Draft
+            && stored.confirmed_bookings > 0
+        {
+            return Err(StoreError::HasActiveBookings);
+        }
         // Only the editable fields: the counters belong to the booking transactions.
         stored.name.clone_from(&event.name);
         stored.description.clone_from(&event.description);

@@ -90,8 +90,10 @@ pub trait EventStore: Send + Sync {
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
     ) -> StoreResult<Vec<Event>>;
-    /// Writes the editable fields (never the counters); `NotFound` if deleted meanwhile.
-    async fn update_event_details(&self, event: &Event) -> StoreResult<()>;
+    /// Writes the editable fields (never the counters), on condition that the stored status is
+    /// still `was` (else `Contention`: the caller re-reads), and for a move to draft that no
+    /// confirmed booking stands (`HasActiveBookings`); `NotFound` if deleted meanwhile.
+    async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()>;
     /// Soft delete, conditioned on no confirmed bookings (`HasActiveBookings`).
     async fn delete_event(&self, id: EventId, by: UserId, at: DateTime<Utc>) -> StoreResult<()>;
 }
