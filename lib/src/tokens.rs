@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 pub const ACCESS_TTL_SECS: i64 = 15 * 60;
 pub const REFRESH_TTL_SECS: i64 = 7 * 24 * 60 * 60;
 pub const BCRYPT_COST: u32 = 10;
+/// Longer tokens are refused before any parsing (ours are ~400 bytes).
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// Clock skew tolerated for `nbf` and `iat` in the future.
+pub const CLOCK_SKEW_SECS: i64 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -31,6 +35,9 @@ pub struct Claims {
     /// The login a refresh token belongs to: reuse of a spent token revokes the whole family.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fam: Option<String>,
+    /// Not issued by us, but honoured when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 /// A freshly issued refresh token with what the session store needs to know about it.
@@ -86,6 +93,7 @@ impl TokenService {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             fam: family,
+            nbf: None,
         }
     }
 
@@ -114,8 +122,13 @@ impl TokenService {
     }
 
     /// Validates a token of the expected type. The algorithm, issuer, audience, expiry and `typ`
-    /// are pinned, so `alg: none`, foreign secrets, expired or wrong-type tokens are all 401.
+    /// are pinned, so `alg: none`, foreign secrets, expired or wrong-type tokens are all 401; so
+    /// are oversized tokens, a `crit` header (we understand no extension), and `nbf`/`iat` in
+    /// the future beyond the tolerated clock skew.
     pub fn verify(&self, token: &str, expected: TokenType) -> Result<Claims, AppError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(AppError::Unauthorized);
+        }
         let key = match expected {
             TokenType::Access => &self.access_dec,
             TokenType::Refresh => &self.refresh_dec,
@@ -125,10 +138,12 @@ impl TokenService {
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
         validation.leeway = 5;
-        let claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
-            .map_err(|_| AppError::Unauthorized)?
-            .claims;
-        if claims.typ != expected {
+        let data = jsonwebtoken::decode::<Claims>(token, key, &validation)
+            .map_err(|_| AppError::Unauthorized)?;
+        let claims = data.claims;
+        let latest = chrono::Utc::now().timestamp() + CLOCK_SKEW_SECS;
+        let from_the_future = claims.iat > latest || claims.nbf.is_some_and(|nbf| nbf > latest);
+        if data.header.crit.is_some() || from_the_future || claims.typ != expected {
             return Err(AppError::Unauthorized);
         }
         Ok(claims)

@@ -232,6 +232,11 @@ async fn login_failures_are_indistinguishable(backend: Backend) {
     assert_eq!(wrong.body["message"], unknown.body["message"]);
 }
 
+fn with(mut claims: Value, key: &str, value: Value) -> Value {
+    claims[key] = value;
+    claims
+}
+
 fn b64(value: &Value) -> String {
     URL_SAFE_NO_PAD.encode(value.to_string())
 }
@@ -276,7 +281,52 @@ async fn forged_and_misused_tokens_are_401(backend: Backend) {
         ),
         ("a refresh token as access", refresh.clone()),
         ("garbage", "not.a.token".into()),
+        (
+            "nbf in the future",
+            sign(
+                &with(claims("access", now + 600), "nbf", json!(now + 120)),
+                &access_secret,
+            ),
+        ),
+        (
+            "iat in the future",
+            sign(
+                &with(claims("access", now + 600), "iat", json!(now + 120)),
+                &access_secret,
+            ),
+        ),
+        ("a crit header", {
+            let mut header = Header::default();
+            header.crit = Some(vec!["exp".into()]);
+            encode(
+                &header,
+                &claims("access", now + 600),
+                &EncodingKey::from_secret(access_secret.as_bytes()),
+            )
+            .unwrap()
+        }),
+        (
+            "longer than 8 KB",
+            sign(
+                &with(claims("access", now + 600), "pad", json!("x".repeat(9000))),
+                &access_secret,
+            ),
+        ),
     ];
+    // Within the clock skew, `nbf` and `iat` slightly ahead are fine.
+    let skewed = with(
+        with(claims("access", now + 600), "nbf", json!(now + 20)),
+        "iat",
+        json!(now + 20),
+    );
+    app.call(
+        "GET",
+        "/api/v1/auth/me",
+        Some(&sign(&skewed, &access_secret)),
+        None,
+    )
+    .await
+    .expect(200, "");
     for (what, token) in forged {
         app.call("GET", "/api/v1/auth/me", Some(&token), None)
             .await
