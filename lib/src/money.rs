@@ -8,20 +8,83 @@ use serde::{Deserialize, Serialize};
 #[serde(transparent)]
 pub struct Cents(pub i64);
 
+/// Why a decimal text is not an amount of money.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoneyError {
+    /// Not a JSON number at all.
+    NotANumber,
+    /// More than two decimals (also in disguise: `0.30000000000000004`, `1e-400`).
+    TooPrecise,
+    /// Negative (`-0` included) or beyond what cents can hold.
+    OutOfRange,
+}
+
 impl Cents {
-    /// Parses a JSON number with at most two decimals. `None` for more precision or non-finite.
-    pub fn from_decimal(value: f64) -> Option<Self> {
-        if !value.is_finite() {
-            return None;
+    /// Parses the exact text of a JSON number (digits, optional fraction and exponent), never
+    /// through a float, so nothing is rounded into validity: the value must be exactly a whole
+    /// number of cents, and not negative.
+    pub fn parse_exact(text: &str) -> Result<Self, MoneyError> {
+        let (negative, body) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (mantissa, exponent) = match body.find(['e', 'E']) {
+            Some(i) => (&body[..i], Some(&body[i + 1..])),
+            None => (body, None),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(int) || (mantissa.contains('.') && !all_digits(frac)) {
+            return Err(MoneyError::NotANumber);
         }
-        let scaled = value * 100.0;
-        let rounded = scaled.round();
-        // A binary float never hits k/100 exactly; allow the representation error only (tiny in
-        // absolute terms for any price we accept), so 1000.001 is refused.
-        if (scaled - rounded).abs() > 1e-6 || rounded.abs() > 9e15 {
-            return None;
+        let exponent: i64 = match exponent {
+            None => 0,
+            Some(e) => {
+                let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+                if !all_digits(digits) {
+                    return Err(MoneyError::NotANumber);
+                }
+                // Beyond any price either way; the sign decides which error below.
+                let magnitude: i64 = digits.parse().unwrap_or(i64::MAX / 4).min(1_000_000);
+                if e.starts_with('-') {
+                    -magnitude
+                } else {
+                    magnitude
+                }
+            }
+        };
+        let digits = format!("{int}{frac}");
+        let digits = digits.trim_start_matches('0');
+        // value = digits × 10^(exponent − frac.len()); in cents, two places further.
+        let shift = exponent - frac.len() as i64 + 2;
+        let cents = if digits.is_empty() {
+            0
+        } else if shift >= 0 {
+            if digits.len() as i64 + shift > 18 {
+                return Err(MoneyError::OutOfRange);
+            }
+            let base: i64 = digits.parse().map_err(|_| MoneyError::OutOfRange)?;
+            base * 10_i64.pow(shift as u32)
+        } else {
+            let cut = (-shift) as usize;
+            let kept = &digits[..digits.len().saturating_sub(cut)];
+            let dropped = &digits[digits.len().saturating_sub(cut)..];
+            if dropped.bytes().any(|b| b != b'0') {
+                return Err(MoneyError::TooPrecise);
+            }
+            if kept.len() > 18 {
+                return Err(MoneyError::OutOfRange);
+            }
+            if kept.is_empty() {
+                0
+            } else {
+                kept.parse().map_err(|_| MoneyError::OutOfRange)?
+            }
+        };
+        if negative {
+            return Err(MoneyError::OutOfRange);
         }
-        Some(Self(rounded as i64))
+        Ok(Self(cents))
     }
 
     /// The JSON number for clients (e.g. 1999 → 19.99, 1500 → 15).
@@ -44,14 +107,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_up_to_two_decimals_exactly() {
-        assert_eq!(Cents::from_decimal(19.99), Some(Cents(1999)));
-        assert_eq!(Cents::from_decimal(0.1 + 0.2), Some(Cents(30)));
-        assert_eq!(Cents::from_decimal(100000.0), Some(Cents(10_000_000)));
-        assert_eq!(Cents::from_decimal(0.0), Some(Cents(0)));
-        assert_eq!(Cents::from_decimal(1.005), None);
-        assert_eq!(Cents::from_decimal(19.999), None);
-        assert_eq!(Cents::from_decimal(f64::NAN), None);
+    fn exact_text_is_never_rounded_into_validity() {
+        let ok = |t: &str| Cents::parse_exact(t);
+        assert_eq!(ok("19.99"), Ok(Cents(1999)));
+        assert_eq!(ok("0"), Ok(Cents(0)));
+        assert_eq!(ok("0.3"), Ok(Cents(30)));
+        assert_eq!(ok("100000"), Ok(Cents(10_000_000)));
+        assert_eq!(ok("1.50"), Ok(Cents(150)));
+        assert_eq!(ok("1.500000"), Ok(Cents(150)));
+        assert_eq!(ok("1e2"), Ok(Cents(10_000)));
+        assert_eq!(ok("12.5E-1"), Ok(Cents(125)));
+        assert_eq!(ok("0.30000000000000004"), Err(MoneyError::TooPrecise));
+        assert_eq!(ok("1e-400"), Err(MoneyError::TooPrecise));
+        assert_eq!(ok("100000.00000000001"), Err(MoneyError::TooPrecise));
+        assert_eq!(ok("19.999"), Err(MoneyError::TooPrecise));
+        assert_eq!(ok("-0"), Err(MoneyError::OutOfRange));
+        assert_eq!(ok("-1"), Err(MoneyError::OutOfRange));
+        assert_eq!(ok("1e400"), Err(MoneyError::OutOfRange));
+        assert_eq!(ok("99999999999999999999"), Err(MoneyError::OutOfRange));
+        for bad in [
+            "", "abc", "\"10\"", "1.", ".5", "1e", "null", "true", "0x10", "1 ",
+        ] {
+            assert_eq!(ok(bad), Err(MoneyError::NotANumber), "{bad}");
+        }
     }
 
     #[test]

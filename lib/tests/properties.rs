@@ -6,21 +6,22 @@ use ticketing::domain::booking::parse_idempotency_key;
 use ticketing::domain::user::check_password;
 use ticketing::domain::{Email, EventQuery, NewBookingRequest, PageParams};
 use ticketing::ids::EventId;
-use ticketing::money::Cents;
+use ticketing::money::{Cents, MoneyError};
 
 proptest! {
     #[test]
     fn cents_round_trip_through_decimals(cents in 0i64..=10_000_000) {
-        let decimal = cents as f64 / 100.0;
-        prop_assert_eq!(Cents::from_decimal(decimal), Some(Cents(cents)));
-        let shown = Cents(cents).to_json().as_f64().unwrap();
-        prop_assert_eq!(Cents::from_decimal(shown), Some(Cents(cents)));
+        let written = format!("{}.{:02}", cents / 100, cents % 100);
+        prop_assert_eq!(Cents::parse_exact(&written), Ok(Cents(cents)));
+        // What the API shows a client parses back to the same amount.
+        let shown = Cents(cents).to_json().to_string();
+        prop_assert_eq!(Cents::parse_exact(&shown), Ok(Cents(cents)));
     }
 
     #[test]
-    fn more_than_two_decimals_is_refused(cents in 0i64..1_000_000, extra in 1u32..10) {
-        let value = cents as f64 / 100.0 + extra as f64 / 1000.0;
-        prop_assert_eq!(Cents::from_decimal(value), None);
+    fn more_than_two_decimals_is_refused(cents in 0i64..1_000_000, extra in 1u32..10, zeros in 0usize..20) {
+        let written = format!("{}.{:02}{}{extra}", cents / 100, cents % 100, "0".repeat(zeros));
+        prop_assert_eq!(Cents::parse_exact(&written), Err(MoneyError::TooPrecise));
     }
 
     #[test]

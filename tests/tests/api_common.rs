@@ -155,7 +155,76 @@ async fn health_and_readiness(backend: Backend) {
     assert!(reply.body["data"]["dependencies"]["redis"]["latencyMs"].is_u64());
 }
 
+/// A JSON body in another charset is 415; a header that must appear once, sent twice, is 400.
+async fn charsets_and_repeated_headers(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let login = |content_type: &'static str| {
+        Request::post("/api/v1/auth/login")
+            .header("content-type", content_type)
+            .body(Body::from(r#"{"email":"a@b.co","password":"x"}"#))
+            .unwrap()
+    };
+    for bad in [
+        "application/json;charset=latin1",
+        "application/json; charset=utf-16",
+    ] {
+        app.send(login(bad))
+            .await
+            .expect(415, "UNSUPPORTED_MEDIA_TYPE");
+    }
+    for fine in [
+        "application/json; charset=utf-8",
+        "application/json;charset=UTF-8",
+    ] {
+        app.send(login(fine))
+            .await
+            .expect(401, "INVALID_CREDENTIALS");
+    }
+    let (token, _) = app.quick_user(ticketing::domain::Role::User).await;
+    let key = uuid::Uuid::new_v4().to_string();
+    let other = uuid::Uuid::new_v4().to_string();
+    let twice: [(&str, [(&str, String); 2]); 3] = [
+        (
+            "idempotency-key",
+            [("idempotency-key", key.clone()), ("idempotency-key", other)],
+        ),
+        (
+            "authorization",
+            [
+                ("authorization", format!("Bearer {token}")),
+                ("authorization", format!("Bearer {token}")),
+            ],
+        ),
+        (
+            "content-type",
+            [
+                ("content-type", "application/json".into()),
+                ("content-type", "application/json".into()),
+            ],
+        ),
+    ];
+    for (name, headers) in twice {
+        let mut request = Request::post("/api/v1/bookings").header("idempotency-key", &key);
+        request = request.header("authorization", format!("Bearer {token}"));
+        for (h, v) in &headers {
+            request = request.header(*h, v.as_str());
+        }
+        let reply = app
+            .send(
+                request
+                    .body(Body::from(
+                        r#"{"eventId":"01ARZ3NDEKTSV4RRFFQ69G5FAV","quantity":1}"#,
+                    ))
+                    .unwrap(),
+            )
+            .await;
+        reply.expect(400, "VALIDATION_ERROR");
+        assert_eq!(reply.field_errors(), vec![name], "{}", reply.raw);
+    }
+}
+
 on_both_backends!(
+    charsets_and_repeated_headers,
     unknown_route_is_a_404_envelope_with_request_id,
     wrong_method_is_405_with_allow,
     request_id_is_echoed_only_when_sane,

@@ -618,7 +618,80 @@ async fn the_status_lifecycle_is_enforced(backend: Backend) {
         .expect(409, "INVALID_STATUS_CHANGE");
 }
 
+/// Money is never rounded into validity, a leap second is not a date we can echo, and every
+/// query bound names its real limit.
+async fn inputs_at_the_edges(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let admin = app.admin_token().await;
+    let create = |price: &'static str, date: Option<&'static str>| {
+        let body = format!(
+            r#"{{"name":"Edge","venue":"Hall","date":"{}","price":{price},"totalTickets":5}}"#,
+            date.map(str::to_owned)
+                .unwrap_or_else(|| (Utc::now() + Duration::days(9)).to_rfc3339())
+        );
+        let request = http::Request::post("/api/v1/events")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {admin}"))
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        app.send(request)
+    };
+    for price in [
+        "0.30000000000000004",
+        "1e-400",
+        "100000.00000000001",
+        "100000.01",
+        "-0",
+        "-1",
+        "\"10\"",
+        "1e400",
+    ] {
+        let reply = create(price, None).await;
+        reply.expect(400, "VALIDATION_ERROR");
+        assert_eq!(
+            reply.field_errors(),
+            vec!["price"],
+            "{price}: {}",
+            reply.raw
+        );
+    }
+    for (price, shown) in [
+        ("1e2", json!(100.0)),
+        ("19.99", json!(19.99)),
+        ("0", json!(0.0)),
+        ("100000", json!(100000.0)),
+    ] {
+        let reply = create(price, None).await;
+        assert_eq!(reply.status, 201, "{price}: {}", reply.raw);
+        assert_eq!(reply.body["data"]["price"], shown, "{price}");
+    }
+    let leap = create("10", Some("9999-12-31T23:59:60Z")).await;
+    leap.expect(400, "VALIDATION_ERROR");
+    assert_eq!(leap.field_errors(), vec!["date"]);
+
+    let page = app
+        .call("GET", "/api/v1/events?page=1000000000000000000", None, None)
+        .await;
+    page.expect(400, "VALIDATION_ERROR");
+    assert!(page.raw.contains("4294967295"), "{}", page.raw);
+    for query in [
+        "search=%FF",
+        "venue=%C3%28",
+        "from=2030-01-01T00:00:60Z",
+        "minPrice=0.001",
+        "maxPrice=-0",
+    ] {
+        app.call("GET", &format!("/api/v1/events?{query}"), None, None)
+            .await
+            .expect(400, "VALIDATION_ERROR");
+    }
+    app.call("GET", "/api/v1/events?search=caf%C3%A9", None, None)
+        .await
+        .expect(200, "");
+}
+
 on_both_backends!(
+    inputs_at_the_edges,
     the_status_lifecycle_is_enforced,
     create_and_read_an_event,
     admin_routes_need_an_admin,

@@ -142,9 +142,9 @@ async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("promoting: {e}"))?;
     let now = chrono::Utc::now();
     for (i, (name, venue, price, tickets)) in [
-        ("Rust Conf Live", "Main Hall, Berlin", 49.0, 200),
-        ("Serverless Summit", "Pier 27, San Francisco", 120.5, 500),
-        ("Midnight Jazz", "Blue Note, New York", 35.0, 80),
+        ("Rust Conf Live", "Main Hall, Berlin", "49", 200),
+        ("Serverless Summit", "Pier 27, San Francisco", "120.50", 500),
+        ("Midnight Jazz", "Blue Note, New York", "35", 80),
     ]
     .into_iter()
     .enumerate()
@@ -154,7 +154,7 @@ async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
             description: Some(format!("{name}: a demo event")),
             venue: Some(venue.into()),
             date: Some((now + chrono::Duration::days(30 * (i as i64 + 1))).to_rfc3339()),
-            price: Some(price),
+            price: Some(price.to_string()),
             total_tickets: Some(tickets),
             status: None,
         };

@@ -1,6 +1,6 @@
 use super::{text, PageParams, Problems};
 use crate::ids::{EventId, UserId};
-use crate::money::Cents;
+use crate::money::{Cents, MoneyError};
 use crate::AppError;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -103,19 +103,30 @@ pub struct EventFields {
     pub description: Option<String>,
     pub venue: Option<String>,
     pub date: Option<String>,
-    pub price: Option<f64>,
+    /// The exact text of the JSON number, so nothing is rounded before it is checked.
+    pub price: Option<String>,
     pub total_tickets: Option<i64>,
     pub status: Option<String>,
 }
 
+/// An RFC 3339 timestamp in UTC. A leap second (`:60`) is refused: it would be echoed back as
+/// `:60`, which most clients (JavaScript's `Date` among them) cannot read.
+fn rfc3339(raw: &str) -> Option<DateTime<Utc>> {
+    use chrono::Timelike;
+    DateTime::parse_from_rfc3339(raw)
+        .ok()
+        .filter(|ts| ts.nanosecond() < 1_000_000_000)
+        .map(|ts| ts.with_timezone(&Utc))
+}
+
 fn parse_date(problems: &mut Problems, raw: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    match DateTime::parse_from_rfc3339(raw.trim()) {
-        Ok(date) if date.with_timezone(&Utc) > now => Some(date.with_timezone(&Utc)),
-        Ok(_) => {
+    match rfc3339(raw.trim()) {
+        Some(date) if date > now => Some(date),
+        Some(_) => {
             problems.add("date", "must be in the future");
             None
         }
-        Err(_) => {
+        None => {
             problems.add(
                 "date",
                 "must be an RFC 3339 timestamp, e.g. 2030-05-01T19:30:00Z",
@@ -125,15 +136,19 @@ fn parse_date(problems: &mut Problems, raw: &str, now: DateTime<Utc>) -> Option<
     }
 }
 
-fn parse_price(problems: &mut Problems, raw: f64) -> Option<Cents> {
-    match Cents::from_decimal(raw) {
-        Some(c) if (Cents(0)..=MAX_PRICE).contains(&c) => Some(c),
-        Some(_) => {
-            problems.add("price", "must be from 0 to 100000");
+fn parse_price(problems: &mut Problems, field: &str, raw: &str) -> Option<Cents> {
+    match Cents::parse_exact(raw) {
+        Ok(c) if c <= MAX_PRICE => Some(c),
+        Ok(_) | Err(MoneyError::OutOfRange) => {
+            problems.add(field, "must be from 0 to 100000");
             None
         }
-        None => {
-            problems.add("price", "must be a number with at most 2 decimals");
+        Err(MoneyError::TooPrecise) => {
+            problems.add(field, "must be a number with at most 2 decimals");
+            None
+        }
+        Err(MoneyError::NotANumber) => {
+            problems.add(field, "must be a number");
             None
         }
     }
@@ -174,8 +189,8 @@ impl NewEvent {
                 None
             }
         };
-        let price = match fields.price {
-            Some(raw) => parse_price(&mut p, raw),
+        let price = match fields.price.as_deref() {
+            Some(raw) => parse_price(&mut p, "price", raw),
             None => {
                 p.add("price", "is required");
                 None
@@ -251,7 +266,9 @@ impl EventPatch {
                 .map(|raw| text(&mut p, "description", &raw, 0, 5000)),
             venue: fields.venue.map(|raw| text(&mut p, "venue", &raw, 1, 200)),
             date: fields.date.and_then(|raw| parse_date(&mut p, &raw, now)),
-            price: fields.price.and_then(|raw| parse_price(&mut p, raw)),
+            price: fields
+                .price
+                .and_then(|raw| parse_price(&mut p, "price", &raw)),
             status: fields
                 .status
                 .and_then(|raw| match EventStatus::parse(&raw) {
@@ -344,8 +361,8 @@ fn parse_bound(
     raw: &str,
     end_of_day: bool,
 ) -> Option<DateTime<Utc>> {
-    if let Ok(ts) = DateTime::parse_from_rfc3339(raw) {
-        return Some(ts.with_timezone(&Utc));
+    if let Some(ts) = rfc3339(raw) {
+        return Some(ts);
     }
     if let Ok(day) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
         let time = if end_of_day {
@@ -387,18 +404,16 @@ impl EventQuery {
             }
         }
         let mut price = |field: &str| {
-            get(field).and_then(
-                |raw| match raw.parse::<f64>().ok().and_then(Cents::from_decimal) {
-                    Some(c) if c >= Cents(0) => Some(c),
-                    _ => {
-                        p.add(
-                            field,
-                            "must be a non-negative number with at most 2 decimals",
-                        );
-                        None
-                    }
-                },
-            )
+            get(field).and_then(|raw| match Cents::parse_exact(raw.trim()) {
+                Ok(c) => Some(c),
+                Err(_) => {
+                    p.add(
+                        field,
+                        "must be a non-negative number with at most 2 decimals",
+                    );
+                    None
+                }
+            })
         };
         let min_price = price("minPrice");
         let max_price = price("maxPrice");
@@ -498,7 +513,7 @@ mod tests {
             description: Some("Loud".into()),
             venue: Some("Hall".into()),
             date: Some("2099-01-01T20:00:00Z".into()),
-            price: Some(19.99),
+            price: Some("19.99".into()),
             total_tickets: Some(100),
             status: None,
         }
@@ -530,14 +545,14 @@ mod tests {
             (
                 "price",
                 EventFields {
-                    price: Some(100000.01),
+                    price: Some("100000.01".into()),
                     ..fields()
                 },
             ),
             (
                 "price",
                 EventFields {
-                    price: Some(-1.0),
+                    price: Some("-1".into()),
                     ..fields()
                 },
             ),

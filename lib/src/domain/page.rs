@@ -22,7 +22,7 @@ impl PageParams {
         if let Some(raw) = page {
             match raw.parse::<u32>() {
                 Ok(n) if n >= 1 => params.page = n,
-                _ => problems.add("page", "must be a whole number of at least 1"),
+                _ => problems.add("page", "must be a whole number from 1 to 4294967295"),
             }
         }
         if let Some(raw) = limit {

@@ -35,8 +35,9 @@ struct EventBody {
     venue: Option<String>,
     #[serde(default, deserialize_with = "super::extract::non_null")]
     date: Option<String>,
+    /// Kept as the number's exact text: a float would round `0.30000000000000004` into validity.
     #[serde(default, deserialize_with = "super::extract::non_null")]
-    price: Option<f64>,
+    price: Option<Box<serde_json::value::RawValue>>,
     #[serde(default, deserialize_with = "super::extract::non_null")]
     total_tickets: Option<i64>,
     #[serde(default, deserialize_with = "super::extract::non_null")]
@@ -56,7 +57,7 @@ impl EventBody {
             description: self.description,
             venue: self.venue,
             date: self.date,
-            price: self.price,
+            price: self.price.map(|raw| raw.get().to_owned()),
             total_tickets: self.total_tickets,
             status: self.status,
         })

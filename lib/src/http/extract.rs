@@ -25,17 +25,22 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// the field for anything malformed, missing, mistyped or unknown (bodies deny unknown fields).
 pub struct JsonBody<T>(pub T);
 
+/// JSON in UTF-8: `application/json` (or `+json`), with no `charset` or `charset=utf-8`.
 fn is_json(parts_ct: Option<&header::HeaderValue>) -> bool {
     let Some(Ok(ct)) = parts_ct.map(|v| v.to_str()) else {
         return false;
     };
-    let mime = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+    let mut parts = ct.split(';');
+    let mime = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let utf8 = parts.all(|param| match param.split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            let value = value.trim().trim_matches('"');
+            value.eq_ignore_ascii_case("utf-8") || value.eq_ignore_ascii_case("utf8")
+        }
+        _ => true,
+    });
+    utf8 && (mime == "application/json"
+        || (mime.starts_with("application/") && mime.ends_with("+json")))
 }
 
 /// Turns a deserialisation failure into a field error in our own words (never serde's text).
@@ -126,6 +131,19 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        // Decoding is lossy below (a bad byte becomes U+FFFD): refuse what is not UTF-8 first.
+        let query = parts.uri.query().unwrap_or("");
+        for (name, value) in query.split('&').filter_map(|pair| pair.split_once('=')) {
+            let decodes = |raw: &str| {
+                percent_encoding::percent_decode_str(&raw.replace('+', " "))
+                    .decode_utf8()
+                    .is_ok()
+            };
+            if !decodes(name) || !decodes(value) {
+                let field = percent_encoding::percent_decode_str(name).decode_utf8_lossy();
+                return Err(AppError::validation(field, "must be valid UTF-8"));
+            }
+        }
         Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
             .map(|q| Self(q.0))
             .map_err(|_| AppError::validation("query", "is malformed"))
@@ -276,6 +294,10 @@ mod tests {
         assert!(is_json(Some(&v("application/json; charset=utf-8"))));
         assert!(is_json(Some(&v("application/merge-patch+json"))));
         assert!(!is_json(Some(&v("text/plain"))));
+        assert!(is_json(Some(&v("application/json; charset=UTF-8"))));
+        assert!(is_json(Some(&v("application/json;charset=\"utf-8\""))));
+        assert!(!is_json(Some(&v("application/json;charset=latin1"))));
+        assert!(!is_json(Some(&v("application/json; charset=utf-16"))));
         assert!(!is_json(None));
     }
 }

@@ -48,6 +48,7 @@ pub(super) fn apply(routes: Router<AppState>, state: AppState) -> Router {
         }))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(cors)
+        .layer(from_fn(refuse_repeated_headers))
         .layer(from_fn(finalize));
     for (name, value) in SECURITY_HEADERS {
         // The web app's `index.html` brings its own CSP (it must run scripts); every other
@@ -74,6 +75,18 @@ pub(super) fn apply(routes: Router<AppState>, state: AppState) -> Router {
         )
         .layer(SetRequestIdLayer::new(x_request_id, UlidRequestId))
         .layer(map_request(drop_insane_request_id))
+}
+
+/// Headers that must appear once: two of them would leave the server to guess which one counts.
+const SINGLE_HEADERS: [&str; 3] = ["authorization", "idempotency-key", "content-type"];
+
+async fn refuse_repeated_headers(req: Request, next: Next) -> Response {
+    for name in SINGLE_HEADERS {
+        if req.headers().get_all(name).iter().nth(1).is_some() {
+            return AppError::validation(name, "must be sent once").into_response();
+        }
+    }
+    next.run(req).await
 }
 
 /// "Sane" per the contract: 1-128 characters of `[A-Za-z0-9._-]`.
