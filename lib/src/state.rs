@@ -30,7 +30,7 @@ impl AppState {
         let events = EventService::new(store.clone(), cache.clone());
         Self {
             config: Arc::new(config),
-            auth: AuthService::new(store.clone(), cache.clone(), tokens),
+            auth: AuthService::new(store.clone(), tokens),
             bookings: BookingService::new(store.clone(), cache.clone(), events.clone()),
             events,
             store,

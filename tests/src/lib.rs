@@ -16,8 +16,8 @@ use ticketing::config::Config;
 use ticketing::domain::{Booking, Email, Event, EventStatus, Role, User};
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{
-    table, BookOutcome, BookingAttempt, BookingStore, DynamoStore, EventStore, MemoryStore, Store,
-    StoreError, StoreResult, UserStore,
+    table, BookOutcome, BookingAttempt, BookingStore, DynamoStore, EventStore, MemoryStore,
+    Rotation, SessionRecord, SessionStore, Store, StoreError, StoreResult, UserStore,
 };
 use ticketing::tokens::TokenService;
 use ticketing::AppState;
@@ -527,6 +527,27 @@ impl BookingStore for ContendedStore {
             ));
         }
         self.inner.cancel_booking(booking, now).await
+    }
+}
+
+#[async_trait]
+impl SessionStore for ContendedStore {
+    async fn open_session(&self, session: &SessionRecord) -> StoreResult<()> {
+        self.inner.open_session(session).await
+    }
+    async fn rotate_session(
+        &self,
+        family: &str,
+        presented: &str,
+        next: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<Rotation> {
+        self.inner
+            .rotate_session(family, presented, next, expires_at)
+            .await
+    }
+    async fn revoke_session(&self, family: &str) -> StoreResult<()> {
+        self.inner.revoke_session(family).await
     }
 }
 

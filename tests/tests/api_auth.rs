@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use ticketing::cache::RedisCache;
 use ticketing::config::{Config, Mode};
-use ticketing_tests::{on_both_backends, until_definitive, Backend, TestApp, PASSWORD};
+use ticketing::domain::Role;
+use ticketing_tests::{cache_for, on_both_backends, until_definitive, Backend, TestApp, PASSWORD};
 
 fn register_body(email: &str) -> Value {
     json!({ "email": email, "password": PASSWORD, "name": "Ada Lovelace" })
@@ -296,8 +297,10 @@ async fn forged_and_misused_tokens_are_401(backend: Backend) {
             ),
         ),
         ("a crit header", {
-            let mut header = Header::default();
-            header.crit = Some(vec!["exp".into()]);
+            let header = Header {
+                crit: Some(vec!["exp".into()]),
+                ..Header::default()
+            };
             encode(
                 &header,
                 &claims("access", now + 600),
@@ -470,6 +473,9 @@ async fn login_is_rate_limited_per_ip(backend: Backend) {
 }
 
 on_both_backends!(
+    a_cache_loss_keeps_every_session,
+    concurrent_refreshes_of_one_token_give_one_200,
+    role_changes_reach_admin_routes_within_seconds,
     register_returns_user_tokens_and_cookie,
     duplicate_email_is_409_case_insensitively,
     racing_registrations_give_one_201_and_409s,
@@ -482,32 +488,180 @@ on_both_backends!(
     login_is_rate_limited_per_ip,
 );
 
-#[tokio::test]
-async fn refresh_and_logout_are_503_when_redis_is_down_and_limits_fail_open() {
-    let app = TestApp::new(Backend::Real).await;
+/// Sessions live in the store: a cache that forgot everything (flushed, evicted, restarted)
+/// changes nothing for a token never spent, and raises no reuse alarm; a token proven spent
+/// still revokes its family.
+async fn a_cache_loss_keeps_every_session(backend: Backend) {
+    let app = TestApp::new(backend).await;
     let (_, refresh, _) = app.register().await;
+    let second = app.with_refresh_token("refresh", &refresh).await;
+    second.expect(200, "");
+    let rt2 = second.body["data"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The same store with an empty cache: as after FLUSHALL.
+    let forgetful = TestApp::with_parts(
+        backend,
+        Config::for_tests(),
+        app.state.store.clone(),
+        cache_for(backend).await,
+    );
+    let third = forgetful.with_refresh_token("refresh", &rt2).await;
+    third.expect(200, "");
+    let rt3 = third.body["data"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // rt2 is proven spent now: its reuse revokes the family, rt3 included.
+    forgetful
+        .with_refresh_token("refresh", &rt2)
+        .await
+        .expect(401, "UNAUTHORIZED");
+    forgetful
+        .with_refresh_token("refresh", &rt3)
+        .await
+        .expect(401, "UNAUTHORIZED");
+}
+
+/// Twenty refreshes of one token at once: exactly one rotation wins.
+async fn concurrent_refreshes_of_one_token_give_one_200(backend: Backend) {
+    let app = Arc::new(TestApp::new(backend).await);
+    let (_, refresh, _) = app.register().await;
+    let tasks = (0..20).map(|_| {
+        let (app, refresh) = (app.clone(), refresh.clone());
+        tokio::spawn(async move {
+            until_definitive(|| app.with_refresh_token("refresh", &refresh)).await
+        })
+    });
+    let replies: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let ok = replies.iter().filter(|r| r.status == 200).count();
+    assert_eq!(
+        ok,
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.raw).collect::<Vec<_>>()
+    );
+    for r in replies.iter().filter(|r| r.status != 200) {
+        r.expect(401, "UNAUTHORIZED");
+    }
+}
+
+/// The stored role decides on admin routes within 5 seconds, whatever the token says.
+async fn role_changes_reach_admin_routes_within_seconds(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let email = format!("boss-{}@example.com", ulid::Ulid::new()).to_lowercase();
+    let reply = app
+        .call(
+            "POST",
+            "/api/v1/auth/register",
+            None,
+            Some(register_body(&email)),
+        )
+        .await;
+    let access = reply.body["data"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let create = || {
+        app.call(
+            "POST",
+            "/api/v1/events",
+            Some(&access),
+            Some(json!({ "name": "x", "venue": "v", "date": "2099-01-01T00:00:00Z", "price": 1, "totalTickets": 1 })),
+        )
+    };
+    create().await.expect(403, "FORBIDDEN");
+    app.state.auth.set_role(&email, Role::Admin).await.unwrap();
+    within_five_seconds(|| async { create().await.status == 201 }).await;
+    // The same token, issued when the user was a user, now works; `/auth/me` agrees.
+    let me = app
+        .call("GET", "/api/v1/auth/me", Some(&access), None)
+        .await;
+    assert_eq!(me.body["data"]["user"]["role"], "admin");
+
+    // Demotion through another instance's store write (as the admin tool does).
+    let user_id = me.body["data"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    app.state.store.set_role(user_id, Role::User).await.unwrap();
+    within_five_seconds(|| async { create().await.status == 403 }).await;
+    let me = app
+        .call("GET", "/api/v1/auth/me", Some(&access), None)
+        .await;
+    assert_eq!(me.body["data"]["user"]["role"], "user");
+}
+
+async fn within_five_seconds<F, Fut>(mut holds: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !holds().await {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "not within 5 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// With Redis down, register, login, refresh and logout are all served, nothing half-writes,
+/// and rate limits fail open.
+#[tokio::test]
+async fn auth_is_served_while_redis_is_down() {
+    let app = TestApp::new(Backend::Real).await;
     let store = app.state.store.clone();
     let dead = Arc::new(RedisCache::new("redis://127.0.0.1:1", "x:"));
     let broken = TestApp::with_parts(Backend::Real, Config::for_tests(), store, dead);
-    let reply = broken
+    let email = format!("down-{}@example.com", ulid::Ulid::new()).to_lowercase();
+    let registered = broken
         .call(
             "POST",
-            "/api/v1/auth/refresh",
+            "/api/v1/auth/register",
             None,
-            Some(json!({ "refreshToken": refresh })),
+            Some(register_body(&email)),
         )
         .await;
-    reply.expect(503, "SERVICE_UNAVAILABLE");
-    assert!(reply.header("retry-after").is_some());
+    registered.expect(201, "");
+    // Exactly one account: a second register is EMAIL_TAKEN, not a half-written first.
     broken
         .call(
             "POST",
-            "/api/v1/auth/logout",
+            "/api/v1/auth/register",
             None,
-            Some(json!({ "refreshToken": refresh })),
+            Some(register_body(&email)),
         )
         .await
-        .expect(503, "SERVICE_UNAVAILABLE");
+        .expect(409, "EMAIL_TAKEN");
+    let login = broken
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": email, "password": PASSWORD })),
+        )
+        .await;
+    login.expect(200, "");
+    let refresh = login.body["data"]["refreshToken"].as_str().unwrap();
+    let rotated = broken.with_refresh_token("refresh", refresh).await;
+    rotated.expect(200, "");
+    let next = rotated.body["data"]["refreshToken"].as_str().unwrap();
+    broken
+        .with_refresh_token("logout", next)
+        .await
+        .expect(200, "");
+    broken
+        .with_refresh_token("refresh", next)
+        .await
+        .expect(401, "UNAUTHORIZED");
     // The rate limiter fails open: public reads are still served.
     assert_eq!(
         broken
@@ -516,40 +670,4 @@ async fn refresh_and_logout_are_503_when_redis_is_down_and_limits_fail_open() {
             .status,
         200
     );
-}
-
-#[tokio::test]
-async fn promotion_takes_effect_at_the_next_refresh() {
-    let app = TestApp::new(Backend::Real).await;
-    let reply = app
-        .call(
-            "POST",
-            "/api/v1/auth/register",
-            None,
-            Some(register_body("boss@example.com")),
-        )
-        .await;
-    let refresh = reply.body["data"]["refreshToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.state
-        .auth
-        .set_role("boss@example.com", ticketing::domain::Role::Admin)
-        .await
-        .unwrap();
-    let rotated = app
-        .call(
-            "POST",
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({ "refreshToken": refresh })),
-        )
-        .await;
-    assert_eq!(rotated.body["data"]["user"]["role"], "admin");
-    let access = rotated.body["data"]["accessToken"].as_str().unwrap();
-    let created = app
-        .call("POST", "/api/v1/events", Some(access), Some(json!({ "name": "x", "venue": "v", "date": "2099-01-01T00:00:00Z", "price": 1, "totalTickets": 1 })))
-        .await;
-    assert_eq!(created.status, 201, "{}", created.raw);
 }

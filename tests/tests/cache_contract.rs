@@ -124,3 +124,25 @@ async fn unreachable_redis_is_an_error_not_a_hang() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn one_failure_makes_the_following_calls_fail_fast() {
+    let cache = RedisCache::new("redis://127.0.0.1:1", "x:");
+    assert!(!cache.is_circuit_open());
+    assert!(cache.get("k").await.is_err());
+    assert!(cache.is_circuit_open(), "a failure opens the circuit");
+    // The next calls do not try Redis again: they say so at once.
+    let err = cache
+        .set("k", "v", Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("failing fast"), "{err}");
+    assert!(cache
+        .incr_window("w", Duration::from_secs(60))
+        .await
+        .is_err());
+    // A reachable Redis keeps it closed.
+    let live = ticketing_tests::redis_cache().await;
+    live.set("k", "v", Duration::from_secs(5)).await.unwrap();
+    assert!(!live.is_circuit_open());
+}

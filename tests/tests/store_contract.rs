@@ -5,7 +5,9 @@ use chrono::{Duration, Utc};
 use std::sync::Arc;
 use ticketing::domain::{Booking, BookingStatus, Email, EventStatus, Role, User};
 use ticketing::ids::{BookingId, UserId};
-use ticketing::store::{BookOutcome, BookingAttempt, Store, StoreError, StoreResult};
+use ticketing::store::{
+    BookOutcome, BookingAttempt, Rotation, SessionRecord, Store, StoreError, StoreResult,
+};
 use ticketing_tests::{on_both_backends, sample_event, store_for, Backend};
 
 fn user(email: &str) -> User {
@@ -518,7 +520,90 @@ async fn ping_answers(backend: Backend) {
     store_for(backend).await.ping().await.unwrap();
 }
 
+fn session(family: &str, token: &str, expires_in: Duration) -> SessionRecord {
+    SessionRecord {
+        family: family.into(),
+        user: UserId::new(),
+        current_token: token.into(),
+        expires_at: Utc::now() + expires_in,
+    }
+}
+
+async fn sessions_rotate_once_and_remember_what_was_spent(backend: Backend) {
+    let store = store_for(backend).await;
+    let family = ulid::Ulid::new().to_string();
+    let later = Utc::now() + Duration::days(7);
+    store
+        .open_session(&session(&family, "t1", Duration::days(7)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.rotate_session(&family, "t1", "t2", later).await,
+        Ok(Rotation::Rotated)
+    );
+    assert_eq!(
+        store.rotate_session(&family, "t1", "t3", later).await,
+        Ok(Rotation::Spent),
+        "t1 was spent"
+    );
+    assert_eq!(
+        store.rotate_session(&family, "t2", "t3", later).await,
+        Ok(Rotation::Rotated),
+        "a proven reuse is the caller's to act on; the store only reports it"
+    );
+    store.revoke_session(&family).await.unwrap();
+    assert_eq!(
+        store.rotate_session(&family, "t3", "t4", later).await,
+        Ok(Rotation::Revoked)
+    );
+    assert_eq!(
+        store
+            .rotate_session("no-such-family", "t1", "t2", later)
+            .await,
+        Ok(Rotation::Unknown)
+    );
+    store.revoke_session("no-such-family").await.unwrap();
+    let expired = ulid::Ulid::new().to_string();
+    store
+        .open_session(&session(&expired, "e1", Duration::seconds(-1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.rotate_session(&expired, "e1", "e2", later).await,
+        Ok(Rotation::Unknown)
+    );
+}
+
+async fn concurrent_rotations_of_one_token_rotate_once(backend: Backend) {
+    let store = store_for(backend).await;
+    let family = ulid::Ulid::new().to_string();
+    store
+        .open_session(&session(&family, "t1", Duration::days(7)))
+        .await
+        .unwrap();
+    let tasks = (0..20).map(|i| {
+        let (store, family) = (store.clone(), family.clone());
+        tokio::spawn(async move {
+            let next = format!("next-{i}");
+            until_decided(|| {
+                store.rotate_session(&family, "t1", &next, Utc::now() + Duration::days(7))
+            })
+            .await
+        })
+    });
+    let results: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+    let rotated = results.iter().filter(|r| **r == Rotation::Rotated).count();
+    let spent = results.iter().filter(|r| **r == Rotation::Spent).count();
+    assert_eq!((rotated, spent), (1, 19), "{results:?}");
+}
+
 on_both_backends!(
+    sessions_rotate_once_and_remember_what_was_spent,
+    concurrent_rotations_of_one_token_rotate_once,
     status_changes_are_conditioned_on_the_stored_status_and_bookings,
     users_round_trip_and_email_uniqueness,
     racing_registrations_create_one_user,

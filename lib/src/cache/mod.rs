@@ -1,4 +1,4 @@
-//! The cache behind a small trait: idempotency records, refresh sessions, rate-limit counters and
+//! The cache behind a small trait: idempotency records, rate-limit counters and
 //! cached reads. A `fred` (Redis) implementation and an in-memory one pass the same suite.
 
 mod memory;

@@ -2,7 +2,8 @@ use super::{Cache, CacheError, CacheResult};
 use async_trait::async_trait;
 use fred::prelude::*;
 use fred::types::{Expiration, ExpireOptions, SetOptions};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 
 /// Redis through `fred`. The connection is made on first use (never at cold start) and retried
@@ -11,6 +12,34 @@ pub struct RedisCache {
     url: String,
     prefix: String,
     client: OnceCell<Client>,
+    breaker: Breaker,
+}
+
+/// After a failure, Redis counts as down for `DOWN_FOR`: every call in that window fails at once
+/// instead of waiting out its own timeout, so a request that touches the cache several times
+/// pays for an outage once, not once per call. The first call after the window tries again.
+const DOWN_FOR: Duration = Duration::from_secs(2);
+
+#[derive(Default)]
+struct Breaker {
+    /// Milliseconds since `origin` until which Redis counts as down (0: up).
+    down_until_ms: AtomicU64,
+    origin: std::sync::OnceLock<Instant>,
+}
+
+impl Breaker {
+    fn now_ms(&self) -> u64 {
+        self.origin.get_or_init(Instant::now).elapsed().as_millis() as u64
+    }
+
+    fn is_open(&self) -> bool {
+        self.now_ms() < self.down_until_ms.load(Ordering::Relaxed)
+    }
+
+    fn trip(&self) {
+        let until = self.now_ms() + DOWN_FOR.as_millis() as u64;
+        self.down_until_ms.store(until.max(1), Ordering::Relaxed);
+    }
 }
 
 fn unavailable(err: impl std::fmt::Display) -> CacheError {
@@ -25,7 +54,28 @@ impl RedisCache {
             url: url.into(),
             prefix: prefix.into(),
             client: OnceCell::new(),
+            breaker: Breaker::default(),
         }
+    }
+
+    /// True while a recent failure makes every call fail fast.
+    pub fn is_circuit_open(&self) -> bool {
+        self.breaker.is_open()
+    }
+
+    /// Runs one cache operation through the breaker.
+    async fn guarded<T>(
+        &self,
+        op: impl std::future::Future<Output = CacheResult<T>>,
+    ) -> CacheResult<T> {
+        if self.breaker.is_open() {
+            return Err(unavailable("down (failing fast after a recent failure)"));
+        }
+        let result = op.await;
+        if result.is_err() {
+            self.breaker.trip();
+        }
+        result
     }
 
     async fn client(&self) -> CacheResult<&Client> {
@@ -69,82 +119,103 @@ fn ttl_ms(ttl: Duration) -> i64 {
 #[async_trait]
 impl Cache for RedisCache {
     async fn get(&self, key: &str) -> CacheResult<Option<String>> {
-        self.client()
-            .await?
-            .get(self.key(key))
-            .await
-            .map_err(unavailable)
+        self.guarded(async {
+            self.client()
+                .await?
+                .get(self.key(key))
+                .await
+                .map_err(unavailable)
+        })
+        .await
     }
 
     async fn set(&self, key: &str, value: &str, ttl: Duration) -> CacheResult<()> {
-        self.client()
-            .await?
-            .set::<(), _, _>(
-                self.key(key),
-                value,
-                Some(Expiration::PX(ttl_ms(ttl))),
-                None,
-                false,
-            )
-            .await
-            .map_err(unavailable)
+        self.guarded(async {
+            self.client()
+                .await?
+                .set::<(), _, _>(
+                    self.key(key),
+                    value,
+                    Some(Expiration::PX(ttl_ms(ttl))),
+                    None,
+                    false,
+                )
+                .await
+                .map_err(unavailable)
+        })
+        .await
     }
 
     async fn set_nx(&self, key: &str, value: &str, ttl: Duration) -> CacheResult<bool> {
-        let reply: Option<String> = self
-            .client()
-            .await?
-            .set(
-                self.key(key),
-                value,
-                Some(Expiration::PX(ttl_ms(ttl))),
-                Some(SetOptions::NX),
-                false,
-            )
-            .await
-            .map_err(unavailable)?;
-        Ok(reply.is_some())
+        self.guarded(async {
+            let reply: Option<String> = self
+                .client()
+                .await?
+                .set(
+                    self.key(key),
+                    value,
+                    Some(Expiration::PX(ttl_ms(ttl))),
+                    Some(SetOptions::NX),
+                    false,
+                )
+                .await
+                .map_err(unavailable)?;
+            Ok(reply.is_some())
+        })
+        .await
     }
 
     async fn take(&self, key: &str) -> CacheResult<Option<String>> {
-        self.client()
-            .await?
-            .getdel(self.key(key))
-            .await
-            .map_err(unavailable)
+        self.guarded(async {
+            self.client()
+                .await?
+                .getdel(self.key(key))
+                .await
+                .map_err(unavailable)
+        })
+        .await
     }
 
     async fn delete(&self, key: &str) -> CacheResult<()> {
-        self.client()
-            .await?
-            .del::<(), _>(self.key(key))
-            .await
-            .map_err(unavailable)
+        self.guarded(async {
+            self.client()
+                .await?
+                .del::<(), _>(self.key(key))
+                .await
+                .map_err(unavailable)
+        })
+        .await
     }
 
     async fn incr_window(&self, key: &str, window: Duration) -> CacheResult<(u64, u64)> {
-        let key = self.key(key);
-        let pipeline = self.client().await?.pipeline();
-        let _: () = pipeline.incr(&key).await.map_err(unavailable)?;
-        // NX: only the first increment of a window sets its expiry.
-        let _: () = pipeline
-            .expire(
-                &key,
-                window.as_secs().max(1) as i64,
-                Some(ExpireOptions::NX),
-            )
-            .await
-            .map_err(unavailable)?;
-        let _: () = pipeline.ttl(&key).await.map_err(unavailable)?;
-        let (count, _, ttl): (u64, i64, i64) = pipeline.all().await.map_err(unavailable)?;
-        Ok((count, ttl.max(0) as u64))
+        self.guarded(async {
+            let key = self.key(key);
+            let pipeline = self.client().await?.pipeline();
+            let _: () = pipeline.incr(&key).await.map_err(unavailable)?;
+            // NX: only the first increment of a window sets its expiry.
+            let _: () = pipeline
+                .expire(
+                    &key,
+                    window.as_secs().max(1) as i64,
+                    Some(ExpireOptions::NX),
+                )
+                .await
+                .map_err(unavailable)?;
+            let _: () = pipeline.ttl(&key).await.map_err(unavailable)?;
+            let (count, _, ttl): (u64, i64, i64) = pipeline.all().await.map_err(unavailable)?;
+            Ok((count, ttl.max(0) as u64))
+        })
+        .await
     }
 
     async fn ping(&self) -> CacheResult<()> {
-        self.client()
-            .await?
-            .ping::<()>(None)
-            .await
-            .map_err(unavailable)
+        self.guarded(async {
+            self.client()
+                .await?
+                .ping::<()>(None)
+                .await
+                .map_err(unavailable)
+        })
+        .await
     }
 }

@@ -1,7 +1,7 @@
 //! Extractors whose failures are contract errors: strict JSON bodies, bearer identities,
 //! query maps and the client's address.
 
-use crate::domain::Identity;
+use crate::domain::{Identity, Role};
 use crate::{AppError, AppState};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::{header, request::Parts};
@@ -170,18 +170,24 @@ fn bearer(parts: &Parts) -> Option<Result<&str, AppError>> {
 #[derive(Clone, Copy)]
 pub(crate) struct VerifiedIdentity(pub Identity);
 
-/// The authenticated caller (a valid access token), else 401.
+/// The token's identity, verified once per request (the rate limiter may have done it already).
+fn token_identity(parts: &Parts, state: &AppState) -> Option<Result<Identity, AppError>> {
+    if let Some(VerifiedIdentity(identity)) = parts.extensions.get::<VerifiedIdentity>() {
+        return Some(Ok(*identity));
+    }
+    bearer(parts).map(|token| state.auth.tokens().identity(token?))
+}
+
+/// The authenticated caller (a valid access token), else 401. A token claiming admin is
+/// confirmed against the stored role, so a demoted admin is a user at once.
 pub struct Caller(pub Identity);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        if let Some(VerifiedIdentity(identity)) = parts.extensions.get::<VerifiedIdentity>() {
-            return Ok(Self(*identity));
-        }
-        let token = bearer(parts).ok_or(AppError::Unauthorized)??;
-        state.auth.tokens().identity(token).map(Self)
+        let identity = token_identity(parts, state).ok_or(AppError::Unauthorized)??;
+        state.auth.confirmed(identity).await.map(Self)
     }
 }
 
@@ -192,32 +198,28 @@ impl FromRequestParts<AppState> for MaybeCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        if let Some(VerifiedIdentity(identity)) = parts.extensions.get::<VerifiedIdentity>() {
-            return Ok(Self(Some(*identity)));
-        }
-        match bearer(parts) {
+        match token_identity(parts, state) {
             None => Ok(Self(None)),
-            Some(token) => state
-                .auth
-                .tokens()
-                .identity(token?)
-                .map(|id| Self(Some(id))),
+            Some(identity) => Ok(Self(Some(state.auth.confirmed(identity?).await?))),
         }
     }
 }
 
-/// An authenticated admin: 401 without a valid token, 403 for other roles.
+/// An authenticated admin by the role the store holds now (not the token's claim): 401 without
+/// a valid token, 403 for other roles. Promotions and demotions count within seconds.
 pub struct Admin(pub Identity);
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let Caller(identity) = Caller::from_request_parts(parts, state).await?;
-        if identity.is_admin() {
-            Ok(Self(identity))
-        } else {
-            Err(AppError::Forbidden)
+        let identity = token_identity(parts, state).ok_or(AppError::Unauthorized)??;
+        match state.auth.stored_role(identity.user_id).await? {
+            Role::Admin => Ok(Self(Identity {
+                role: Role::Admin,
+                ..identity
+            })),
+            _ => Err(AppError::Forbidden),
         }
     }
 }

@@ -1,11 +1,13 @@
-use crate::cache::Cache;
 use crate::domain::{Email, Identity, NewUser, Role, User};
 use crate::ids::UserId;
-use crate::store::{Store, StoreError};
+use crate::store::{Rotation, SessionRecord, Store, StoreError};
 use crate::tokens::{self, TokenService, TokenType, ACCESS_TTL_SECS, REFRESH_TTL_SECS};
 use crate::AppError;
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
+use std::time::Instant;
 
 /// What login, register and refresh hand back.
 #[derive(Debug, Clone)]
@@ -19,25 +21,44 @@ pub struct Session {
 #[derive(Clone)]
 pub struct AuthService {
     store: Arc<dyn Store>,
-    cache: Arc<dyn Cache>,
     tokens: TokenService,
+    roles: Arc<RoleCache>,
 }
 
-const REFRESH_TTL: Duration = Duration::from_secs(REFRESH_TTL_SECS as u64);
+/// How long this instance trusts a role it read from the store: admin rights follow a promotion
+/// or demotion within this (the contract allows 5 s), at one store read per user and period.
+const ROLE_FRESHNESS: Duration = Duration::from_secs(2);
+/// Past this many remembered users, expired entries are dropped before adding another.
+const ROLE_CACHE_SWEEP_AT: usize = 10_000;
 
-fn session_key(jti: &str) -> String {
-    format!("refresh:{jti}")
-}
-fn revoked_family_key(family: &str) -> String {
-    format!("refresh-family-revoked:{family}")
+/// Stored roles recently read, per instance (in memory, not Redis: a role must never come from
+/// a cache that outlives the store's answer by more than `ROLE_FRESHNESS`).
+#[derive(Default)]
+struct RoleCache(Mutex<HashMap<UserId, (Role, Instant)>>);
+
+impl RoleCache {
+    fn get(&self, user: UserId) -> Option<Role> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&user)
+            .filter(|(_, at)| at.elapsed() < ROLE_FRESHNESS)
+            .map(|(role, _)| *role)
+    }
+
+    fn put(&self, user: UserId, role: Role) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= ROLE_CACHE_SWEEP_AT {
+            map.retain(|_, (_, at)| at.elapsed() < ROLE_FRESHNESS);
+        }
+        map.insert(user, (role, Instant::now()));
+    }
 }
 
 impl AuthService {
-    pub fn new(store: Arc<dyn Store>, cache: Arc<dyn Cache>, tokens: TokenService) -> Self {
+    pub fn new(store: Arc<dyn Store>, tokens: TokenService) -> Self {
         Self {
             store,
-            cache,
             tokens,
+            roles: Arc::default(),
         }
     }
 
@@ -45,12 +66,43 @@ impl AuthService {
         &self.tokens
     }
 
-    /// Issues an access token and a refresh token (recorded in the cache) for `user`.
-    async fn open_session(&self, user: User, family: Option<String>) -> Result<Session, AppError> {
+    /// The role the store holds for `user` (read at most every `ROLE_FRESHNESS`); a user who no
+    /// longer exists is unauthorised.
+    pub async fn stored_role(&self, user: UserId) -> Result<Role, AppError> {
+        if let Some(role) = self.roles.get(user) {
+            return Ok(role);
+        }
+        let role = self
+            .store
+            .user_by_id(user)
+            .await?
+            .ok_or(AppError::Unauthorized)?
+            .role;
+        self.roles.put(user, role);
+        Ok(role)
+    }
+
+    /// A token's identity with the role the store holds, where the role matters: a token that
+    /// claims admin is confirmed (a demotion takes effect at once); a user's is taken as it is.
+    pub async fn confirmed(&self, who: Identity) -> Result<Identity, AppError> {
+        if !who.is_admin() {
+            return Ok(who);
+        }
+        let role = self.stored_role(who.user_id).await?;
+        Ok(Identity { role, ..who })
+    }
+
+    /// Issues an access token and the first refresh token of a new family, recorded in the store.
+    async fn open_session(&self, user: User) -> Result<Session, AppError> {
         let access_token = self.tokens.issue_access(&user)?;
-        let refresh = self.tokens.issue_refresh(&user, family)?;
-        self.cache
-            .set(&session_key(&refresh.jti), &refresh.family, REFRESH_TTL)
+        let refresh = self.tokens.issue_refresh(&user, None)?;
+        self.store
+            .open_session(&SessionRecord {
+                family: refresh.family,
+                user: user.id,
+                current_token: refresh.jti,
+                expires_at: chrono::Utc::now() + chrono::Duration::seconds(REFRESH_TTL_SECS),
+            })
             .await?;
         Ok(Session {
             user,
@@ -75,7 +127,7 @@ impl AuthService {
         };
         self.store.create_user(&user).await?;
         tracing::info!(user_id = %user.id, "user registered");
-        self.open_session(user, None).await
+        self.open_session(user).await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Result<Session, AppError> {
@@ -89,7 +141,7 @@ impl AuthService {
             return Err(AppError::InvalidCredentials);
         }
         let user = user.ok_or(AppError::InvalidCredentials)?;
-        self.open_session(user, None).await
+        self.open_session(user).await
     }
 
     pub async fn me(&self, who: Identity) -> Result<User, AppError> {
@@ -99,48 +151,50 @@ impl AuthService {
             .ok_or(AppError::Unauthorized)
     }
 
-    /// Rotation: the presented refresh token is spent and a new pair issued in the same family.
-    /// Presenting a spent token again revokes the whole family (reuse detection).
+    /// Rotation: the presented refresh token is spent and a new one issued in the same family,
+    /// by one conditional write in the store. Presenting a token the store proves spent revokes
+    /// the whole family (reuse detection); the cache plays no part, so losing it changes nothing.
     pub async fn refresh(&self, refresh_token: &str) -> Result<Session, AppError> {
         let claims = self.tokens.verify(refresh_token, TokenType::Refresh)?;
         let family = claims.fam.clone().ok_or(AppError::Unauthorized)?;
-        if self
-            .cache
-            .get(&revoked_family_key(&family))
-            .await?
-            .is_some()
-        {
-            return Err(AppError::Unauthorized);
-        }
-        if self.cache.take(&session_key(&claims.jti)).await?.is_none() {
-            tracing::warn!(user_id = %claims.sub, "refresh token reuse detected: revoking its family");
-            self.cache
-                .set(&revoked_family_key(&family), "1", REFRESH_TTL)
-                .await?;
-            return Err(AppError::Unauthorized);
-        }
         let user_id = claims
             .sub
             .parse::<UserId>()
             .map_err(|_| AppError::Unauthorized)?;
-        // The role is read afresh, so a promotion takes effect at the next refresh.
+        // The role is read afresh, so the new access token carries the stored one.
         let user = self
             .store
             .user_by_id(user_id)
-            .await
-            .map_err(AppError::from)?
+            .await?
             .ok_or(AppError::Unauthorized)?;
-        self.open_session(user, Some(family)).await
+        let next = self.tokens.issue_refresh(&user, Some(family.clone()))?;
+        let expires_at = chrono::Utc::now() + chrono::Duration::seconds(REFRESH_TTL_SECS);
+        match self
+            .store
+            .rotate_session(&family, &claims.jti, &next.jti, expires_at)
+            .await?
+        {
+            Rotation::Rotated => {}
+            Rotation::Spent => {
+                tracing::warn!(user_id = %user.id, "refresh token reuse detected: revoking its family");
+                self.store.revoke_session(&family).await?;
+                return Err(AppError::Unauthorized);
+            }
+            Rotation::Revoked | Rotation::Unknown => return Err(AppError::Unauthorized),
+        }
+        Ok(Session {
+            access_token: self.tokens.issue_access(&user)?,
+            refresh_token: next.token,
+            expires_in: ACCESS_TTL_SECS,
+            user,
+        })
     }
 
-    /// Revokes the presented token's whole family.
+    /// Revokes the presented token's whole family, durably.
     pub async fn logout(&self, refresh_token: &str) -> Result<(), AppError> {
         let claims = self.tokens.verify(refresh_token, TokenType::Refresh)?;
         let family = claims.fam.ok_or(AppError::Unauthorized)?;
-        self.cache
-            .set(&revoked_family_key(&family), "1", REFRESH_TTL)
-            .await?;
-        self.cache.delete(&session_key(&claims.jti)).await?;
+        self.store.revoke_session(&family).await?;
         Ok(())
     }
 
@@ -160,6 +214,7 @@ impl AuthService {
                 other => other.into(),
             })?;
         user.role = role;
+        self.roles.put(user.id, role);
         Ok(user)
     }
 }

@@ -12,6 +12,12 @@ struct Inner {
     events: HashMap<EventId, Event>,
     bookings: HashMap<BookingId, Booking>,
     guards: HashMap<(UserId, String), Guard>,
+    sessions: HashMap<String, MemorySession>,
+}
+
+struct MemorySession {
+    record: SessionRecord,
+    revoked: bool,
 }
 
 struct Guard {
@@ -237,6 +243,54 @@ impl BookingStore for MemoryStore {
         stored.status = crate::domain::BookingStatus::Cancelled;
         stored.cancelled_at = Some(now);
         Ok(stored.clone())
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemoryStore {
+    async fn open_session(&self, session: &SessionRecord) -> StoreResult<()> {
+        let mut inner = self.lock();
+        inner.sessions.insert(
+            session.family.clone(),
+            MemorySession {
+                record: session.clone(),
+                revoked: false,
+            },
+        );
+        Ok(())
+    }
+
+    async fn rotate_session(
+        &self,
+        family: &str,
+        presented: &str,
+        next: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<Rotation> {
+        let mut inner = self.lock();
+        let Some(session) = inner
+            .sessions
+            .get_mut(family)
+            .filter(|s| s.record.expires_at > Utc::now())
+        else {
+            return Ok(Rotation::Unknown);
+        };
+        if session.revoked {
+            return Ok(Rotation::Revoked);
+        }
+        if session.record.current_token != presented {
+            return Ok(Rotation::Spent);
+        }
+        session.record.current_token = next.to_owned();
+        session.record.expires_at = expires_at;
+        Ok(Rotation::Rotated)
+    }
+
+    async fn revoke_session(&self, family: &str) -> StoreResult<()> {
+        if let Some(session) = self.lock().sessions.get_mut(family) {
+            session.revoked = true;
+        }
+        Ok(())
     }
 }
 

@@ -112,9 +112,50 @@ pub trait BookingStore: Send + Sync {
     async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking>;
 }
 
+/// A login's refresh-token family as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub family: String,
+    pub user: UserId,
+    /// The id (`jti`) of the one refresh token of this family that may still be spent.
+    pub current_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a refresh did to its family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The presented token was the current one; the new one replaced it.
+    Rotated,
+    /// The presented token was spent before: proven reuse.
+    Spent,
+    /// The family was revoked (logout, or an earlier reuse).
+    Revoked,
+    /// No such family (never opened, or expired).
+    Unknown,
+}
+
+/// Sessions live in the store, so a cache flush logs nobody out and raises no false alarm.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn open_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    /// One conditional write: if the family's current token is `presented` (and the family is
+    /// neither revoked nor expired) it becomes `next` and the expiry moves to `expires_at`.
+    /// Of concurrent rotations of one token exactly one is `Rotated`.
+    async fn rotate_session(
+        &self,
+        family: &str,
+        presented: &str,
+        next: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<Rotation>;
+    /// Marks the family revoked; unknown families are left alone.
+    async fn revoke_session(&self, family: &str) -> StoreResult<()>;
+}
+
 /// The whole store, as the services see it.
 #[async_trait]
-pub trait Store: UserStore + EventStore + BookingStore {
+pub trait Store: UserStore + EventStore + BookingStore + SessionStore {
     /// A cheap round trip, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
 }

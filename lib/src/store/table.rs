@@ -10,7 +10,7 @@ use std::time::Duration;
 
 pub const PARTITION_KEY: &str = "pk";
 pub const SORT_KEY: &str = "sk";
-/// Expiry (epoch seconds) of idempotency guards; DynamoDB's TTL removes them.
+/// Expiry (epoch seconds) of idempotency guards and sessions; DynamoDB's TTL removes them.
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +59,10 @@ pub mod keys {
     }
     pub fn idempotency_guard(user: UserId, key: &str) -> (String, String) {
         (format!("IDEMPOTENCY#{user}#{key}"), "IDEMPOTENCY".into())
+    }
+    /// One login's refresh-token family: its current token id, rotation count, revoked flag.
+    pub fn session(family: &str) -> (String, String) {
+        (format!("SESSION#{family}"), "SESSION".into())
     }
 }
 
