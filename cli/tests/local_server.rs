@@ -332,3 +332,118 @@ fn without_a_built_app_only_the_api_is_served() {
     assert_eq!(status, 200);
     server.stop();
 }
+
+#[test]
+fn oversized_requests_get_the_envelope() {
+    let server = Server::start(&[], &[]);
+    let long_path = format!("/api/v1/events?search={}", "a".repeat(20 * 1024));
+    let (status, headers, body) = server.request("GET", &long_path, None, &[], None);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (414, Some("URI_TOO_LONG")),
+        "{headers}"
+    );
+    assert!(body["requestId"].is_string());
+    assert!(headers.contains("x-request-id:") && headers.contains("x-frame-options: deny"));
+    let big = "b".repeat(40 * 1024);
+    let (status, headers, body) =
+        server.request("GET", "/api/v1/events", None, &[("X-Big", &big)], None);
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (431, Some("HEADERS_TOO_LARGE")),
+        "{headers}"
+    );
+    assert!(headers.contains("x-request-id:"));
+
+    // What hyper refuses before any handler runs still reaches the client as an envelope.
+    let huge_uri = format!("/api/v1/events?search={}", "a".repeat(100 * 1024));
+    for (what, raw, status, code) in [
+        (
+            "a 100 KB URI",
+            format!("GET {huge_uri} HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+            414,
+            "URI_TOO_LONG",
+        ),
+        (
+            "a bare CR in a header",
+            "GET /health HTTP/1.1\r\nHost: localhost\r\nX-Bad: a\rb\r\n\r\n".to_owned(),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            "an absurd Content-Length",
+            "POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Length: 99999999999999999999999\r\n\r\n".to_owned(),
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            "too many headers",
+            format!(
+                "GET /health HTTP/1.1\r\nHost: localhost\r\n{}\r\n",
+                (0..300).map(|i| format!("X-H{i}: v\r\n")).collect::<String>()
+            ),
+            431,
+            "HEADERS_TOO_LARGE",
+        ),
+    ] {
+        let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        stream.write_all(raw.as_bytes()).unwrap();
+        let (answer, _) = read_until_closed(&mut stream);
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        assert!(head.starts_with(&format!("HTTP/1.1 {status}")), "{what}: {answer}");
+        let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        assert_eq!(body["code"].as_str(), Some(code), "{what}: {answer}");
+        assert_eq!(body["success"], false);
+        assert!(body["requestId"].is_string(), "{what}");
+        let head = head.to_ascii_lowercase();
+        assert!(head.contains("x-request-id:") && head.contains("x-content-type-options: nosniff"), "{what}: {head}");
+    }
+    assert_eq!(server.get("/health").0, 200);
+    server.stop();
+}
+
+/// Reads until the server closes the connection (or 40 s pass); returns what it sent.
+fn read_until_closed(stream: &mut TcpStream) -> (String, Duration) {
+    let started = Instant::now();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(40)))
+        .unwrap();
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => received.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("the server kept the connection open: {e}"),
+        }
+    }
+    (
+        String::from_utf8_lossy(&received).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[test]
+fn slow_clients_cannot_hold_a_connection() {
+    let server = Server::start(&[], &[]);
+    // Headers that never end.
+    let mut partial = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    partial
+        .write_all(b"GET /api/v1/events HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        .unwrap();
+    // A body shorter than its Content-Length.
+    let mut short = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    short
+        .write_all(
+            b"POST /api/v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"email\":",
+        )
+        .unwrap();
+    let (_, _) = read_until_closed(&mut partial);
+    let (answer, _) = read_until_closed(&mut short);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("VALIDATION_ERROR"), "{answer}");
+    // The server is still serving everyone else.
+    assert_eq!(server.get("/health").0, 200);
+    server.stop();
+}

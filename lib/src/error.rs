@@ -22,14 +22,16 @@ impl FieldError {
 }
 
 /// Rate-limit figures echoed in `RateLimit-*` headers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RateLimitInfo {
     pub limit: u64,
     pub remaining: u64,
     pub reset_secs: u64,
 }
 
-#[derive(Debug, thiserror::Error)]
+/// `EnumIter` yields one error of every kind (fields defaulted), so checks that the spec and the
+/// contract name every code cannot drift from this enum.
+#[derive(Debug, thiserror::Error, strum::EnumIter)]
 pub enum AppError {
     #[error("validation failed")]
     Validation(Vec<FieldError>),
@@ -63,6 +65,10 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    #[error("uri too long")]
+    UriTooLong,
+    #[error("headers too large")]
+    HeadersTooLarge,
     #[error("idempotency key reused")]
     IdempotencyKeyReused,
     #[error("rate limited")]
@@ -99,6 +105,8 @@ impl AppError {
             Self::IdempotencyKeyInUse => (409, "IDEMPOTENCY_KEY_IN_USE"),
             Self::PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE"),
             Self::UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE"),
+            Self::UriTooLong => (414, "URI_TOO_LONG"),
+            Self::HeadersTooLarge => (431, "HEADERS_TOO_LARGE"),
             Self::IdempotencyKeyReused => (422, "IDEMPOTENCY_KEY_REUSED"),
             Self::RateLimited(_) => (429, "RATE_LIMITED"),
             Self::Internal(_) => (500, "INTERNAL_ERROR"),
@@ -127,6 +135,8 @@ impl AppError {
             Self::IdempotencyKeyInUse => "A request with this Idempotency-Key is still in progress",
             Self::PayloadTooLarge => "The request body is too large",
             Self::UnsupportedMediaType => "Content-Type must be application/json",
+            Self::UriTooLong => "The request URI is too long",
+            Self::HeadersTooLarge => "The request headers are too large",
             Self::IdempotencyKeyReused => "This Idempotency-Key was used with a different request",
             Self::RateLimited(_) => "Too many requests",
             Self::Internal(_) => "Internal server error",

@@ -1,6 +1,9 @@
 //! `ticketing-local`: every function's router on one port, for development and black-box tests.
 //! Runs on the embedded in-memory store and cache unless `DYNAMODB_ENDPOINT` / `REDIS_URL` are set.
 
+#[path = "../envelope_io.rs"]
+mod envelope_io;
+
 use anyhow::Context;
 use clap::Parser;
 use std::net::SocketAddr;
@@ -84,14 +87,66 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let app = ticketing::http::combined_router_with(state, openapi_route()?, site);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    serve(listener, app).await;
     tracing::info!("ticketing-local stopped");
     Ok(())
+}
+
+/// A client gets this long to send a request's headers; slower ones are disconnected, so a
+/// trickle of bytes cannot hold a connection (bodies have their own timeout in the layers).
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Room for a request head well past the limits the app enforces itself (URI and header size),
+/// so those are answered by the app, in the contract's envelope, rather than by hyper.
+const MAX_HEAD_BYTES: usize = 1024 * 1024;
+
+/// HTTP/1.1 with hyper directly (axum's `serve` does not expose these timeouts), each connection
+/// carrying its peer address for rate limits, until Ctrl-C or SIGTERM; then in-flight requests
+/// finish (at most 10 s).
+async fn serve(listener: tokio::net::TcpListener, app: axum::Router) {
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .max_headers(256);
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req.map(axum::body::Body::new)
+            },
+        ));
+        let io = TokioIo::new(envelope_io::EnvelopeIo::new(stream));
+        let connection = graceful.watch(http.serve_connection(io, service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    if tokio::time::timeout(std::time::Duration::from_secs(10), graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open after 10 s: closing them");
+    }
 }
 
 /// The contract as OpenAPI, at `/api/v1/openapi.json` (converted once from `openapi.yaml`).

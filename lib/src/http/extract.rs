@@ -81,7 +81,20 @@ async fn read_json<T: DeserializeOwned>(req: Request) -> Result<Option<T>, AppEr
     let json = is_json(req.headers().get(header::CONTENT_TYPE));
     let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
         .await
-        .map_err(|_| AppError::PayloadTooLarge)?;
+        .map_err(|e| {
+            // The limit's error may sit under the body layers' wrappers: walk the chain.
+            let too_long =
+                std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |err| {
+                    err.source()
+                })
+                .any(|err| err.is::<http_body_util::LengthLimitError>());
+            if too_long {
+                AppError::PayloadTooLarge
+            } else {
+                // Cut off or too slow (shorter than its Content-Length, past the read timeout).
+                AppError::validation("body", "was not received completely")
+            }
+        })?;
     if bytes.iter().all(u8::is_ascii_whitespace) && !json {
         return Ok(None);
     }

@@ -18,6 +18,7 @@ use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -47,8 +48,9 @@ pub(super) fn apply(routes: Router<AppState>, state: AppState) -> Router {
             AppError::Internal("handler panicked".into()).into_response()
         }))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
         .layer(cors)
-        .layer(from_fn(refuse_repeated_headers))
+        .layer(from_fn(check_request_head))
         .layer(from_fn(finalize));
     for (name, value) in SECURITY_HEADERS {
         // The web app's `index.html` brings its own CSP (it must run scripts); every other
@@ -79,8 +81,28 @@ pub(super) fn apply(routes: Router<AppState>, state: AppState) -> Router {
 
 /// Headers that must appear once: two of them would leave the server to guess which one counts.
 const SINGLE_HEADERS: [&str; 3] = ["authorization", "idempotency-key", "content-type"];
+/// The longest URI (path and query) served; API Gateway's own limit is in the same range.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// The most header bytes (names and values) a request may carry.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// A request body must arrive within this, so a client sending less than its Content-Length
+/// cannot hold a connection.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-async fn refuse_repeated_headers(req: Request, next: Next) -> Response {
+/// Refuses, in the envelope, a request head the server will not serve: an overlong URI (414),
+/// oversized headers (431), or a single-valued header sent twice (400).
+async fn check_request_head(req: Request, next: Next) -> Response {
+    if req.uri().to_string().len() > MAX_URI_BYTES {
+        return AppError::UriTooLong.into_response();
+    }
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return AppError::HeadersTooLarge.into_response();
+    }
     for name in SINGLE_HEADERS {
         if req.headers().get_all(name).iter().nth(1).is_some() {
             return AppError::validation(name, "must be sent once").into_response();
