@@ -2,7 +2,6 @@
 //! status and code.
 
 use crate::store::StoreError;
-use std::time::Duration;
 
 /// A per-field validation problem, reported in the envelope's `errors`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -177,6 +176,3 @@ impl From<crate::cache::CacheError> for AppError {
         Self::Unavailable(err.to_string())
     }
 }
-
-/// Bounded wait used for dependency calls that have no timeout of their own.
-pub const DEPENDENCY_TIMEOUT: Duration = Duration::from_secs(1);

@@ -553,6 +553,10 @@ impl SessionStore for ContendedStore {
 
 #[async_trait]
 impl Store for ContendedStore {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.inner.ping().await
     }

@@ -154,6 +154,7 @@ async fn bad_input_is_refused(backend: Backend) {
         (json!(11), "quantity"),
         (json!(1.5), "quantity"),
         (json!("2"), "quantity"),
+        (json!(null), "quantity"),
     ] {
         let reply = app
             .call_with(
@@ -166,6 +167,10 @@ async fn bad_input_is_refused(backend: Backend) {
             .await;
         reply.expect(400, "VALIDATION_ERROR");
         assert_eq!(reply.field_errors(), vec![field]);
+        assert_eq!(
+            reply.body["errors"][0]["message"], "must be a whole number from 1 to 10",
+            "the rule, not a type error, for {quantity}"
+        );
     }
     let missing_quantity = app
         .call_with(

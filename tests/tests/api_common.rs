@@ -153,6 +153,19 @@ async fn health_and_readiness(backend: Backend) {
     );
     assert_eq!(reply.body["data"]["dependencies"]["redis"]["status"], "up");
     assert!(reply.body["data"]["dependencies"]["redis"]["latencyMs"].is_u64());
+    // Readiness says what really answers: the embedded default is not DynamoDB or Redis.
+    let (store, cache) = match backend {
+        Backend::Memory => ("memory", "memory"),
+        Backend::Real => ("dynamodb", "redis"),
+    };
+    let deps = &reply.body["data"]["dependencies"];
+    assert_eq!(
+        (
+            deps["dynamodb"]["backend"].as_str(),
+            deps["redis"]["backend"].as_str()
+        ),
+        (Some(store), Some(cache))
+    );
 }
 
 /// A JSON body in another charset is 415; a header that must appear once, sent twice, is 400.

@@ -52,6 +52,10 @@ impl MemoryCache {
 
 #[async_trait]
 impl Cache for MemoryCache {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
     async fn get(&self, key: &str) -> CacheResult<Option<String>> {
         Ok(self.with(|e, now| e.live(key, now).map(|(v, _)| v.clone())))
     }

@@ -31,4 +31,6 @@ pub trait Cache: Send + Sync {
     /// count and the seconds until it resets.
     async fn incr_window(&self, key: &str, window: Duration) -> CacheResult<(u64, u64)>;
     async fn ping(&self) -> CacheResult<()>;
+    /// What backs this cache, as readiness reports it (`redis`, `memory`).
+    fn backend(&self) -> &'static str;
 }

@@ -118,6 +118,10 @@ fn ttl_ms(ttl: Duration) -> i64 {
 
 #[async_trait]
 impl Cache for RedisCache {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
     async fn get(&self, key: &str) -> CacheResult<Option<String>> {
         self.guarded(async {
             self.client()

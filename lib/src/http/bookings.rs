@@ -44,7 +44,8 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct BookBody {
     event_id: String,
-    quantity: i64,
+    /// Any JSON here: a string, a fraction or `null` gets the rule's own message, not a type error.
+    quantity: serde_json::Value,
 }
 
 async fn book(
@@ -53,7 +54,9 @@ async fn book(
     IdempotencyKey(key): IdempotencyKey,
     JsonBody(body): JsonBody<BookBody>,
 ) -> Result<Response, AppError> {
-    let request = NewBookingRequest::parse(&body.event_id, body.quantity, key)?;
+    // Not a whole number: out of range for the rule, which names the range.
+    let quantity = body.quantity.as_i64().unwrap_or(i64::MIN);
+    let request = NewBookingRequest::parse(&body.event_id, quantity, key)?;
     let reply = state.bookings.book(who, request).await?;
     let mut response = super::response::raw_json(StatusCode::CREATED, reply.body);
     if reply.replayed {

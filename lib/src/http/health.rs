@@ -27,30 +27,41 @@ async fn health() -> Response {
     )
 }
 
+/// One dependency's check; `backend` says what really answers (the embedded default is `memory`).
 async fn check<E: std::fmt::Display>(
     name: &str,
+    backend: &str,
     probe: impl Future<Output = Result<(), E>>,
 ) -> (bool, Value) {
     let started = Instant::now();
     let outcome = tokio::time::timeout(CHECK_TIMEOUT, probe).await;
     let latency_ms = started.elapsed().as_millis() as u64;
     match outcome {
-        Ok(Ok(())) => (true, json!({ "status": "up", "latencyMs": latency_ms })),
+        Ok(Ok(())) => (
+            true,
+            json!({ "status": "up", "latencyMs": latency_ms, "backend": backend }),
+        ),
         Ok(Err(e)) => {
             tracing::warn!(dependency = name, error = %e, "readiness check failed");
-            (false, json!({ "status": "down", "latencyMs": latency_ms }))
+            (
+                false,
+                json!({ "status": "down", "latencyMs": latency_ms, "backend": backend }),
+            )
         }
         Err(_) => {
             tracing::warn!(dependency = name, "readiness check timed out");
-            (false, json!({ "status": "down", "latencyMs": latency_ms }))
+            (
+                false,
+                json!({ "status": "down", "latencyMs": latency_ms, "backend": backend }),
+            )
         }
     }
 }
 
 async fn ready(State(state): State<AppState>) -> Response {
     let ((db_up, dynamodb), (cache_up, redis)) = tokio::join!(
-        check("dynamodb", state.store.ping()),
-        check("redis", state.cache.ping())
+        check("dynamodb", state.store.backend(), state.store.ping()),
+        check("redis", state.cache.backend(), state.cache.ping())
     );
     let data = json!({
         "status": if db_up && cache_up { "ready" } else { "degraded" },

@@ -836,6 +836,9 @@ impl SessionStore for DynamoStore {
 
 #[async_trait]
 impl Store for DynamoStore {
+    fn backend(&self) -> &'static str {
+        "dynamodb"
+    }
     async fn ping(&self) -> StoreResult<()> {
         self.get(("HEALTH".into(), "HEALTH".into()))
             .await

@@ -299,4 +299,7 @@ impl Store for MemoryStore {
     async fn ping(&self) -> StoreResult<()> {
         Ok(())
     }
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
 }

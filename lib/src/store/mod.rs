@@ -158,4 +158,6 @@ pub trait SessionStore: Send + Sync {
 pub trait Store: UserStore + EventStore + BookingStore + SessionStore {
     /// A cheap round trip, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
+    /// What backs this store, as readiness reports it (`dynamodb`, `memory`).
+    fn backend(&self) -> &'static str;
 }
