@@ -1,4 +1,5 @@
 import { defineConfig } from "@playwright/test";
+import chromium from "./chromium.json" with { type: "json" };
 
 // The end-to-end suite drives Debian's Chromium against `ticketing-local` serving the built app,
 // on DynamoDB Local + Redis when scripts/services exported them (else on the embedded store).
@@ -17,18 +18,11 @@ export default defineConfig({
   use: {
     baseURL,
     browserName: "chromium",
+    // Debian's Chromium (no browser downloads here); without the background-networking flags it
+    // keeps dialling out.
     launchOptions: {
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
+      executablePath: process.env.CHROMIUM_PATH ?? chromium.executablePath,
+      args: chromium.args,
     },
     trace: "retain-on-failure",
     screenshot: "only-on-failure",

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { chromium } from "@playwright/test";
+import launch from "../chromium.json" with { type: "json" };
 
 const [base, runs = "7"] = process.argv.slice(2);
 const dist = new URL("../dist/", import.meta.url).pathname;
@@ -27,17 +28,8 @@ for (const a of assets) console.log(`  ${a.ref}: ${kb(a.raw)} KB, gzip ${kb(a.gz
 console.log(`initial JavaScript, gzipped: ${kb(js.reduce((s, a) => s + a.gzip, 0))} KB (target <= 120 KB)`);
 
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
+  executablePath: process.env.CHROMIUM_PATH ?? launch.executablePath,
+  args: launch.args,
 });
 const list = await (await fetch(`${base}/api/v1/events?limit=1`)).json();
 const eventId = list.data[0].id;

@@ -7,6 +7,8 @@ use super::*;
 use crate::domain::BookingStatus;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
@@ -111,6 +113,26 @@ fn values(pairs: Vec<(&str, AttributeValue)>) -> Option<Item> {
 /// Fixed-width sortable timestamp for index sort keys.
 fn sortable(ts: DateTime<Utc>) -> String {
     ts.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl DynamoStore {
+    /// Sends a conditional `UpdateItem`: `None` when it was written, else the item as it was
+    /// when the condition failed (empty when there is no such item), so the caller can say why.
+    async fn update_or_old(&self, request: UpdateItemFluentBuilder) -> StoreResult<Option<Item>> {
+        let result = request
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(None),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(ccf)) => {
+                    Ok(Some(ccf.item().cloned().unwrap_or_default()))
+                }
+                _ => Err(classify(e)),
+            },
+        }
+    }
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> StoreResult<Item> {
@@ -472,7 +494,7 @@ impl EventStore for DynamoStore {
         if to_draft {
             vals.push((":zero", n(0)));
         }
-        let result = self
+        let request = self
             .client()
             .await
             .update_item()
@@ -484,34 +506,26 @@ impl EventStore for DynamoStore {
             )
             .condition_expression(condition)
             .set_expression_attribute_names(names(&[("#name", "name"), ("#date", "date"), ("#status", "status")]))
-            .set_expression_attribute_values(values(vals))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match e.as_service_error() {
-                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(ccf)) => {
-                    match ccf.item() {
-                        Some(old) if !old.is_empty() && !old.contains_key("deletedAt") => {
-                            let status_now = old.get("status").and_then(|v| v.as_s().ok());
-                            if status_now.map(String::as_str) != Some(was.as_str()) {
-                                Err(StoreError::Contention("the event's status changed meanwhile".into()))
-                            } else {
-                                Err(StoreError::HasActiveBookings)
-                            }
-                        }
-                        _ => Err(StoreError::NotFound),
-                    }
+            .set_expression_attribute_values(values(vals));
+        match self.update_or_old(request).await? {
+            None => Ok(()),
+            Some(old) if !old.is_empty() && !old.contains_key("deletedAt") => {
+                let status_now = old.get("status").and_then(|v| v.as_s().ok());
+                if status_now.map(String::as_str) != Some(was.as_str()) {
+                    Err(StoreError::Contention(
+                        "the event's status changed meanwhile".into(),
+                    ))
+                } else {
+                    Err(StoreError::HasActiveBookings)
                 }
-                _ => Err(classify(e)),
-            },
+            }
+            Some(_) => Err(StoreError::NotFound),
         }
     }
 
     async fn delete_event(&self, id: EventId, by: UserId, at: DateTime<Utc>) -> StoreResult<()> {
         let at = at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
-        let result = self
+        let request = self
             .client()
             .await
             .update_item()
@@ -522,23 +536,13 @@ impl EventStore for DynamoStore {
             .condition_expression(
                 "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND confirmedBookings = :zero",
             )
-            .set_expression_attribute_values(values(vec![(":at", s(at)), (":by", s(by.to_string())), (":zero", n(0))]))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) => match e.as_service_error() {
-                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(ccf)) => {
-                    match ccf.item() {
-                        Some(old) if !old.is_empty() && !old.contains_key("deletedAt") => {
-                            Err(StoreError::HasActiveBookings)
-                        }
-                        _ => Err(StoreError::NotFound),
-                    }
-                }
-                _ => Err(classify(e)),
-            },
+            .set_expression_attribute_values(values(vec![(":at", s(at)), (":by", s(by.to_string())), (":zero", n(0))]));
+        match self.update_or_old(request).await? {
+            None => Ok(()),
+            Some(old) if !old.is_empty() && !old.contains_key("deletedAt") => {
+                Err(StoreError::HasActiveBookings)
+            }
+            Some(_) => Err(StoreError::NotFound),
         }
     }
 }
@@ -750,7 +754,7 @@ impl SessionStore for DynamoStore {
         next: &str,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<Rotation> {
-        let result = self
+        let request = self
             .client()
             .await
             .update_item()
@@ -775,21 +779,13 @@ impl SessionStore for DynamoStore {
                 (":expires", n(expires_at.timestamp())),
                 (":now", n(Utc::now().timestamp())),
             ]))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        let err = match result {
-            Ok(_) => return Ok(Rotation::Rotated),
-            Err(e) => e,
+;
+        let Some(old) = self.update_or_old(request).await? else {
+            return Ok(Rotation::Rotated);
         };
-        let Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(ccf)) =
-            err.as_service_error()
-        else {
-            return Err(classify(err));
-        };
-        let Some(old) = ccf.item().filter(|old| !old.is_empty()) else {
+        if old.is_empty() {
             return Ok(Rotation::Unknown);
-        };
+        }
         let expired = old
             .get(TTL_ATTRIBUTE)
             .and_then(|v| v.as_n().ok())
