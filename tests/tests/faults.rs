@@ -130,10 +130,23 @@ async fn redis_stopped_mid_run_then_back() {
         "the guard still holds"
     );
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
-    // Sessions live in the store: refresh is served with Redis down.
-    app.with_refresh_token("refresh", &refresh)
+    // Sessions live in the store: refresh is served with Redis down, and so are register (one
+    // account, no half-write), login and logout.
+    let rotated = app.with_refresh_token("refresh", &refresh).await;
+    rotated.expect(200, "");
+    let (access, fresh_refresh, _) = app.register().await;
+    assert_eq!(
+        app.call("GET", "/api/v1/auth/me", Some(&access), None)
+            .await
+            .status,
+        200
+    );
+    app.with_refresh_token("logout", &fresh_refresh)
         .await
         .expect(200, "");
+    app.with_refresh_token("refresh", &fresh_refresh)
+        .await
+        .expect(401, "UNAUTHORIZED");
     let ready = app.call("GET", "/health/ready", None, None).await;
     ready.expect(503, "SERVICE_UNAVAILABLE");
     assert_eq!(
