@@ -1,6 +1,7 @@
 //! The cache behind a small trait: idempotency records, rate-limit counters and
 //! cached reads. A `fred` (Redis) implementation and an in-memory one pass the same suite.
 
+pub mod keys;
 mod memory;
 mod redis;
 

@@ -462,9 +462,33 @@ impl EventQuery {
         })
     }
 
-    /// A stable text form, used as the cache key of a listing.
+    /// A stable text form of every field, used as the cache key of a listing. A JSON array, so
+    /// no value (a venue with a colon, say) can run into the next one.
     pub fn cache_key(&self) -> String {
-        format!("{self:?}")
+        let sort_by = match self.sort_by {
+            SortBy::Date => "date",
+            SortBy::Name => "name",
+            SortBy::Price => "price",
+            SortBy::CreatedAt => "createdAt",
+        };
+        let sort_order = match self.sort_order {
+            SortOrder::Asc => "asc",
+            SortOrder::Desc => "desc",
+        };
+        serde_json::json!([
+            self.page.page,
+            self.page.limit,
+            self.status.map(EventStatus::as_str),
+            self.from.map(|t| t.to_rfc3339()),
+            self.to.map(|t| t.to_rfc3339()),
+            self.venue,
+            self.min_price.map(|c| c.0),
+            self.max_price.map(|c| c.0),
+            self.search,
+            sort_by,
+            sort_order,
+        ])
+        .to_string()
     }
 
     /// Whether `event` passes the filters other than status/date range (which the index applies).
@@ -517,6 +541,40 @@ mod tests {
             total_tickets: Some(100),
             status: None,
         }
+    }
+
+    #[test]
+    fn listing_cache_keys_tell_every_field_apart() {
+        let parse = |pairs: &[(&str, &str)]| {
+            let map = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            EventQuery::parse(&map).unwrap().cache_key()
+        };
+        let queries = [
+            parse(&[]),
+            parse(&[("page", "2")]),
+            parse(&[("limit", "5")]),
+            parse(&[("status", "draft")]),
+            parse(&[("from", "2030-01-01")]),
+            parse(&[("to", "2030-01-01")]),
+            parse(&[("venue", "a:b")]),
+            parse(&[("search", "a:b")]),
+            parse(&[("venue", "a"), ("search", "b")]),
+            parse(&[("venue", "a\",\"b")]),
+            parse(&[("minPrice", "1")]),
+            parse(&[("maxPrice", "1")]),
+            parse(&[("sortBy", "price")]),
+            parse(&[("sortOrder", "desc")]),
+        ];
+        let distinct: std::collections::HashSet<_> = queries.iter().collect();
+        assert_eq!(distinct.len(), queries.len(), "{queries:#?}");
+        assert_eq!(
+            parse(&[("page", "1")]),
+            parse(&[]),
+            "defaults are the same query"
+        );
     }
 
     #[test]

@@ -73,7 +73,8 @@ pub(crate) async fn general(
         None => format!("ip:{}", client_ip(req.extensions())),
     };
     let limit = state.config.rate_limit_per_minute;
-    enforce(&state, format!("ratelimit:all:{subject}"), limit, req, next).await
+    let key = crate::cache::keys::rate_limit_general(&subject);
+    enforce(&state, key, limit, req, next).await
 }
 
 /// The tighter limit of login and register, per client IP.
@@ -82,7 +83,7 @@ pub(crate) async fn credentials(
     req: Request,
     next: Next,
 ) -> Response {
-    let key = format!("ratelimit:auth:ip:{}", client_ip(req.extensions()));
+    let key = crate::cache::keys::rate_limit_credentials(&client_ip(req.extensions()));
     let limit = state.config.auth_rate_limit_per_minute;
     enforce(&state, key, limit, req, next).await
 }

@@ -1,5 +1,5 @@
 use super::EventService;
-use crate::cache::Cache;
+use crate::cache::{keys, Cache};
 use crate::domain::{Booking, BookingStatus, Identity, NewBookingRequest, PageMeta, PageParams};
 use crate::ids::BookingId;
 use crate::money::Cents;
@@ -69,7 +69,7 @@ impl BookingService {
         request: NewBookingRequest,
     ) -> Result<BookingReply, AppError> {
         let fingerprint = request.fingerprint();
-        let cache_key = format!("idempotency:{}:{}", who.user_id, request.idempotency_key);
+        let cache_key = keys::idempotency(who.user_id, &request.idempotency_key.to_string());
         let in_flight = serde_json::to_string(&IdempotencyRecord::InFlight {
             fingerprint: fingerprint.clone(),
         })

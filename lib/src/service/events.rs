@@ -1,4 +1,4 @@
-use crate::cache::Cache;
+use crate::cache::{keys, Cache};
 use crate::domain::{Event, EventPatch, EventQuery, EventStatus, Identity, NewEvent, PageMeta};
 use crate::ids::EventId;
 use crate::money::Cents;
@@ -9,21 +9,12 @@ use std::time::Duration;
 
 const EVENT_TTL: Duration = Duration::from_secs(30);
 const LIST_TTL: Duration = Duration::from_secs(5);
-const GENERATION_KEY: &str = "events:generation";
 const PRICE_TTL: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 pub struct EventService {
     store: Arc<dyn Store>,
     cache: Arc<dyn Cache>,
-}
-
-fn event_key(id: EventId) -> String {
-    format!("event:{id}")
-}
-
-fn price_key(id: EventId) -> String {
-    format!("event-price:{id}")
 }
 
 impl EventService {
@@ -35,11 +26,14 @@ impl EventService {
     /// every cached listing. Called after every write that changes an event or its counter.
     pub async fn invalidate(&self, id: EventId) {
         let generation = ulid::Ulid::new().to_string();
-        let key = event_key(id);
+        let key = keys::event(id);
         let (own, lists) = tokio::join!(
             self.cache.delete(&key),
-            self.cache
-                .set(GENERATION_KEY, &generation, Duration::from_secs(86_400)),
+            self.cache.set(
+                keys::LISTING_GENERATION,
+                &generation,
+                Duration::from_secs(86_400)
+            ),
         );
         if let Err(e) = own.and(lists) {
             tracing::warn!(error = %e, event_id = %id, "could not invalidate cached event reads");
@@ -50,7 +44,7 @@ impl EventService {
     /// because bookings (which churn the event's cache) never change it; the booking
     /// transaction is conditioned on this price, so a stale one is caught, never charged.
     pub async fn price_of(&self, id: EventId) -> Result<Cents, AppError> {
-        if let Ok(Some(raw)) = self.cache.get(&price_key(id)).await {
+        if let Ok(Some(raw)) = self.cache.get(&keys::event_price(id)).await {
             if let Ok(cents) = raw.parse() {
                 return Ok(Cents(cents));
             }
@@ -67,20 +61,24 @@ impl EventService {
             .ok_or(AppError::NotFound)?;
         let _ = self
             .cache
-            .set(&price_key(id), &event.price.0.to_string(), PRICE_TTL)
+            .set(
+                &keys::event_price(id),
+                &event.price.0.to_string(),
+                PRICE_TTL,
+            )
             .await;
         Ok(event.price)
     }
 
     async fn forget_price(&self, id: EventId) {
-        if let Err(e) = self.cache.delete(&price_key(id)).await {
+        if let Err(e) = self.cache.delete(&keys::event_price(id)).await {
             tracing::warn!(error = %e, event_id = %id, "could not drop a cached price");
         }
     }
 
     /// An event as the caller may see it: drafts exist only for admins.
     pub async fn get(&self, who: Option<Identity>, id: EventId) -> Result<Event, AppError> {
-        let cached = match self.cache.get(&event_key(id)).await {
+        let cached = match self.cache.get(&keys::event(id)).await {
             Ok(hit) => hit.and_then(|raw| serde_json::from_str::<Event>(&raw).ok()),
             Err(e) => {
                 tracing::warn!(error = %e, "event cache unavailable; reading the store");
@@ -96,7 +94,7 @@ impl EventService {
                     .await?
                     .ok_or(AppError::NotFound)?;
                 if let Ok(raw) = serde_json::to_string(&event) {
-                    let _ = self.cache.set(&event_key(id), &raw, EVENT_TTL).await;
+                    let _ = self.cache.set(&keys::event(id), &raw, EVENT_TTL).await;
                 }
                 event
             }
@@ -118,12 +116,12 @@ impl EventService {
         let admin = who.is_some_and(|w| w.is_admin());
         let generation = self
             .cache
-            .get(GENERATION_KEY)
+            .get(keys::LISTING_GENERATION)
             .await
             .ok()
             .flatten()
             .unwrap_or_default();
-        let cache_key = format!("events:list:{generation}:{admin}:{}", query.cache_key());
+        let cache_key = keys::listing(&generation, admin, &query.cache_key());
         if let Ok(Some(body)) = self.cache.get(&cache_key).await {
             return Ok(body);
         }
