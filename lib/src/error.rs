@@ -3,22 +3,8 @@
 
 use crate::store::StoreError;
 
-/// A per-field validation problem, reported in the envelope's `errors`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct FieldError {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: Some(field.into()),
-            message: message.into(),
-        }
-    }
-}
+use crate::domain::DomainError;
+pub use crate::domain::FieldError;
 
 /// Rate-limit figures echoed in `RateLimit-*` headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -149,6 +135,16 @@ impl AppError {
             Self::Unavailable(_) | Self::IdempotencyKeyInUse => Some(1),
             Self::RateLimited(info) => Some(info.reset_secs.max(1)),
             _ => None,
+        }
+    }
+}
+
+impl From<DomainError> for AppError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::Invalid(errors) => Self::Validation(errors),
+            DomainError::InvalidStatusChange => Self::InvalidStatusChange,
+            DomainError::HasActiveBookings => Self::EventHasActiveBookings,
         }
     }
 }

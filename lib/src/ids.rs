@@ -1,7 +1,7 @@
 //! Server-chosen ids: ULIDs (time-ordered, so newest-first listings sort by id). A path id that
 //! is not a ULID is a validation error, never a 404.
 
-use crate::error::AppError;
+use crate::domain::DomainError;
 use std::fmt;
 use std::str::FromStr;
 
@@ -26,9 +26,9 @@ macro_rules! ulid_id {
                 Self(next_ulid())
             }
             /// Parses a client-supplied id; `field` names it in the 400.
-            pub fn parse(raw: &str, field: &str) -> Result<Self, AppError> {
+            pub fn parse(raw: &str, field: &str) -> Result<Self, DomainError> {
                 raw.parse().map_err(|_| {
-                    AppError::validation(field, concat!("must be a valid ", $what, " id"))
+                    DomainError::invalid(field, concat!("must be a valid ", $what, " id"))
                 })
             }
         }
@@ -92,7 +92,10 @@ mod tests {
             "01ARZ3NDEKTSV4RRFFQ69G5FA!",
         ] {
             let err = EventId::parse(bad, "id").unwrap_err();
-            assert_eq!(err.status_and_code(), (400, "VALIDATION_ERROR"), "{bad}");
+            assert!(
+                matches!(&err, DomainError::Invalid(errors) if errors[0].field.as_deref() == Some("id")),
+                "{bad}: {err:?}"
+            );
         }
     }
 

@@ -1,6 +1,6 @@
+use super::DomainError;
 use crate::ids::{BookingId, EventId, UserId};
 use crate::money::Cents;
-use crate::AppError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -62,7 +62,7 @@ impl NewBookingRequest {
         event_id: &str,
         quantity: i64,
         idempotency_key: uuid::Uuid,
-    ) -> Result<Self, AppError> {
+    ) -> Result<Self, DomainError> {
         let mut problems = super::Problems::default();
         let event_id = EventId::parse(event_id, "eventId")
             .map_err(|_| problems.add("eventId", "must be a valid event id"))
@@ -86,7 +86,7 @@ impl NewBookingRequest {
 }
 
 /// Parses an `Idempotency-Key` header: a UUID, bare or as a quoted sf-string.
-pub fn parse_idempotency_key(raw: &str) -> Result<uuid::Uuid, AppError> {
+pub fn parse_idempotency_key(raw: &str) -> Result<uuid::Uuid, DomainError> {
     let raw = raw.trim();
     let inner = raw
         .strip_prefix('"')
@@ -95,7 +95,7 @@ pub fn parse_idempotency_key(raw: &str) -> Result<uuid::Uuid, AppError> {
     uuid::Uuid::try_parse(inner)
         .ok()
         .filter(|_| inner.len() == 36)
-        .ok_or_else(|| AppError::validation("Idempotency-Key", "must be a UUID"))
+        .ok_or_else(|| DomainError::invalid("Idempotency-Key", "must be a UUID"))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
+use super::DomainError;
 use super::{text, PageParams, Problems};
 use crate::ids::{EventId, UserId};
 use crate::money::{Cents, MoneyError};
-use crate::AppError;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -165,7 +165,7 @@ fn parse_creatable_status(problems: &mut Problems, raw: &str) -> Option<EventSta
 }
 
 impl NewEvent {
-    pub fn parse(fields: EventFields, now: DateTime<Utc>) -> Result<Self, AppError> {
+    pub fn parse(fields: EventFields, now: DateTime<Utc>) -> Result<Self, DomainError> {
         let mut p = Problems::default();
         let name = text(&mut p, "name", fields.name.as_deref().unwrap_or(""), 1, 200);
         let description = text(
@@ -257,7 +257,7 @@ pub struct EventPatch {
 impl EventPatch {
     /// `fields.total_tickets` must be `None`: the counters are not editable (the HTTP adapter
     /// reports `totalTickets`/`availableTickets` itself since they are not in `EventFields`).
-    pub fn parse(fields: EventFields, now: DateTime<Utc>) -> Result<Self, AppError> {
+    pub fn parse(fields: EventFields, now: DateTime<Utc>) -> Result<Self, DomainError> {
         let mut p = Problems::default();
         let patch = Self {
             name: fields.name.map(|raw| text(&mut p, "name", &raw, 1, 200)),
@@ -288,16 +288,16 @@ impl EventPatch {
     /// Applies the patch if the lifecycle allows its status change: `InvalidStatusChange`
     /// otherwise, and `EventHasActiveBookings` for a return to draft while bookings stand (the
     /// store re-checks both atomically when it writes).
-    pub fn apply(self, event: &mut Event, now: DateTime<Utc>) -> Result<(), AppError> {
+    pub fn apply(self, event: &mut Event, now: DateTime<Utc>) -> Result<(), DomainError> {
         if let Some(next) = self.status {
             if !event.status.can_become(next) {
-                return Err(AppError::InvalidStatusChange);
+                return Err(DomainError::InvalidStatusChange);
             }
             if next == EventStatus::Draft
                 && event.status != EventStatus::Draft
                 && event.confirmed_bookings > 0
             {
-                return Err(AppError::EventHasActiveBookings);
+                return Err(DomainError::HasActiveBookings);
             }
         }
         if let Some(v) = self.name {
@@ -380,7 +380,7 @@ fn parse_bound(
 }
 
 impl EventQuery {
-    pub fn parse(params: &HashMap<String, String>) -> Result<Self, AppError> {
+    pub fn parse(params: &HashMap<String, String>) -> Result<Self, DomainError> {
         let mut p = Problems::default();
         // An empty value (`from=` from a form) means the filter is not set.
         let get = |k: &str| {
@@ -637,7 +637,7 @@ mod tests {
             ),
         ];
         for (field, input) in cases {
-            let AppError::Validation(errors) = NewEvent::parse(input, now).unwrap_err() else {
+            let DomainError::Invalid(errors) = NewEvent::parse(input, now).unwrap_err() else {
                 panic!()
             };
             assert_eq!(errors[0].field.as_deref(), Some(field));

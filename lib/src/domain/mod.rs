@@ -10,7 +10,43 @@ pub use event::{Event, EventPatch, EventQuery, EventStatus, NewEvent, SortBy, So
 pub use page::{PageMeta, PageParams};
 pub use user::{Email, Identity, NewUser, Role, User};
 
-use crate::error::FieldError;
+/// A per-field validation problem, reported in the envelope's `errors`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+}
+
+/// A rule of the domain refused an input or a change. The HTTP layer maps it to the contract in
+/// one `From` (`error.rs`); nothing here knows about statuses or codes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// Fields that break their rules, all of them at once.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// A status change the event lifecycle forbids.
+    #[error("invalid status change")]
+    InvalidStatusChange,
+    /// Back to draft while confirmed bookings stand.
+    #[error("event has active bookings")]
+    HasActiveBookings,
+}
+
+impl DomainError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, message)])
+    }
+}
 
 /// Collects field problems so a client hears about all of them at once.
 #[derive(Debug, Default)]
@@ -20,11 +56,11 @@ impl Problems {
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
         self.0.push(FieldError::new(field, message));
     }
-    pub fn into_result<T>(self, value: T) -> Result<T, crate::AppError> {
+    pub fn into_result<T>(self, value: T) -> Result<T, DomainError> {
         if self.0.is_empty() {
             Ok(value)
         } else {
-            Err(crate::AppError::Validation(self.0))
+            Err(DomainError::Invalid(self.0))
         }
     }
 }

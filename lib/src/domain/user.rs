@@ -1,6 +1,6 @@
+use super::DomainError;
 use super::{text, Problems};
 use crate::ids::UserId;
-use crate::AppError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -90,7 +90,7 @@ pub struct NewUser {
 }
 
 impl NewUser {
-    pub fn parse(email: &str, password: &str, name: &str) -> Result<Self, AppError> {
+    pub fn parse(email: &str, password: &str, name: &str) -> Result<Self, DomainError> {
         let mut problems = Problems::default();
         let email = Email::parse(email)
             .map_err(|m| problems.add("email", m))
@@ -175,7 +175,7 @@ mod tests {
 
     #[test]
     fn new_user_reports_every_field() {
-        let AppError::Validation(errors) = NewUser::parse("nope", "short", "  ").err().unwrap()
+        let DomainError::Invalid(errors) = NewUser::parse("nope", "short", "  ").err().unwrap()
         else {
             panic!()
         };

@@ -36,7 +36,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
         let raw = raw
             .to_str()
             .map_err(|_| AppError::validation("Idempotency-Key", "must be a UUID"))?;
-        parse_idempotency_key(raw).map(Self)
+        Ok(Self(parse_idempotency_key(raw)?))
     }
 }
 
