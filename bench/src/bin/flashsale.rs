@@ -223,9 +223,7 @@ async fn bare(args: &Args, label: &str) -> anyhow::Result<f64> {
         "bench-bare-{}",
         ulid::Ulid::new().to_string().to_lowercase()
     );
-    table::ensure_table(&client, &table_name)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    table::ensure_table(&client, &table_name).await?;
     let event_key = || {
         std::collections::HashMap::from([
             ("pk".to_owned(), AttributeValue::S("EVENT#bare".into())),

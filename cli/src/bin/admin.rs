@@ -47,7 +47,8 @@ async fn main() -> ExitCode {
                 Ok(true) => println!("created table {}", config.table_name),
                 Ok(false) => println!("table {} already exists", config.table_name),
                 Err(e) => {
-                    eprintln!("init-table failed: {e}");
+                    // The whole chain: what failed, and the SDK's reason under it.
+                    eprintln!("init-table failed: {:#}", anyhow::Error::from(e));
                     return ExitCode::FAILURE;
                 }
             }

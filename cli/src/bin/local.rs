@@ -44,7 +44,6 @@ async fn main() -> anyhow::Result<()> {
         let store = DynamoStore::new(&table_name, endpoint, region);
         table::ensure_table(store.client().await, &table_name)
             .await
-            .map_err(anyhow::Error::msg)
             .context("preparing the DynamoDB table")?;
     }
     tracing::info!(

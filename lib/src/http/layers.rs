@@ -3,7 +3,7 @@
 
 use super::extract::BODY_LIMIT;
 use super::rate_limit;
-use super::response::{current_request_id, REQUEST_ID, REQUEST_ID_HEADER};
+use super::response::{current_request_id, ErrorCause, REQUEST_ID, REQUEST_ID_HEADER};
 use crate::{AppError, AppState};
 use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
@@ -198,40 +198,59 @@ async fn finalize(req: Request, next: Next) -> Response {
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     REQUEST_ID
         .scope(id, async move {
-            let mut response = next.run(req).await;
-            let status = response.status();
-            if preflight && status == StatusCode::OK {
-                *response.status_mut() = StatusCode::NO_CONTENT;
-                return response;
-            }
-            let is_json = response
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|ct| ct.starts_with("application/json"));
-            if status.as_u16() < 400 || is_json {
-                return response;
-            }
-            let error = match status {
-                StatusCode::NOT_FOUND => AppError::NotFound,
-                StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
-                StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-                StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
-                StatusCode::UNAUTHORIZED => AppError::Unauthorized,
-                StatusCode::FORBIDDEN => AppError::Forbidden,
-                s if s.is_client_error() => AppError::validation("request", "is malformed"),
-                s => AppError::Internal(format!("layer answered {s}")),
-            };
-            let mut wrapped = error.into_response();
-            for (name, value) in response.headers() {
-                if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-                    wrapped.headers_mut().insert(name.clone(), value.clone());
-                }
-            }
-            debug_assert!(current_request_id().is_some());
-            wrapped
+            let response = next.run(req).await;
+            let response = envelope_of(response, preflight);
+            log_cause(&response);
+            response
         })
         .await
+}
+
+/// Logs a 500's or 503's cause once, here, in the request's span (so with its request id).
+fn log_cause(response: &Response) {
+    let Some(ErrorCause(cause)) = response.extensions().get::<ErrorCause>() else {
+        return;
+    };
+    if response.status().is_server_error() && response.status() != StatusCode::SERVICE_UNAVAILABLE {
+        tracing::error!(error = %cause, "internal error");
+    } else {
+        tracing::warn!(error = %cause, "dependency unavailable");
+    }
+}
+
+/// 204 for preflights; the envelope around any error a layer (not a handler) produced.
+fn envelope_of(mut response: Response, preflight: bool) -> Response {
+    let status = response.status();
+    if preflight && status == StatusCode::OK {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json {
+        return response;
+    }
+    let error = match status {
+        StatusCode::NOT_FOUND => AppError::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
+        StatusCode::UNAUTHORIZED => AppError::Unauthorized,
+        StatusCode::FORBIDDEN => AppError::Forbidden,
+        s if s.is_client_error() => AppError::validation("request", "is malformed"),
+        s => AppError::Internal(format!("layer answered {s}")),
+    };
+    let mut wrapped = error.into_response();
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            wrapped.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    debug_assert!(current_request_id().is_some());
+    wrapped
 }
 
 #[cfg(test)]

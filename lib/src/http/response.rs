@@ -34,11 +34,6 @@ pub(crate) fn raw_json(status: StatusCode, body: String) -> Response {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        match &self {
-            Self::Internal(detail) => tracing::error!(error = %detail, "internal error"),
-            Self::Unavailable(detail) => tracing::warn!(error = %detail, "dependency unavailable"),
-            _ => {}
-        }
         let mut body = json!({ "success": false, "message": self.public_message(), "code": code });
         if let Self::Validation(errors) = &self {
             body["errors"] = json!(errors);
@@ -55,9 +50,17 @@ impl IntoResponse for AppError {
         if let Self::RateLimited(info) = &self {
             super::rate_limit::set_headers(headers, info);
         }
+        // The cause travels with the response (never in its body) to the one layer that logs it.
+        if let Self::Internal(detail) | Self::Unavailable(detail) = &self {
+            response.extensions_mut().insert(ErrorCause(detail.clone()));
+        }
         response
     }
 }
+
+/// What made a response a 500 or a 503, for the log line `layers::finalize` writes.
+#[derive(Clone)]
+pub(crate) struct ErrorCause(pub String);
 
 pub(crate) async fn not_found() -> AppError {
     AppError::NotFound

@@ -66,9 +66,30 @@ pub mod keys {
     }
 }
 
+/// Why the table could not be made ready; each keeps the SDK's error as its source.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("describing table {table}")]
+    Describe {
+        table: String,
+        #[source]
+        source: aws_sdk_dynamodb::Error,
+    },
+    #[error("creating table {table}")]
+    Create {
+        table: String,
+        #[source]
+        source: aws_sdk_dynamodb::Error,
+    },
+    #[error("building the table definition")]
+    Definition(#[from] aws_sdk_dynamodb::error::BuildError),
+    #[error("table {0} did not become active")]
+    NotActive(String),
+}
+
 /// Creates the table and its indexes if missing and waits until it is active. Idempotent.
 /// Returns whether it created the table.
-pub async fn ensure_table(client: &Client, table_name: &str) -> Result<bool, String> {
+pub async fn ensure_table(client: &Client, table_name: &str) -> Result<bool, TableError> {
     if let Ok(existing) = client.describe_table().table_name(table_name).send().await {
         if existing.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
             return Ok(false);
@@ -79,14 +100,12 @@ pub async fn ensure_table(client: &Client, table_name: &str) -> Result<bool, Str
                 .attribute_name(name)
                 .key_type(key_type)
                 .build()
-                .map_err(|e| e.to_string())
         };
         let attr = |name: &str| {
             AttributeDefinition::builder()
                 .attribute_name(name)
                 .attribute_type(ScalarAttributeType::S)
                 .build()
-                .map_err(|e| e.to_string())
         };
         let mut request = client
             .create_table()
@@ -110,15 +129,21 @@ pub async fn ensure_table(client: &Client, table_name: &str) -> Result<bool, Str
                                 .projection_type(ProjectionType::All)
                                 .build(),
                         )
-                        .build()
-                        .map_err(|e| e.to_string())?,
+                        .build()?,
                 );
         }
         match request.send().await {
             Ok(_) => {}
             // Another process created it meanwhile: fine, wait below.
-            Err(e) if format!("{e:?}").contains("ResourceInUseException") => {}
-            Err(e) => return Err(format!("create table {table_name}: {e:?}")),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_resource_in_use_exception()) => {}
+            Err(e) => {
+                return Err(TableError::Create {
+                    table: table_name.into(),
+                    source: e.into(),
+                })
+            }
         }
     }
     for _ in 0..120 {
@@ -127,13 +152,15 @@ pub async fn ensure_table(client: &Client, table_name: &str) -> Result<bool, Str
             .table_name(table_name)
             .send()
             .await
-            .map_err(|e| format!("{e:?}"))?;
+            .map_err(|e| TableError::Describe {
+                table: table_name.into(),
+                source: e.into(),
+            })?;
         if status.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
             let ttl = TimeToLiveSpecification::builder()
                 .attribute_name(TTL_ATTRIBUTE)
                 .enabled(true)
-                .build()
-                .map_err(|e| e.to_string())?;
+                .build()?;
             // Enabling TTL twice is an error on AWS; the table is usable either way.
             let _ = client
                 .update_time_to_live()
@@ -145,5 +172,5 @@ pub async fn ensure_table(client: &Client, table_name: &str) -> Result<bool, Str
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    Err(format!("table {table_name} did not become active"))
+    Err(TableError::NotActive(table_name.into()))
 }
