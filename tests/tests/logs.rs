@@ -83,8 +83,43 @@ async fn logs_are_json_with_request_ids_and_no_secrets() {
     app.call("GET", "/api/v1/auth/me", Some(&access), None)
         .await;
 
+    // A dependency failure: the cause is logged once, in the request's span, and not sent.
+    let unreachable = Arc::new(ticketing::store::DynamoStore::new(
+        "nowhere",
+        Some("http://127.0.0.1:1".into()),
+        Some("us-east-1".into()),
+    ));
+    let broken = TestApp::with_parts(
+        Backend::Memory,
+        ticketing::config::Config::for_tests(),
+        unreachable,
+        Arc::new(ticketing::cache::MemoryCache::new()),
+    );
+    let failed = broken
+        .call_with(
+            "GET",
+            "/api/v1/events/01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            None,
+            &[("x-request-id", "log-test-503")],
+            None,
+        )
+        .await;
+    failed.expect(503, "SERVICE_UNAVAILABLE");
+
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(!logs.is_empty());
+    let causes: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| {
+            v["span"]["request_id"] == "log-test-503"
+                && v["message"] == "dependency unavailable"
+        })
+        .collect();
+    assert_eq!(causes.len(), 1, "logged once, with the request id:\n{logs}");
+    assert!(causes[0]["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("dynamodb")));
     let secrets = [
         PASSWORD.to_owned(),
         "Wrong1Password".to_owned(),
