@@ -112,8 +112,7 @@ async fn logs_are_json_with_request_ids_and_no_secrets() {
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|v| {
-            v["span"]["request_id"] == "log-test-503"
-                && v["message"] == "dependency unavailable"
+            v["span"]["request_id"] == "log-test-503" && v["message"] == "dependency unavailable"
         })
         .collect();
     assert_eq!(causes.len(), 1, "logged once, with the request id:\n{logs}");

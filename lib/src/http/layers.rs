@@ -23,7 +23,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 /// The contract's security headers, on every response (CloudFront's response-headers policies in
-/// `template.yaml` carry the same values; tests/tests/bundle.rs checks).
+/// `template.yaml` carry the same values; tests/tests/api/bundle.rs checks).
 pub const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),

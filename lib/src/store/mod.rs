@@ -1,5 +1,5 @@
 //! Storage behind small traits, with a DynamoDB implementation (`dynamo`) and an in-memory one
-//! (`memory`). Both pass the same behavioural suite (`tests/tests/store_contract.rs`).
+//! (`memory`). Both pass the same behavioural suite (`tests/tests/api/store_contract.rs`).
 
 pub mod dynamo;
 pub mod memory;
