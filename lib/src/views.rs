@@ -1,64 +1,202 @@
-//! The contract's wire shapes: the response envelope and the public views of users, events and
-//! bookings (money as decimals, timestamps as RFC 3339 UTC, never a password hash).
+//! The contract's wire shapes: one typed envelope and the public views of users, events and
+//! bookings (money as decimals, timestamps as RFC 3339 UTC, never a password hash). Field names
+//! are checked by the compiler; the OpenAPI test compares the spec against these types' output.
 
-use crate::domain::{Booking, Event, PageMeta, User};
+use crate::domain::{
+    Booking, BookingStatus, Email, Event, EventStatus, FieldError, PageMeta, Role, User,
+};
+use crate::ids::{BookingId, EventId, UserId};
+use crate::money::Cents;
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Value};
+use serde::{Serialize, Serializer};
 
 pub fn timestamp(ts: DateTime<Utc>) -> String {
     ts.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-pub fn user(user: &User) -> Value {
-    json!({
-        "id": user.id,
-        "email": user.email,
-        "name": user.name,
-        "role": user.role,
-        "createdAt": timestamp(user.created_at),
-    })
+fn money<S: Serializer>(cents: &Cents, serializer: S) -> Result<S::Ok, S::Error> {
+    cents.to_json().serialize(serializer)
 }
 
-pub fn event(event: &Event) -> Value {
-    json!({
-        "id": event.id,
-        "name": event.name,
-        "description": event.description,
-        "venue": event.venue,
-        "date": timestamp(event.date),
-        "price": event.price.to_json(),
-        "totalTickets": event.total_tickets,
-        "availableTickets": event.available_tickets,
-        "status": event.status,
-        "createdAt": timestamp(event.created_at),
-        "updatedAt": timestamp(event.updated_at),
-    })
+/// Every response body: `success` and `message` always; `data`/`meta` on success; `code`,
+/// `errors` and `requestId` on errors.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope<'a, T: Serialize> {
+    pub success: bool,
+    pub message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<PageMeta>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<&'a [FieldError]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
-pub fn booking(booking: &Booking) -> Value {
-    let mut view = json!({
-        "id": booking.id,
-        "eventId": booking.event_id,
-        "userId": booking.user_id,
-        "quantity": booking.quantity,
-        "unitPrice": booking.unit_price.to_json(),
-        "totalPrice": booking.total_price.to_json(),
-        "status": booking.status,
-        "ticketNumbers": booking.ticket_numbers,
-        "idempotencyKey": booking.idempotency_key,
-        "createdAt": timestamp(booking.created_at),
-    });
-    if let Some(at) = booking.cancelled_at {
-        view["cancelledAt"] = json!(timestamp(at));
+impl<'a, T: Serialize> Envelope<'a, T> {
+    /// A success carrying `data`.
+    pub fn ok(message: &'a str, data: T) -> Self {
+        Self {
+            success: true,
+            message,
+            data: Some(data),
+            meta: None,
+            code: None,
+            errors: None,
+            request_id: None,
+        }
     }
-    view
+
+    /// A page of a listing.
+    pub fn page(message: &'a str, data: T, meta: PageMeta) -> Self {
+        Self {
+            meta: Some(meta),
+            ..Self::ok(message, data)
+        }
+    }
+
+    /// The body as JSON text (serialising these types cannot fail).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
 }
 
-/// A success envelope.
-pub fn success(message: &str, data: Value, meta: Option<PageMeta>) -> Value {
-    let mut body = json!({ "success": true, "message": message, "data": data });
-    if let Some(meta) = meta {
-        body["meta"] = json!(meta);
+impl<'a> Envelope<'a, ()> {
+    /// A success with nothing to carry.
+    pub fn done(message: &'a str) -> Self {
+        Self {
+            data: None,
+            ..Self::ok(message, ())
+        }
     }
-    body
+
+    /// An error in the contract's shape.
+    pub fn error(
+        message: &'a str,
+        code: &'static str,
+        errors: Option<&'a [FieldError]>,
+        request_id: Option<String>,
+    ) -> Self {
+        Self {
+            success: false,
+            code: Some(code),
+            errors,
+            request_id,
+            ..Self::done(message)
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView<'a> {
+    id: UserId,
+    email: &'a Email,
+    name: &'a str,
+    role: Role,
+    created_at: String,
+}
+
+impl<'a> From<&'a User> for UserView<'a> {
+    fn from(user: &'a User) -> Self {
+        Self {
+            id: user.id,
+            email: &user.email,
+            name: &user.name,
+            role: user.role,
+            created_at: timestamp(user.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView<'a> {
+    id: EventId,
+    name: &'a str,
+    description: &'a str,
+    venue: &'a str,
+    date: String,
+    #[serde(serialize_with = "money")]
+    price: Cents,
+    total_tickets: u32,
+    available_tickets: u32,
+    status: EventStatus,
+    created_at: String,
+    updated_at: String,
+}
+
+impl<'a> From<&'a Event> for EventView<'a> {
+    fn from(event: &'a Event) -> Self {
+        Self {
+            id: event.id,
+            name: &event.name,
+            description: &event.description,
+            venue: &event.venue,
+            date: timestamp(event.date),
+            price: event.price,
+            total_tickets: event.total_tickets,
+            available_tickets: event.available_tickets,
+            status: event.status,
+            created_at: timestamp(event.created_at),
+            updated_at: timestamp(event.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingView<'a> {
+    id: BookingId,
+    event_id: EventId,
+    user_id: UserId,
+    quantity: u32,
+    #[serde(serialize_with = "money")]
+    unit_price: Cents,
+    #[serde(serialize_with = "money")]
+    total_price: Cents,
+    status: BookingStatus,
+    ticket_numbers: &'a [String],
+    idempotency_key: &'a str,
+    created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancelled_at: Option<String>,
+}
+
+impl<'a> From<&'a Booking> for BookingView<'a> {
+    fn from(booking: &'a Booking) -> Self {
+        Self {
+            id: booking.id,
+            event_id: booking.event_id,
+            user_id: booking.user_id,
+            quantity: booking.quantity,
+            unit_price: booking.unit_price,
+            total_price: booking.total_price,
+            status: booking.status,
+            ticket_numbers: &booking.ticket_numbers,
+            idempotency_key: &booking.idempotency_key,
+            created_at: timestamp(booking.created_at),
+            cancelled_at: booking.cancelled_at.map(timestamp),
+        }
+    }
+}
+
+/// What login, register and refresh answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView<'a> {
+    pub user: UserView<'a>,
+    pub access_token: &'a str,
+    pub refresh_token: &'a str,
+    pub expires_in: i64,
+}
+
+/// What `/auth/me` answers.
+#[derive(Debug, Serialize)]
+pub struct MeView<'a> {
+    pub user: UserView<'a>,
 }

@@ -1,10 +1,11 @@
 //! `/api/v1/auth`: register, login, me, refresh (rotation), logout.
 
-use super::{json, Caller, Endpoint, JsonBody, OptionalJsonBody};
+use super::{envelope, Caller, Endpoint, JsonBody, OptionalJsonBody};
 use crate::domain::NewUser;
 use crate::service::Session;
 use crate::tokens::REFRESH_TTL_SECS;
-use crate::{views, AppError, AppState};
+use crate::views::{Envelope, MeView, SessionView, UserView};
+use crate::{AppError, AppState};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::from_fn_with_state;
@@ -12,7 +13,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use serde_json::json;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub const COOKIE_NAME: &str = "refreshToken";
@@ -72,13 +72,13 @@ fn cookie(value: &str, max_age: i64) -> HeaderValue {
 }
 
 fn session_response(status: StatusCode, message: &str, session: Session) -> Response {
-    let data = json!({
-        "user": views::user(&session.user),
-        "accessToken": session.access_token,
-        "refreshToken": session.refresh_token,
-        "expiresIn": session.expires_in,
-    });
-    let mut response = json(status, &views::success(message, data, None));
+    let data = SessionView {
+        user: UserView::from(&session.user),
+        access_token: &session.access_token,
+        refresh_token: &session.refresh_token,
+        expires_in: session.expires_in,
+    };
+    let mut response = envelope(status, &Envelope::ok(message, data));
     response.headers_mut().insert(
         header::SET_COOKIE,
         cookie(&session.refresh_token, REFRESH_TTL_SECS),
@@ -124,9 +124,14 @@ async fn login(
 
 async fn me(State(state): State<AppState>, Caller(who): Caller) -> Result<Response, AppError> {
     let user = state.auth.me(who).await?;
-    Ok(json(
+    Ok(envelope(
         StatusCode::OK,
-        &views::success("OK", json!({ "user": views::user(&user) }), None),
+        &Envelope::ok(
+            "OK",
+            MeView {
+                user: UserView::from(&user),
+            },
+        ),
     ))
 }
 
@@ -147,10 +152,7 @@ async fn logout(
 ) -> Result<Response, AppError> {
     let token = presented_refresh_token(&headers, body)?;
     state.auth.logout(&token).await?;
-    let mut response = json(
-        StatusCode::OK,
-        &json!({ "success": true, "message": "Logged out" }),
-    );
+    let mut response = envelope(StatusCode::OK, &Envelope::done("Logged out"));
     response
         .headers_mut()
         .insert(header::SET_COOKIE, cookie("", 0));

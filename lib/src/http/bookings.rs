@@ -1,17 +1,17 @@
 //! `/api/v1/bookings`: book (idempotent), list own, get, cancel.
 
-use super::{json, Caller, Endpoint, JsonBody, QueryMap};
+use super::{envelope, Caller, Endpoint, JsonBody, QueryMap};
 use crate::domain::booking::parse_idempotency_key;
 use crate::domain::{BookingStatus, NewBookingRequest, PageParams, Problems};
 use crate::ids::BookingId;
-use crate::{views, AppError, AppState};
+use crate::views::{BookingView, Envelope};
+use crate::{AppError, AppState};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use serde::Deserialize;
-use serde_json::Value;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -86,11 +86,8 @@ async fn list(
     });
     problems.into_result(())?;
     let (bookings, meta) = state.bookings.list(who, status, page).await?;
-    let data = Value::Array(bookings.iter().map(views::booking).collect());
-    Ok(json(
-        StatusCode::OK,
-        &views::success("OK", data, Some(meta)),
-    ))
+    let data: Vec<BookingView> = bookings.iter().map(BookingView::from).collect();
+    Ok(envelope(StatusCode::OK, &Envelope::page("OK", data, meta)))
 }
 
 async fn show(
@@ -102,9 +99,9 @@ async fn show(
         .bookings
         .get(who, BookingId::parse(&id, "id")?)
         .await?;
-    Ok(json(
+    Ok(envelope(
         StatusCode::OK,
-        &views::success("OK", views::booking(&booking), None),
+        &Envelope::ok("OK", BookingView::from(&booking)),
     ))
 }
 
@@ -117,9 +114,9 @@ async fn cancel(
         .bookings
         .cancel(who, BookingId::parse(&id, "id")?)
         .await?;
-    let mut response = json(
+    let mut response = envelope(
         StatusCode::OK,
-        &views::success("Booking cancelled", views::booking(&booking), None),
+        &Envelope::ok("Booking cancelled", BookingView::from(&booking)),
     );
     response
         .headers_mut()

@@ -1,10 +1,11 @@
 //! `/api/v1/events`: public listing and details, admin create/update/soft delete.
 
-use super::{json, Admin, Endpoint, JsonBody, MaybeCaller, QueryMap};
+use super::{envelope, Admin, Endpoint, JsonBody, MaybeCaller, QueryMap};
 use crate::domain::event::EventFields;
 use crate::domain::{EventPatch, EventQuery, NewEvent};
 use crate::ids::EventId;
-use crate::{views, AppError, AppState};
+use crate::views::{Envelope, EventView};
+use crate::{AppError, AppState};
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
@@ -81,9 +82,9 @@ async fn show(
 ) -> Result<Response, AppError> {
     let id = EventId::parse(&id, "id")?;
     let event = state.events.get(who, id).await?;
-    Ok(json(
+    Ok(envelope(
         StatusCode::OK,
-        &views::success("OK", views::event(&event), None),
+        &Envelope::ok("OK", EventView::from(&event)),
     ))
 }
 
@@ -97,9 +98,9 @@ async fn create(
         .events
         .create(NewEvent::parse(fields, chrono::Utc::now())?)
         .await?;
-    Ok(json(
+    Ok(envelope(
         StatusCode::CREATED,
-        &views::success("Event created", views::event(&event), None),
+        &Envelope::ok("Event created", EventView::from(&event)),
     ))
 }
 
@@ -116,9 +117,9 @@ async fn update(
         .events
         .update(id, EventPatch::parse(fields, chrono::Utc::now())?)
         .await?;
-    Ok(json(
+    Ok(envelope(
         StatusCode::OK,
-        &views::success("Event updated", views::event(&event), None),
+        &Envelope::ok("Event updated", EventView::from(&event)),
     ))
 }
 
@@ -129,8 +130,5 @@ async fn remove(
 ) -> Result<Response, AppError> {
     let id = EventId::parse(&id, "id")?;
     state.events.delete(who, id).await?;
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({ "success": true, "message": "Event deleted" }),
-    ))
+    Ok(envelope(StatusCode::OK, &Envelope::done("Event deleted")))
 }

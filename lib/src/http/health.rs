@@ -1,6 +1,8 @@
 //! `/health` (no dependency touched) and `/health/ready` (each dependency checked, bounded).
 
-use super::{json, Endpoint};
+use super::{envelope, Endpoint};
+use crate::views::Envelope;
+use crate::AppError;
 use crate::{AppState, VERSION};
 use axum::extract::State;
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -21,9 +23,9 @@ pub fn endpoints() -> Vec<Endpoint> {
 }
 
 async fn health() -> Response {
-    json(
+    envelope(
         StatusCode::OK,
-        &json!({ "success": true, "message": "OK", "data": { "status": "ok", "version": VERSION } }),
+        &Envelope::ok("OK", json!({ "status": "ok", "version": VERSION })),
     )
 }
 
@@ -68,26 +70,23 @@ async fn ready(State(state): State<AppState>) -> Response {
         "dependencies": { "dynamodb": dynamodb, "redis": redis },
     });
     if db_up && cache_up {
-        return json(
-            StatusCode::OK,
-            &json!({ "success": true, "message": "Ready", "data": data }),
-        );
+        return envelope(StatusCode::OK, &Envelope::ok("Ready", data));
     }
     let down: Vec<&str> = [(db_up, "dynamodb"), (cache_up, "redis")]
         .iter()
         .filter(|(up, _)| !up)
         .map(|(_, n)| *n)
         .collect();
-    let mut body = json!({
-        "success": false,
-        "message": format!("Dependencies unavailable: {}", down.join(", ")),
-        "code": "SERVICE_UNAVAILABLE",
-        "data": data,
-    });
-    if let Some(id) = super::response::current_request_id() {
-        body["requestId"] = json!(id);
-    }
-    let mut response = json(StatusCode::SERVICE_UNAVAILABLE, &body);
+    let message = format!("Dependencies unavailable: {}", down.join(", "));
+    let (_, code) = AppError::Unavailable(String::new()).status_and_code();
+    let body = Envelope {
+        success: false,
+        data: Some(data),
+        code: Some(code),
+        request_id: super::response::current_request_id(),
+        ..Envelope::ok(&message, Value::Null)
+    };
+    let mut response = envelope(StatusCode::SERVICE_UNAVAILABLE, &body);
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));

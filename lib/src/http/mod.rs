@@ -12,7 +12,7 @@ pub mod site;
 
 pub use extract::{client_ip, Admin, Caller, JsonBody, MaybeCaller, OptionalJsonBody, QueryMap};
 pub use layers::SECURITY_HEADERS;
-pub use response::{json, REQUEST_ID_HEADER};
+pub use response::{envelope, json, REQUEST_ID_HEADER};
 
 use crate::AppState;
 use axum::http::Method;

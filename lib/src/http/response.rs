@@ -1,7 +1,8 @@
+use crate::views::Envelope;
 use crate::AppError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
@@ -19,6 +20,11 @@ pub fn json(status: StatusCode, body: &Value) -> Response {
     raw_json(status, body.to_string())
 }
 
+/// A response carrying the envelope.
+pub fn envelope<T: serde::Serialize>(status: StatusCode, body: &Envelope<'_, T>) -> Response {
+    raw_json(status, body.to_json())
+}
+
 pub(crate) fn raw_json(status: StatusCode, body: String) -> Response {
     (
         status,
@@ -34,15 +40,13 @@ pub(crate) fn raw_json(status: StatusCode, body: String) -> Response {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let mut body = json!({ "success": false, "message": self.public_message(), "code": code });
-        if let Self::Validation(errors) = &self {
-            body["errors"] = json!(errors);
-        }
-        if let Some(id) = current_request_id() {
-            body["requestId"] = json!(id);
-        }
+        let errors = match &self {
+            Self::Validation(errors) => Some(errors.as_slice()),
+            _ => None,
+        };
+        let body = Envelope::error(self.public_message(), code, errors, current_request_id());
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = json(status, &body);
+        let mut response = envelope(status, &body);
         let headers = response.headers_mut();
         if let Some(secs) = self.retry_after() {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));

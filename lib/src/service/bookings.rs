@@ -4,7 +4,8 @@ use crate::domain::{Booking, BookingStatus, Identity, NewBookingRequest, PageMet
 use crate::ids::BookingId;
 use crate::money::Cents;
 use crate::store::{BookOutcome, BookingAttempt, Store, StoreError};
-use crate::{views, AppError};
+use crate::views::{BookingView, Envelope};
+use crate::AppError;
 use chrono::Utc;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -222,8 +223,7 @@ impl BookingService {
             created_at: now,
             cancelled_at: None,
         };
-        let response_body =
-            views::success("Booking created", views::booking(&booking), None).to_string();
+        let response_body = Envelope::ok("Booking created", BookingView::from(&booking)).to_json();
         BookingAttempt {
             booking,
             fingerprint: fingerprint.to_owned(),

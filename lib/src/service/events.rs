@@ -3,7 +3,8 @@ use crate::domain::{Event, EventPatch, EventQuery, EventStatus, Identity, NewEve
 use crate::ids::EventId;
 use crate::money::Cents;
 use crate::store::Store;
-use crate::{views, AppError};
+use crate::views::{Envelope, EventView};
+use crate::AppError;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -126,8 +127,8 @@ impl EventService {
             return Ok(body);
         }
         let (events, meta) = self.list(admin, query).await?;
-        let data = serde_json::Value::Array(events.iter().map(views::event).collect());
-        let body = views::success("OK", data, Some(meta)).to_string();
+        let data: Vec<EventView> = events.iter().map(EventView::from).collect();
+        let body = Envelope::page("OK", data, meta).to_json();
         let _ = self.cache.set(&cache_key, &body, LIST_TTL).await;
         Ok(body)
     }
