@@ -1,5 +1,9 @@
 //! DynamoDB implementation: one table (see `table`), conditional writes and transactions.
 
+use super::table::attr::{
+    self, AVAILABLE_TICKETS, CANCELLED_AT, CONFIRMED_BOOKINGS, DATE_MS, DELETED_AT, DELETED_BY,
+    DESCRIPTION, PRICE, UPDATED_AT, VENUE,
+};
 use super::table::{
     keys, BOOKINGS_BY_USER, EVENTS_BY_STATUS, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE,
 };
@@ -206,7 +210,7 @@ impl DynamoStore {
     fn event_item(&self, event: &Event) -> StoreResult<Item> {
         let mut item = encode(event)?;
         item.extend(key(keys::event(event.id)));
-        item.insert("dateTs".into(), n(event.date.timestamp_millis()));
+        item.insert(attr::DATE_MS.into(), n(event.date.timestamp_millis()));
         if event.deleted_at.is_none() {
             item.insert(
                 EVENTS_BY_STATUS.partition_key.into(),
@@ -275,12 +279,13 @@ impl DynamoStore {
         let Some(old) = old.filter(|i| !i.is_empty()) else {
             return StoreError::NotFound;
         };
-        if old.contains_key("deletedAt") {
+        if old.contains_key(attr::DELETED_AT) {
             return StoreError::NotFound;
         }
-        let status_ok = matches!(old.get("status"), Some(AttributeValue::S(s)) if s == "published");
-        let future = matches!(old.get("dateTs"), Some(AttributeValue::N(ms)) if ms.parse::<i64>().is_ok_and(|ms| ms > now.timestamp_millis()));
-        let same_price = matches!(old.get("price"), Some(AttributeValue::N(p)) if p.parse::<i64>() == Ok(attempt.booking.unit_price.0));
+        let status_ok =
+            matches!(old.get(attr::STATUS), Some(AttributeValue::S(s)) if s == "published");
+        let future = matches!(old.get(attr::DATE_MS), Some(AttributeValue::N(ms)) if ms.parse::<i64>().is_ok_and(|ms| ms > now.timestamp_millis()));
+        let same_price = matches!(old.get(attr::PRICE), Some(AttributeValue::N(p)) if p.parse::<i64>() == Ok(attempt.booking.unit_price.0));
         if !status_ok || !future {
             StoreError::EventNotBookable
         } else if !same_price {
@@ -303,13 +308,13 @@ impl DynamoStore {
         if expires <= attempt.now.timestamp() {
             return Ok(None);
         }
-        if text("fingerprint").as_deref() != Some(attempt.fingerprint.as_str()) {
+        if text(attr::FINGERPRINT).as_deref() != Some(attempt.fingerprint.as_str()) {
             return Err(StoreError::IdempotencyKeyReused);
         }
-        let booking_id = text("bookingId")
+        let booking_id = text(attr::BOOKING_ID)
             .and_then(|id| id.parse().ok())
             .ok_or_else(|| StoreError::Corrupt("guard without bookingId".into()))?;
-        let response_body = text("responseBody").unwrap_or_default();
+        let response_body = text(attr::RESPONSE_BODY).unwrap_or_default();
         Ok(Some(BookOutcome::Replayed {
             booking_id,
             response_body,
@@ -323,7 +328,7 @@ impl UserStore for DynamoStore {
         let mut user_item = encode(user)?;
         user_item.extend(key(keys::user(user.id)));
         let mut email_item = key(keys::email(&user.email));
-        email_item.insert("userId".into(), s(user.id.to_string()));
+        email_item.insert(attr::USER_ID.into(), s(user.id.to_string()));
         let put = |item: Item| {
             Put::builder()
                 .table_name(&self.table)
@@ -361,7 +366,7 @@ impl UserStore for DynamoStore {
         let Some(item) = self.get(keys::email(email)).await? else {
             return Ok(None);
         };
-        let Some(AttributeValue::S(id)) = item.get("userId") else {
+        let Some(AttributeValue::S(id)) = item.get(attr::USER_ID) else {
             return Err(StoreError::Corrupt("email item without userId".into()));
         };
         let id = id
@@ -382,7 +387,7 @@ impl UserStore for DynamoStore {
             .set_key(Some(key(keys::user(id))))
             .update_expression("SET #role = :role")
             .condition_expression("attribute_exists(pk)")
-            .set_expression_attribute_names(names(&[("#role", "role")]))
+            .set_expression_attribute_names(names(&[("#role", attr::ROLE)]))
             .set_expression_attribute_values(values(vec![(":role", s(role))]))
             .send()
             .await
@@ -463,9 +468,11 @@ impl EventStore for DynamoStore {
         // update fail, one landing after finds a draft and is refused.
         let to_draft = event.status == EventStatus::Draft && was != EventStatus::Draft;
         let condition = if to_draft {
-            "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND #status = :was AND confirmedBookings = :zero"
+            &format!("attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :was AND {CONFIRMED_BOOKINGS} = :zero")
         } else {
-            "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND #status = :was"
+            &format!(
+                "attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :was"
+            )
         };
         let mut vals = vec![
             (":name", s(&event.name)),
@@ -501,16 +508,20 @@ impl EventStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(keys::event(event.id))))
             .update_expression(
-                "SET #name = :name, description = :description, venue = :venue, #date = :date, dateTs = :dateTs, \
-                 price = :price, #status = :status, updatedAt = :updatedAt, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk",
+                format!(
+                "SET #name = :name, {DESCRIPTION} = :description, {VENUE} = :venue, #date = :date, \
+                 {DATE_MS} = :dateTs, {PRICE} = :price, #status = :status, {UPDATED_AT} = :updatedAt, \
+                 {} = :gsi1pk, {} = :gsi1sk",
+                EVENTS_BY_STATUS.partition_key, EVENTS_BY_STATUS.sort_key
+            ),
             )
             .condition_expression(condition)
-            .set_expression_attribute_names(names(&[("#name", "name"), ("#date", "date"), ("#status", "status")]))
+            .set_expression_attribute_names(names(&[("#name", attr::NAME), ("#date", attr::DATE), ("#status", attr::STATUS)]))
             .set_expression_attribute_values(values(vals));
         match self.update_or_old(request).await? {
             None => Ok(()),
-            Some(old) if !old.is_empty() && !old.contains_key("deletedAt") => {
-                let status_now = old.get("status").and_then(|v| v.as_s().ok());
+            Some(old) if !old.is_empty() && !old.contains_key(attr::DELETED_AT) => {
+                let status_now = old.get(attr::STATUS).and_then(|v| v.as_s().ok());
                 if status_now.map(String::as_str) != Some(was.as_str()) {
                     Err(StoreError::Contention(
                         "the event's status changed meanwhile".into(),
@@ -532,14 +543,17 @@ impl EventStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(keys::event(id))))
             // Leaving the status index makes the event vanish from listings.
-            .update_expression("SET deletedAt = :at, deletedBy = :by, updatedAt = :at REMOVE gsi1pk, gsi1sk")
+            .update_expression(format!(
+                "SET {DELETED_AT} = :at, {DELETED_BY} = :by, {UPDATED_AT} = :at REMOVE {}, {}",
+                EVENTS_BY_STATUS.partition_key, EVENTS_BY_STATUS.sort_key
+            ))
             .condition_expression(
-                "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND confirmedBookings = :zero",
+                format!("attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND {CONFIRMED_BOOKINGS} = :zero"),
             )
             .set_expression_attribute_values(values(vec![(":at", s(at)), (":by", s(by.to_string())), (":zero", n(0))]));
         match self.update_or_old(request).await? {
             None => Ok(()),
-            Some(old) if !old.is_empty() && !old.contains_key("deletedAt") => {
+            Some(old) if !old.is_empty() && !old.contains_key(attr::DELETED_AT) => {
                 Err(StoreError::HasActiveBookings)
             }
             Some(_) => Err(StoreError::NotFound),
@@ -554,12 +568,16 @@ impl BookingStore for DynamoStore {
         let event_update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::event(booking.event_id))))
-            .update_expression("SET availableTickets = availableTickets - :q, confirmedBookings = confirmedBookings + :one")
+            .update_expression(format!(
+                "SET {AVAILABLE_TICKETS} = {AVAILABLE_TICKETS} - :q, {CONFIRMED_BOOKINGS} = {CONFIRMED_BOOKINGS} + :one"
+            ))
             .condition_expression(
-                "attribute_exists(pk) AND attribute_not_exists(deletedAt) AND #status = :published \
-                 AND dateTs > :now AND price = :price AND availableTickets >= :q",
+                format!(
+                    "attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :published \
+                     AND {DATE_MS} > :now AND {PRICE} = :price AND {AVAILABLE_TICKETS} >= :q"
+                ),
             )
-            .set_expression_attribute_names(names(&[("#status", "status")]))
+            .set_expression_attribute_names(names(&[("#status", attr::STATUS)]))
             .set_expression_attribute_values(values(vec![
                 (":q", n(booking.quantity)),
                 (":one", n(1)),
@@ -587,9 +605,9 @@ impl BookingStore for DynamoStore {
 
         let guard_key = keys::idempotency_guard(booking.user_id, &booking.idempotency_key);
         let mut guard_item = key(guard_key.clone());
-        guard_item.insert("bookingId".into(), s(booking.id.to_string()));
-        guard_item.insert("fingerprint".into(), s(&attempt.fingerprint));
-        guard_item.insert("responseBody".into(), s(&attempt.response_body));
+        guard_item.insert(attr::BOOKING_ID.into(), s(booking.id.to_string()));
+        guard_item.insert(attr::FINGERPRINT.into(), s(&attempt.fingerprint));
+        guard_item.insert(attr::RESPONSE_BODY.into(), s(&attempt.response_body));
         guard_item.insert(
             TTL_ATTRIBUTE.into(),
             n(attempt.guard_expires_at.timestamp()),
@@ -672,9 +690,9 @@ impl BookingStore for DynamoStore {
         let booking_update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::booking(booking.id))))
-            .update_expression("SET #status = :cancelled, cancelledAt = :now")
+            .update_expression(format!("SET #status = :cancelled, {CANCELLED_AT} = :now"))
             .condition_expression("#status = :confirmed")
-            .set_expression_attribute_names(names(&[("#status", "status")]))
+            .set_expression_attribute_names(names(&[("#status", attr::STATUS)]))
             .set_expression_attribute_values(values(vec![
                 (":cancelled", s("cancelled")),
                 (":confirmed", s("confirmed")),
@@ -685,8 +703,10 @@ impl BookingStore for DynamoStore {
         let event_update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::event(booking.event_id))))
-            .update_expression("SET availableTickets = availableTickets + :q, confirmedBookings = confirmedBookings - :one")
-            .condition_expression("attribute_exists(pk) AND dateTs > :now")
+            .update_expression(format!(
+                "SET {AVAILABLE_TICKETS} = {AVAILABLE_TICKETS} + :q, {CONFIRMED_BOOKINGS} = {CONFIRMED_BOOKINGS} - :one"
+            ))
+            .condition_expression(format!("attribute_exists(pk) AND {DATE_MS} > :now"))
             .set_expression_attribute_values(values(vec![
                 (":q", n(booking.quantity)),
                 (":one", n(1)),
@@ -715,25 +735,14 @@ impl BookingStore for DynamoStore {
     }
 }
 
-/// Attribute names of a session item (beside the keys and the TTL attribute).
-mod session_attr {
-    pub const USER: &str = "userId";
-    pub const CURRENT_TOKEN: &str = "currentToken";
-    pub const ROTATIONS: &str = "rotations";
-    pub const REVOKED: &str = "revoked";
-}
-
 #[async_trait]
 impl SessionStore for DynamoStore {
     async fn open_session(&self, session: &SessionRecord) -> StoreResult<()> {
         let mut item = key(keys::session(&session.family));
-        item.insert(session_attr::USER.into(), s(session.user.to_string()));
-        item.insert(
-            session_attr::CURRENT_TOKEN.into(),
-            s(&session.current_token),
-        );
-        item.insert(session_attr::ROTATIONS.into(), n(0));
-        item.insert(session_attr::REVOKED.into(), AttributeValue::Bool(false));
+        item.insert(attr::USER_ID.into(), s(session.user.to_string()));
+        item.insert(attr::CURRENT_TOKEN.into(), s(&session.current_token));
+        item.insert(attr::ROTATIONS.into(), n(0));
+        item.insert(attr::REVOKED.into(), AttributeValue::Bool(false));
         item.insert(TTL_ATTRIBUTE.into(), n(session.expires_at.timestamp()));
         self.client()
             .await
@@ -766,9 +775,9 @@ impl SessionStore for DynamoStore {
                 "attribute_exists(pk) AND #current = :presented AND #revoked = :false AND #ttl > :now",
             )
             .set_expression_attribute_names(names(&[
-                ("#current", session_attr::CURRENT_TOKEN),
-                ("#rotations", session_attr::ROTATIONS),
-                ("#revoked", session_attr::REVOKED),
+                ("#current", attr::CURRENT_TOKEN),
+                ("#rotations", attr::ROTATIONS),
+                ("#revoked", attr::REVOKED),
                 ("#ttl", TTL_ATTRIBUTE),
             ]))
             .set_expression_attribute_values(values(vec![
@@ -791,10 +800,7 @@ impl SessionStore for DynamoStore {
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse::<i64>().ok())
             .is_none_or(|ttl| ttl <= Utc::now().timestamp());
-        let revoked = old
-            .get(session_attr::REVOKED)
-            .and_then(|v| v.as_bool().ok())
-            == Some(&true);
+        let revoked = old.get(attr::REVOKED).and_then(|v| v.as_bool().ok()) == Some(&true);
         Ok(if expired {
             Rotation::Unknown
         } else if revoked {
@@ -813,7 +819,7 @@ impl SessionStore for DynamoStore {
             .set_key(Some(key(keys::session(family))))
             .update_expression("SET #revoked = :true")
             .condition_expression("attribute_exists(pk)")
-            .set_expression_attribute_names(names(&[("#revoked", session_attr::REVOKED)]))
+            .set_expression_attribute_names(names(&[("#revoked", attr::REVOKED)]))
             .set_expression_attribute_values(values(vec![(":true", AttributeValue::Bool(true))]))
             .send()
             .await;
@@ -839,5 +845,73 @@ impl Store for DynamoStore {
         self.get(("HEALTH".into(), "HEALTH".into()))
             .await
             .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The attribute names the expressions use are the ones serde writes: a renamed field would
+    /// fail here, not silently in a condition on DynamoDB.
+    #[test]
+    fn expressions_name_the_attributes_serde_writes() {
+        let now = Utc::now();
+        let event = Event {
+            id: EventId::new(),
+            name: "n".into(),
+            description: "d".into(),
+            venue: "v".into(),
+            date: now,
+            price: crate::money::Cents(100),
+            total_tickets: 5,
+            available_tickets: 5,
+            confirmed_bookings: 0,
+            status: EventStatus::Published,
+            created_at: now,
+            updated_at: now,
+            deleted_at: Some(now),
+            deleted_by: Some(UserId::new()),
+        };
+        let item = encode(&event).unwrap();
+        for name in [
+            attr::NAME,
+            attr::DESCRIPTION,
+            attr::VENUE,
+            attr::DATE,
+            attr::PRICE,
+            attr::STATUS,
+            attr::AVAILABLE_TICKETS,
+            attr::CONFIRMED_BOOKINGS,
+            attr::UPDATED_AT,
+            attr::DELETED_AT,
+            attr::DELETED_BY,
+        ] {
+            assert!(item.contains_key(name), "an event has no {name}: {item:?}");
+        }
+        let booking = Booking {
+            id: BookingId::new(),
+            event_id: event.id,
+            user_id: UserId::new(),
+            quantity: 1,
+            unit_price: crate::money::Cents(100),
+            total_price: crate::money::Cents(100),
+            status: crate::domain::BookingStatus::Cancelled,
+            ticket_numbers: vec!["t".into()],
+            idempotency_key: "k".into(),
+            created_at: now,
+            cancelled_at: Some(now),
+        };
+        let item = encode(&booking).unwrap();
+        assert!(item.contains_key(attr::STATUS) && item.contains_key(attr::CANCELLED_AT));
+        let user = User {
+            id: UserId::new(),
+            email: crate::domain::Email::parse("a@b.co").unwrap(),
+            name: "n".into(),
+            role: Role::Admin,
+            password_hash: "h".into(),
+            created_at: now,
+        };
+        assert!(encode(&user).unwrap().contains_key(attr::ROLE));
     }
 }

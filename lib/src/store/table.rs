@@ -34,6 +34,36 @@ pub const BOOKINGS_BY_USER: IndexDesign = IndexDesign {
 };
 pub const INDEXES: [IndexDesign; 2] = [EVENTS_BY_STATUS, BOOKINGS_BY_USER];
 
+/// Attribute names that the store's expressions and readers name, defined once. Events and
+/// bookings are mapped by serde (camelCase); a test checks these constants against that mapping.
+pub mod attr {
+    pub const NAME: &str = "name";
+    pub const DESCRIPTION: &str = "description";
+    pub const VENUE: &str = "venue";
+    pub const DATE: &str = "date";
+    /// The event's date in epoch milliseconds: conditions compare numbers, not text.
+    pub const DATE_MS: &str = "dateTs";
+    pub const PRICE: &str = "price";
+    pub const STATUS: &str = "status";
+    pub const AVAILABLE_TICKETS: &str = "availableTickets";
+    pub const CONFIRMED_BOOKINGS: &str = "confirmedBookings";
+    pub const UPDATED_AT: &str = "updatedAt";
+    pub const DELETED_AT: &str = "deletedAt";
+    pub const DELETED_BY: &str = "deletedBy";
+    pub const CANCELLED_AT: &str = "cancelledAt";
+    pub const ROLE: &str = "role";
+    /// On an email item: the user it belongs to. On a session: its user.
+    pub const USER_ID: &str = "userId";
+    /// Idempotency guard: the booking, the request's fingerprint and the exact 201 body.
+    pub const BOOKING_ID: &str = "bookingId";
+    pub const FINGERPRINT: &str = "fingerprint";
+    pub const RESPONSE_BODY: &str = "responseBody";
+    /// Session: the spendable refresh token id, rotations so far, revoked flag.
+    pub const CURRENT_TOKEN: &str = "currentToken";
+    pub const ROTATIONS: &str = "rotations";
+    pub const REVOKED: &str = "revoked";
+}
+
 /// Item keys. Every entity lives in one table, keyed by a typed prefix.
 pub mod keys {
     use crate::domain::{Email, EventStatus};

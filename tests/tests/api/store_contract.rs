@@ -214,19 +214,22 @@ async fn update_changes_details_and_index_but_never_counters(backend: Backend) {
     // A stale copy with the old counters must not overwrite the booking's decrement.
     let mut stale = edited.clone();
     stale.venue = "Elsewhere".into();
+    stale.description = "New words".into();
+    stale.price = ticketing::money::Cents(4_250);
+    stale.date += Duration::hours(3);
+    stale.updated_at += Duration::seconds(1);
     store
         .update_event_details(&stale, EventStatus::Published)
         .await
         .unwrap();
     let stored = store.event_by_id(event.id).await.unwrap().unwrap();
-    assert_eq!(
-        (
-            stored.name.as_str(),
-            stored.venue.as_str(),
-            stored.available_tickets
-        ),
-        ("Renamed", "Elsewhere", 3)
-    );
+    // The whole event: every editable field written, the counters the booking's.
+    let expected = ticketing::domain::Event {
+        available_tickets: 3,
+        confirmed_bookings: 1,
+        ..stale.clone()
+    };
+    assert_eq!(stored, expected);
     assert_eq!(
         store
             .events_by_status(&[EventStatus::Draft], None, None)
