@@ -34,7 +34,6 @@ export function EventsPage() {
           onSettled={(search) => update({ search }, true)}
           className="search"
         />
-        <TypedFilter label="Venue" value={query.venue} onSettled={(venue) => update({ venue }, true)} />
         <label>
           From
           <input type="date" value={query.from} onChange={(e) => update({ from: e.target.value })} />
@@ -61,6 +60,7 @@ export function EventsPage() {
           value={query.maxPrice}
           onSettled={(maxPrice) => update({ maxPrice }, true)}
         />
+        <TypedFilter label="Venue" value={query.venue} onSettled={(venue) => update({ venue }, true)} />
         {isAdmin && (
           <label>
             Status
