@@ -58,15 +58,70 @@ pub enum AppError {
     IdempotencyKeyReused,
     #[error("rate limited")]
     RateLimited(RateLimitInfo),
-    /// A dependency is down, slow or throttling; the text is for logs only.
-    #[error("service unavailable: {0}")]
-    Unavailable(String),
-    /// A bug; the text is for logs only.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A dependency is down, slow or throttling; the cause is for logs only.
+    #[error("service unavailable")]
+    Unavailable(#[source] Cause),
+    /// A bug; the cause is for logs only.
+    #[error("internal error")]
+    Internal(#[source] Cause),
+}
+
+/// What lies under a 500 or a 503: the original error, kept whole (with its own sources) for the
+/// one log line the finalize layer writes; never sent to a client.
+#[derive(Debug, Clone)]
+pub struct Cause(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl Cause {
+    /// The cause and its sources, outermost first: "a: b: c".
+    pub fn chain(&self) -> String {
+        let mut text = self.0.to_string();
+        let mut next = self.0.source();
+        while let Some(source) = next {
+            text.push_str(": ");
+            text.push_str(&source.to_string());
+            next = source.source();
+        }
+        text
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// For `strum::EnumIter`, which fills fields with defaults.
+impl Default for Cause {
+    fn default() -> Self {
+        Self::new("unspecified")
+    }
+}
+
+impl Cause {
+    /// An error (kept with its sources) or a sentence.
+    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self(std::sync::Arc::from(error.into()))
+    }
 }
 
 impl AppError {
+    /// A dependency failed: `cause` is an error (kept with its sources) or a sentence.
+    pub fn unavailable(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Unavailable(Cause::new(cause))
+    }
+
+    /// A bug: `cause` is an error (kept with its sources) or a sentence.
+    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Internal(Cause::new(cause))
+    }
+
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
     }
@@ -151,7 +206,7 @@ impl From<DomainError> for AppError {
 
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
-        match err {
+        match &err {
             StoreError::NotFound => Self::NotFound,
             StoreError::EmailTaken => Self::EmailTaken,
             StoreError::InsufficientTickets => Self::InsufficientTickets,
@@ -159,16 +214,16 @@ impl From<StoreError> for AppError {
             StoreError::NotCancellable => Self::BookingNotCancellable,
             StoreError::HasActiveBookings => Self::EventHasActiveBookings,
             StoreError::IdempotencyKeyReused => Self::IdempotencyKeyReused,
-            StoreError::Contention(msg) => Self::Unavailable(format!("contention: {msg}")),
-            StoreError::PriceChanged => Self::Unavailable("event price kept changing".into()),
-            StoreError::Unavailable(msg) => Self::Unavailable(msg),
-            StoreError::Corrupt(msg) => Self::Internal(msg),
+            StoreError::Contention(_) | StoreError::PriceChanged | StoreError::Unavailable(_) => {
+                Self::unavailable(err)
+            }
+            StoreError::Corrupt(_) => Self::internal(err),
         }
     }
 }
 
 impl From<crate::cache::CacheError> for AppError {
     fn from(err: crate::cache::CacheError) -> Self {
-        Self::Unavailable(err.to_string())
+        Self::unavailable(err)
     }
 }

@@ -78,7 +78,7 @@ impl TokenService {
             TokenType::Refresh => &self.refresh_enc,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, key)
-            .map_err(|e| AppError::Internal(format!("sign token: {e}")))
+            .map_err(AppError::internal)
     }
 
     fn claims(&self, user: &User, typ: TokenType, ttl: i64, family: Option<String>) -> Claims {
@@ -166,8 +166,8 @@ impl TokenService {
 pub async fn hash_password(password: String) -> Result<String, AppError> {
     tokio::task::spawn_blocking(move || bcrypt::hash(password, BCRYPT_COST))
         .await
-        .map_err(|e| AppError::Internal(format!("hash task: {e}")))?
-        .map_err(|e| AppError::Internal(format!("hash: {e}")))
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)
 }
 
 /// Verifies `password` against `hash`, or against a dummy hash when the user is unknown, so an
@@ -179,7 +179,7 @@ pub async fn verify_password(password: String, hash: Option<String>) -> Result<b
         bcrypt::verify(password, &hash).unwrap_or(false) && known
     })
     .await
-    .map_err(|e| AppError::Internal(format!("verify task: {e}")))
+    .map_err(AppError::internal)
 }
 
 /// A valid hash of a random password: verifying against it when the email is unknown makes an

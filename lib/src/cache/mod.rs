@@ -11,9 +11,21 @@ pub use redis::RedisCache;
 use async_trait::async_trait;
 use std::time::Duration;
 
+/// The cache could not do what was asked; the client's own error is kept as the source.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("cache unavailable: {0}")]
-pub struct CacheError(pub String);
+pub struct CacheError(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl CacheError {
+    pub fn new(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(cause))
+    }
+
+    /// For a cause that is a sentence of ours rather than a client's error.
+    pub fn because(reason: &'static str) -> Self {
+        Self::new(std::io::Error::other(reason))
+    }
+}
 
 pub type CacheResult<T> = Result<T, CacheError>;
 

@@ -42,8 +42,8 @@ impl Breaker {
     }
 }
 
-fn unavailable(err: impl std::fmt::Display) -> CacheError {
-    CacheError(format!("redis: {err}"))
+fn unavailable(err: fred::error::Error) -> CacheError {
+    CacheError::new(err)
 }
 
 const COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
@@ -69,7 +69,9 @@ impl RedisCache {
         op: impl std::future::Future<Output = CacheResult<T>>,
     ) -> CacheResult<T> {
         if self.breaker.is_open() {
-            return Err(unavailable("down (failing fast after a recent failure)"));
+            return Err(CacheError::because(
+                "redis is down (failing fast after a recent failure)",
+            ));
         }
         let result = op.await;
         if result.is_err() {
@@ -100,7 +102,7 @@ impl RedisCache {
                     }
                     Err(_) => {
                         let _ = client.quit().await;
-                        Err(unavailable("connect timeout"))
+                        Err(CacheError::because("redis: connect timeout"))
                     }
                 }
             })

@@ -78,7 +78,7 @@ async fn ready(State(state): State<AppState>) -> Response {
         .map(|(_, n)| *n)
         .collect();
     let message = format!("Dependencies unavailable: {}", down.join(", "));
-    let (_, code) = AppError::Unavailable(String::new()).status_and_code();
+    let (_, code) = AppError::unavailable("readiness").status_and_code();
     let body = Envelope {
         success: false,
         data: Some(data),

@@ -45,7 +45,7 @@ pub(super) fn apply(routes: Router<AppState>, state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), rate_limit::general))
         .with_state(state)
         .layer(CatchPanicLayer::custom(|_| {
-            AppError::Internal("handler panicked".into()).into_response()
+            AppError::internal("handler panicked").into_response()
         }))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
@@ -241,7 +241,7 @@ fn envelope_of(mut response: Response, preflight: bool) -> Response {
         StatusCode::UNAUTHORIZED => AppError::Unauthorized,
         StatusCode::FORBIDDEN => AppError::Forbidden,
         s if s.is_client_error() => AppError::validation("request", "is malformed"),
-        s => AppError::Internal(format!("layer answered {s}")),
+        s => AppError::internal(format!("layer answered {s}")),
     };
     let mut wrapped = error.into_response();
     for (name, value) in response.headers() {

@@ -55,8 +55,8 @@ impl IntoResponse for AppError {
             super::rate_limit::set_headers(headers, info);
         }
         // The cause travels with the response (never in its body) to the one layer that logs it.
-        if let Self::Internal(detail) | Self::Unavailable(detail) = &self {
-            response.extensions_mut().insert(ErrorCause(detail.clone()));
+        if let Self::Internal(cause) | Self::Unavailable(cause) = &self {
+            response.extensions_mut().insert(ErrorCause(cause.chain()));
         }
         response
     }

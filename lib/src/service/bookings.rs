@@ -74,7 +74,7 @@ impl BookingService {
         let in_flight = serde_json::to_string(&IdempotencyRecord::InFlight {
             fingerprint: fingerprint.clone(),
         })
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(AppError::internal)?;
 
         let owns_cache_entry = match self
             .cache
@@ -138,7 +138,7 @@ impl BookingService {
                     };
                     match serde_json::to_string(&done) {
                         Ok(raw) => self.cache.set(&cache_key, &raw, IDEMPOTENCY_TTL).await,
-                        Err(e) => Err(crate::cache::CacheError(e.to_string())),
+                        Err(e) => Err(crate::cache::CacheError::new(e)),
                     }
                 }
                 // A failed request does not consume its key.
@@ -192,7 +192,7 @@ impl BookingService {
                 }
                 Err(StoreError::Contention(reason)) => {
                     tracing::warn!(%reason, tries, "booking still contended after retries");
-                    return Err(AppError::Unavailable(format!(
+                    return Err(AppError::unavailable(format!(
                         "contention after {tries} attempts: {reason}"
                     )));
                 }
