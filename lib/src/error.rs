@@ -217,7 +217,7 @@ impl From<StoreError> for AppError {
             StoreError::Contention(_) | StoreError::PriceChanged | StoreError::Unavailable(_) => {
                 Self::unavailable(err)
             }
-            StoreError::Corrupt(_) => Self::internal(err),
+            StoreError::Corrupt(_) | StoreError::Request(_) => Self::internal(err),
         }
     }
 }

@@ -336,7 +336,7 @@ impl UserStore for DynamoStore {
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
                 .map(|p| TransactWriteItem::builder().put(p).build())
-                .map_err(|e| StoreError::Corrupt(e.to_string()))
+                .map_err(|e| StoreError::Request(e.to_string()))
         };
         // The email item makes uniqueness a condition of the same transaction as the user.
         let result = self
@@ -587,7 +587,7 @@ impl BookingStore for DynamoStore {
             ]))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            .map_err(|e| StoreError::Request(e.to_string()))?;
 
         let mut booking_item = encode(booking)?;
         booking_item.extend(key(keys::booking(booking.id)));
@@ -601,7 +601,7 @@ impl BookingStore for DynamoStore {
             .set_item(Some(booking_item))
             .condition_expression("attribute_not_exists(pk)")
             .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            .map_err(|e| StoreError::Request(e.to_string()))?;
 
         let guard_key = keys::idempotency_guard(booking.user_id, &booking.idempotency_key);
         let mut guard_item = key(guard_key.clone());
@@ -621,7 +621,7 @@ impl BookingStore for DynamoStore {
             .set_expression_attribute_values(values(vec![(":nowSecs", n(attempt.now.timestamp()))]))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            .map_err(|e| StoreError::Request(e.to_string()))?;
 
         let result = self
             .client()
@@ -699,7 +699,7 @@ impl BookingStore for DynamoStore {
                 (":now", s(now.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
             ]))
             .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            .map_err(|e| StoreError::Request(e.to_string()))?;
         let event_update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::event(booking.event_id))))
@@ -713,7 +713,7 @@ impl BookingStore for DynamoStore {
                 (":now", n(now.timestamp_millis())),
             ]))
             .build()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            .map_err(|e| StoreError::Request(e.to_string()))?;
         let result = self
             .client()
             .await

@@ -38,6 +38,9 @@ pub enum StoreError {
     /// The store can't be reached or answered with a server error.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The SDK refused to build a request: a bug in this code, not in the data.
+    #[error("malformed request: {0}")]
+    Request(String),
     /// An item that does not decode: a bug or a manual edit.
     #[error("corrupt item: {0}")]
     Corrupt(String),
