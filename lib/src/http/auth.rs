@@ -107,17 +107,18 @@ fn presented_refresh_token(
 
 async fn register(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<RegisterBody>,
+    body: JsonBody<RegisterBody>,
 ) -> Result<Response, AppError> {
-    let new_user = NewUser::parse(&body.email, &body.password, &body.name)?;
+    let new_user = body.parse(|body| NewUser::parse(&body.email, &body.password, &body.name))?;
     let session = state.auth.register(new_user).await?;
     Ok(session_response(StatusCode::CREATED, "Registered", session))
 }
 
 async fn login(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<LoginBody>,
+    body: JsonBody<LoginBody>,
 ) -> Result<Response, AppError> {
+    let body = body.known()?;
     let session = state.auth.login(&body.email, &body.password).await?;
     Ok(session_response(StatusCode::OK, "Logged in", session))
 }

@@ -52,11 +52,13 @@ async fn book(
     State(state): State<AppState>,
     Caller(who): Caller,
     IdempotencyKey(key): IdempotencyKey,
-    JsonBody(body): JsonBody<BookBody>,
+    body: JsonBody<BookBody>,
 ) -> Result<Response, AppError> {
-    // Not a whole number: out of range for the rule, which names the range.
-    let quantity = body.quantity.as_i64().unwrap_or(i64::MIN);
-    let request = NewBookingRequest::parse(&body.event_id, quantity, key)?;
+    let request = body.parse(|body| {
+        // Not a whole number: out of range for the rule, which names the range.
+        let quantity = body.quantity.as_i64().unwrap_or(i64::MIN);
+        NewBookingRequest::parse(&body.event_id, quantity, key)
+    })?;
     let reply = state.bookings.book(who, request).await?;
     let mut response = super::response::raw_json(StatusCode::CREATED, reply.body);
     if reply.replayed {

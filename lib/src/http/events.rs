@@ -2,7 +2,7 @@
 
 use super::{envelope, Admin, Endpoint, JsonBody, MaybeCaller, QueryMap};
 use crate::domain::event::EventFields;
-use crate::domain::{EventPatch, EventQuery, NewEvent};
+use crate::domain::{DomainError, EventPatch, EventQuery, FieldError, NewEvent};
 use crate::ids::EventId;
 use crate::views::{Envelope, EventView};
 use crate::{AppError, AppState};
@@ -49,11 +49,13 @@ struct EventBody {
 }
 
 impl EventBody {
-    fn into_fields(self) -> Result<EventFields, AppError> {
-        if self.available_tickets.is_some() {
-            return Err(AppError::validation("availableTickets", "cannot be set"));
-        }
-        Ok(EventFields {
+    /// Parses the fields with `parse`; a refused `availableTickets` is reported with its errors.
+    fn into_fields<T>(
+        self,
+        parse: impl FnOnce(EventFields) -> Result<T, DomainError>,
+    ) -> Result<T, AppError> {
+        let counter_set = self.available_tickets.is_some();
+        let parsed = parse(EventFields {
             name: self.name,
             description: self.description,
             venue: self.venue,
@@ -61,7 +63,15 @@ impl EventBody {
             price: self.price.map(|raw| raw.get().to_owned()),
             total_tickets: self.total_tickets,
             status: self.status,
-        })
+        });
+        if !counter_set {
+            return parsed.map_err(AppError::from);
+        }
+        let mut errors = vec![FieldError::new("availableTickets", "cannot be set")];
+        if let Err(DomainError::Invalid(more)) = parsed {
+            errors.extend(more);
+        }
+        Err(AppError::Validation(errors))
     }
 }
 
@@ -91,13 +101,11 @@ async fn show(
 async fn create(
     State(state): State<AppState>,
     Admin(_): Admin,
-    JsonBody(body): JsonBody<EventBody>,
+    body: JsonBody<EventBody>,
 ) -> Result<Response, AppError> {
-    let fields = body.into_fields()?;
-    let event = state
-        .events
-        .create(NewEvent::parse(fields, chrono::Utc::now())?)
-        .await?;
+    let now = chrono::Utc::now();
+    let new_event = body.parse(|body| body.into_fields(|fields| NewEvent::parse(fields, now)))?;
+    let event = state.events.create(new_event).await?;
     Ok(envelope(
         StatusCode::CREATED,
         &Envelope::ok("Event created", EventView::from(&event)),
@@ -108,15 +116,13 @@ async fn update(
     State(state): State<AppState>,
     Admin(_): Admin,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<EventBody>,
+    body: JsonBody<EventBody>,
 ) -> Result<Response, AppError> {
     let id = EventId::parse(&id, "id")?;
+    let now = chrono::Utc::now();
     // `EventPatch::parse` refuses `totalTickets`: the counters are not editable.
-    let fields = body.into_fields()?;
-    let event = state
-        .events
-        .update(id, EventPatch::parse(fields, chrono::Utc::now())?)
-        .await?;
+    let patch = body.parse(|body| body.into_fields(|fields| EventPatch::parse(fields, now)))?;
+    let event = state.events.update(id, patch).await?;
     Ok(envelope(
         StatusCode::OK,
         &Envelope::ok("Event updated", EventView::from(&event)),

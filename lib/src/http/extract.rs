@@ -1,12 +1,14 @@
 //! Extractors whose failures are contract errors: strict JSON bodies, bearer identities,
 //! query maps and the client's address.
 
+use crate::domain::FieldError;
 use crate::domain::{Identity, Role};
 use crate::{AppError, AppState};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::{header, request::Parts};
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
+use serde_json::value::RawValue;
+use std::collections::{BTreeMap, HashMap};
 
 /// For optional body fields: absent is `None`, but an explicit `null` is refused like any other
 /// wrong type (strict bodies). Use with `#[serde(default, deserialize_with = "non_null")]`.
@@ -23,7 +25,36 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// A JSON body: 415 for another content type, 413 past the limit, 400 `VALIDATION_ERROR` naming
 /// the field for anything malformed, missing, mistyped or unknown (bodies deny unknown fields).
-pub struct JsonBody<T>(pub T);
+/// Unknown fields do not hide the other fields' problems: [`JsonBody::parse`] reports them
+/// together with the handler's own validation.
+pub struct JsonBody<T> {
+    body: T,
+    unknown: Vec<FieldError>,
+}
+
+impl<T> JsonBody<T> {
+    /// Turns the body into a domain value with `parse`; the body's unknown fields, if any, are
+    /// reported in one 400 together with what `parse` finds wrong.
+    pub fn parse<U, E: Into<AppError>>(
+        self,
+        parse: impl FnOnce(T) -> Result<U, E>,
+    ) -> Result<U, AppError> {
+        let parsed = parse(self.body).map_err(Into::into);
+        if self.unknown.is_empty() {
+            return parsed;
+        }
+        let mut errors = self.unknown;
+        if let Err(AppError::Validation(more)) = parsed {
+            errors.extend(more);
+        }
+        Err(AppError::Validation(errors))
+    }
+
+    /// The body as sent, refused if it has unknown fields.
+    pub fn known(self) -> Result<T, AppError> {
+        self.parse(Ok::<T, AppError>)
+    }
+}
 
 /// JSON in UTF-8: `application/json` (or `+json`), with no `charset` or `charset=utf-8`.
 fn is_json(parts_ct: Option<&header::HeaderValue>) -> bool {
@@ -76,8 +107,52 @@ fn body_error(err: serde_path_to_error::Error<serde_json::Error>) -> AppError {
     }
 }
 
+/// Deserialises an object. When that fails and the object has fields `T` does not know, they
+/// are set aside and the rest is read again, so one reply names the unknown fields and the first
+/// other problem together. The happy path reads the body once.
+fn deserialize_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<JsonBody<T>, AppError> {
+    let read = |bytes: &[u8]| -> Result<T, AppError> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(body_error)?;
+        de.end()
+            .map_err(|_| AppError::validation("body", "must be well-formed JSON"))?;
+        Ok(value)
+    };
+    let first = match read(bytes) {
+        Ok(body) => {
+            return Ok(JsonBody {
+                body,
+                unknown: Vec::new(),
+            })
+        }
+        Err(first) => first,
+    };
+    // Raw values keep every number's exact text for the second read (money is parsed from it).
+    let Ok(mut fields) = serde_json::from_slice::<BTreeMap<String, Box<RawValue>>>(bytes) else {
+        return Err(first);
+    };
+    let known = serde_aux::serde_introspection::serde_introspect::<T>();
+    let unknown: Vec<FieldError> = fields
+        .keys()
+        .filter(|name| !known.contains(&name.as_str()))
+        .map(|name| FieldError::new(name.clone(), "is not a known field"))
+        .collect();
+    if unknown.is_empty() {
+        return Err(first);
+    }
+    fields.retain(|name, _| known.contains(&name.as_str()));
+    let rest = serde_json::to_vec(&fields).map_err(|_| first)?;
+    match read(&rest) {
+        Ok(body) => Ok(JsonBody { body, unknown }),
+        Err(AppError::Validation(more)) => Err(AppError::Validation(
+            unknown.into_iter().chain(more).collect(),
+        )),
+        Err(other) => Err(other),
+    }
+}
+
 /// Reads the body; `None` when it is empty. A non-empty body must be JSON.
-async fn read_json<T: DeserializeOwned>(req: Request) -> Result<Option<T>, AppError> {
+async fn read_json<T: DeserializeOwned>(req: Request) -> Result<Option<JsonBody<T>>, AppError> {
     let json = is_json(req.headers().get(header::CONTENT_TYPE));
     let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
         .await
@@ -105,11 +180,7 @@ async fn read_json<T: DeserializeOwned>(req: Request) -> Result<Option<T>, AppEr
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(AppError::validation("body", "must be a JSON object"));
     }
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(body_error)?;
-    de.end()
-        .map_err(|_| AppError::validation("body", "must be well-formed JSON"))?;
-    Ok(Some(value))
+    deserialize_object(&bytes).map(Some)
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
@@ -121,7 +192,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         }
         read_json(req)
             .await?
-            .map(Self)
             .ok_or_else(|| AppError::validation("body", "must be well-formed JSON"))
     }
 }
@@ -133,7 +203,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJsonBody<T>
     type Rejection = AppError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, AppError> {
-        read_json(req).await.map(Self)
+        match read_json(req).await? {
+            Some(body) => body.known().map(|body| Self(Some(body))),
+            None => Ok(Self(None)),
+        }
     }
 }
 
@@ -300,6 +373,53 @@ mod tests {
             !errors[0].message.contains("invalid type"),
             "no serde wording"
         );
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Priced {
+        price: Box<RawValue>,
+        name: String,
+    }
+
+    fn fields(err: AppError) -> Vec<String> {
+        let AppError::Validation(errors) = err else {
+            panic!("{err:?}")
+        };
+        errors.into_iter().filter_map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn unknown_fields_are_reported_with_the_others() {
+        // Set aside, the rest still reads, numbers keep their exact text.
+        let body = deserialize_object::<Priced>(
+            br#"{"x":1,"price":0.30000000000000004,"name":"a","y":[1]}"#,
+        )
+        .unwrap();
+        assert_eq!(body.body.price.get(), "0.30000000000000004");
+        assert_eq!(body.body.name, "a");
+        assert_eq!(fields(body.known().unwrap_err()), vec!["x", "y"]);
+        // A type error after the unknown field is named too.
+        let err = deserialize_object::<Priced>(br#"{"x":1,"price":1,"name":2}"#)
+            .err()
+            .unwrap();
+        assert_eq!(fields(err), vec!["x", "name"]);
+        // The parser's own findings join the unknown fields; without them it decides alone.
+        let body = deserialize_object::<Priced>(br#"{"price":1,"name":"","x":1}"#).unwrap();
+        let err = body
+            .parse(|_| Err::<(), _>(AppError::validation("name", "is required")))
+            .unwrap_err();
+        assert_eq!(fields(err), vec!["x", "name"]);
+        let body = deserialize_object::<Priced>(br#"{"price":1,"name":""}"#).unwrap();
+        assert!(matches!(
+            body.parse(|_| Err::<(), _>(AppError::Forbidden)),
+            Err(AppError::Forbidden)
+        ));
+        // No unknown field: the first error stands alone.
+        let err = deserialize_object::<Priced>(br#"{"price":1}"#)
+            .err()
+            .unwrap();
+        assert_eq!(fields(err), vec!["name"]);
     }
 
     #[test]

@@ -199,6 +199,22 @@ async fn bad_input_is_refused(backend: Backend) {
         .await;
     extra.expect(400, "VALIDATION_ERROR");
     assert_eq!(extra.field_errors(), vec!["price"]);
+    // The unknown field and the quantity's rule in one reply; nothing was booked.
+    let both = app
+        .call_with(
+            "POST",
+            "/api/v1/bookings",
+            Some(&user),
+            &[("idempotency-key", &key())],
+            Some(json!({ "eventId": event, "quantity": 0, "price": 0 })),
+        )
+        .await;
+    both.expect(400, "VALIDATION_ERROR");
+    assert_eq!(both.field_errors(), vec!["price", "quantity"]);
+    assert_eq!(
+        app.event(&event).await["availableTickets"],
+        app.event(&event).await["totalTickets"]
+    );
 }
 
 async fn unbookable_events_are_409(backend: Backend) {

@@ -126,6 +126,28 @@ async fn bodies_are_strict(backend: Backend) {
         .await;
     reply.expect(400, "VALIDATION_ERROR");
     assert_eq!(reply.field_errors(), vec!["extra"]);
+    // An unknown field does not hide the other fields' problems: one reply names them all.
+    let reply = app
+        .call(
+            "POST",
+            "/api/v1/auth/register",
+            None,
+            Some(json!({ "email": "not-an-email", "password": "short", "name": "A", "role": "admin" })),
+        )
+        .await;
+    reply.expect(400, "VALIDATION_ERROR");
+    assert_eq!(reply.field_errors(), vec!["role", "email", "password"]);
+    // ... nor a wrong type (read again without the unknown fields).
+    let reply = app
+        .call(
+            "POST",
+            "/api/v1/auth/register",
+            None,
+            Some(json!({ "zeta": 1, "email": "a@b.co", "password": "long enough 1", "name": 5, "alpha": true })),
+        )
+        .await;
+    reply.expect(400, "VALIDATION_ERROR");
+    assert_eq!(reply.field_errors(), vec!["alpha", "zeta", "name"]);
     // Over 64 KiB: 413.
     let big = json!({ "email": "a@b.co", "password": "x".repeat(70 * 1024) });
     app.call("POST", "/api/v1/auth/login", None, Some(big))

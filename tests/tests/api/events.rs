@@ -122,6 +122,22 @@ async fn every_validation_rule_names_its_field(backend: Backend) {
         reply.expect(400, "VALIDATION_ERROR");
         assert_eq!(reply.field_errors(), vec![field], "{body}");
     }
+    // Unknown fields, a refused counter and the rules' own errors come back together.
+    let mut body = with("price", json!(9.999));
+    body["venue"] = json!(" ");
+    body["availableTickets"] = json!(5);
+    body["soldOut"] = json!(false);
+    let reply = app
+        .call("POST", "/api/v1/events", Some(&admin), Some(body.clone()))
+        .await;
+    reply.expect(400, "VALIDATION_ERROR");
+    let mut fields = reply.field_errors();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec!["availableTickets", "price", "soldOut", "venue"],
+        "{body}"
+    );
     // Limits themselves are fine.
     app.create_event(
         &admin,
