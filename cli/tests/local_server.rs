@@ -250,6 +250,7 @@ fn fake_site() -> std::path::PathBuf {
     std::fs::write(dir.join("index.html"), "<!doctype html><title>app</title>").unwrap();
     std::fs::write(dir.join("assets/app-1a2b.js"), "console.log('app')").unwrap();
     std::fs::write(dir.join("favicon.svg"), "<svg/>").unwrap();
+    std::fs::write(dir.join("api-docs.html"), "<title>reference</title>").unwrap();
     dir
 }
 
@@ -293,6 +294,18 @@ fn serves_the_web_app_for_navigations_and_json_404_for_everything_else() {
         headers.contains("content-security-policy: default-src 'none'"),
         "{headers}"
     );
+    // The API reference page sits beside the API it describes, whatever the Accept.
+    for accept in ["*/*", NAVIGATION.1] {
+        let (status, headers, body) =
+            server.exchange("GET", "/api/docs", None, &[("Accept", accept)], None);
+        assert_eq!((status, body.as_str()), (200, "<title>reference</title>"));
+        assert!(headers.contains("content-type: text/html"), "{headers}");
+        assert!(headers.contains("content-security-policy: default-src 'self'"));
+    }
+    let (status, _, body) = server.request("POST", "/api/docs", None, &[NAVIGATION], None);
+    assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
+    let (status, _, body) = server.request("GET", "/api/docs/x", None, &[NAVIGATION], None);
+    assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
     let (status, headers, _) = server.exchange("GET", "/favicon.svg", None, &[], None);
     assert_eq!(status, 200);
     assert!(headers.contains("cache-control: no-cache"), "{headers}");

@@ -95,3 +95,12 @@ test("keyboard: the booking form and dialogs work without a mouse", async ({ pag
   await expect(dialog).toHaveCount(0);
   await expect(page.getByRole("listitem").filter({ hasText: name })).toContainText("Confirmed");
 });
+
+test("the API reference at /api/docs lists the contract's operations", async ({ page }) => {
+  await page.goto("/api/docs");
+  await expect(page.getByRole("heading", { name: /Ticketing API/ })).toBeVisible();
+  await expect(page.getByText("/api/v1/bookings/{id}/cancel", { exact: true })).toBeVisible();
+  await expect(page.getByText("/api/v1/auth/register", { exact: true })).toBeVisible();
+  await expectAccessible(page);
+  await screenshots(page, "api-docs");
+});

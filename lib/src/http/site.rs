@@ -19,6 +19,11 @@ pub const APP_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 's
      frame-ancestors 'none'";
 
 /// Vite names these files after their content, so a browser may keep them for good.
+/// The API reference (Swagger UI over `openapi.yaml`, built by the web app's build as its own
+/// page): served at this path beside the API it describes.
+pub const API_REFERENCE_PATH: &str = "/api/docs";
+const API_REFERENCE_PAGE: &str = "api-docs.html";
+
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// `index.html` and other unhashed files: revalidated on every use, so a deploy shows at once.
 const REVALIDATE: &str = "no-cache";
@@ -50,18 +55,21 @@ impl Site {
             .iter()
             .any(|p| path == *p || path.starts_with(&format!("{p}/")));
         let readable = matches!(head.method, Method::GET | Method::HEAD);
+        let head_only = head.method == Method::HEAD;
+        if path == API_REFERENCE_PATH && readable {
+            return self.page(API_REFERENCE_PAGE, head_only).await;
+        }
         if under_api || !readable {
             return AppError::NotFound.into_response();
         }
         let html = names_html(&head.headers);
-        let head_only = head.method == Method::HEAD;
         if path != "/" && !path.ends_with('/') && !path.ends_with("/index.html") {
             if let Some(file) = self.file(head).await {
                 return file;
             }
         }
         if html {
-            return self.index(head_only).await;
+            return self.page("index.html", head_only).await;
         }
         AppError::NotFound.into_response()
     }
@@ -89,8 +97,9 @@ impl Site {
     }
 
     /// Read on each navigation (it is small), so a rebuild of the app needs no restart.
-    async fn index(&self, head_only: bool) -> Response {
-        let Ok(index) = tokio::fs::read(self.dir.join("index.html")).await else {
+    /// One of the build's HTML documents: revalidated on every visit, with the app's CSP.
+    async fn page(&self, name: &str, head_only: bool) -> Response {
+        let Ok(index) = tokio::fs::read(self.dir.join(name)).await else {
             return AppError::NotFound.into_response();
         };
         let body = if head_only {
