@@ -3,6 +3,7 @@
 
 use crate::store::StoreError;
 
+pub use crate::cause::Cause;
 use crate::domain::DomainError;
 pub use crate::domain::FieldError;
 
@@ -64,51 +65,6 @@ pub enum AppError {
     /// A bug; the cause is for logs only.
     #[error("internal error")]
     Internal(#[source] Cause),
-}
-
-/// What lies under a 500 or a 503: the original error, kept whole (with its own sources) for the
-/// one log line the finalize layer writes; never sent to a client.
-#[derive(Debug, Clone)]
-pub struct Cause(std::sync::Arc<dyn std::error::Error + Send + Sync>);
-
-impl Cause {
-    /// The cause and its sources, outermost first: "a: b: c".
-    pub fn chain(&self) -> String {
-        let mut text = self.0.to_string();
-        let mut next = self.0.source();
-        while let Some(source) = next {
-            text.push_str(": ");
-            text.push_str(&source.to_string());
-            next = source.source();
-        }
-        text
-    }
-}
-
-impl std::fmt::Display for Cause {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for Cause {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
-    }
-}
-
-/// For `strum::EnumIter`, which fills fields with defaults.
-impl Default for Cause {
-    fn default() -> Self {
-        Self::new("unspecified")
-    }
-}
-
-impl Cause {
-    /// An error (kept with its sources) or a sentence.
-    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self(std::sync::Arc::from(error.into()))
-    }
 }
 
 impl AppError {

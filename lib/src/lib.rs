@@ -5,6 +5,7 @@
 //! for real services and in memory; `service` holds the use cases; `http` adapts them to axum.
 
 pub mod cache;
+pub mod cause;
 pub mod config;
 pub mod domain;
 pub mod error;

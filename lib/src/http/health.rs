@@ -1,6 +1,7 @@
 //! `/health` (no dependency touched) and `/health/ready` (each dependency checked, bounded).
 
 use super::{envelope, Endpoint};
+use crate::cause::Chain;
 use crate::views::Envelope;
 use crate::AppError;
 use crate::{AppState, VERSION};
@@ -30,7 +31,7 @@ async fn health() -> Response {
 }
 
 /// One dependency's check; `backend` says what really answers (the embedded default is `memory`).
-async fn check<E: std::fmt::Display>(
+async fn check<E: std::error::Error + 'static>(
     name: &str,
     backend: &str,
     probe: impl Future<Output = Result<(), E>>,
@@ -44,7 +45,7 @@ async fn check<E: std::fmt::Display>(
             json!({ "status": "up", "latencyMs": latency_ms, "backend": backend }),
         ),
         Ok(Err(e)) => {
-            tracing::warn!(dependency = name, error = %e, "readiness check failed");
+            tracing::warn!(dependency = name, error = %Chain(&e), "readiness check failed");
             (
                 false,
                 json!({ "status": "down", "latencyMs": latency_ms, "backend": backend }),

@@ -1,5 +1,6 @@
 use super::EventService;
 use crate::cache::{keys, Cache};
+use crate::cause::Chain;
 use crate::domain::{Booking, BookingStatus, Identity, NewBookingRequest, PageMeta, PageParams};
 use crate::ids::BookingId;
 use crate::money::Cents;
@@ -109,12 +110,12 @@ impl BookingService {
                 // Expired or deleted between the two calls: the durable guard decides.
                 Ok(None) => false,
                 Err(e) => {
-                    tracing::warn!(error = %e, "idempotency cache unavailable; relying on the durable guard");
+                    tracing::warn!(error = %Chain(&e), "idempotency cache unavailable; relying on the durable guard");
                     false
                 }
             },
             Err(e) => {
-                tracing::warn!(error = %e, "idempotency cache unavailable; relying on the durable guard");
+                tracing::warn!(error = %Chain(&e), "idempotency cache unavailable; relying on the durable guard");
                 false
             }
         };
@@ -147,7 +148,7 @@ impl BookingService {
         };
         let (recorded, ()) = tokio::join!(record, invalidate);
         if let Err(e) = recorded {
-            tracing::warn!(error = %e, "could not record the idempotency outcome in the cache");
+            tracing::warn!(error = %Chain(&e), "could not record the idempotency outcome in the cache");
         }
         result
     }
@@ -187,14 +188,13 @@ impl BookingService {
                     price = self.events.fresh_price_of(request.event_id).await?;
                 }
                 Err(StoreError::Contention(reason)) if tries < MAX_ATTEMPTS => {
-                    tracing::debug!(%reason, tries, "booking met contention; retrying");
+                    tracing::debug!(reason = %reason.chain(), tries, "booking met contention; retrying");
                     backoff(tries).await;
                 }
-                Err(StoreError::Contention(reason)) => {
-                    tracing::warn!(%reason, tries, "booking still contended after retries");
-                    return Err(AppError::unavailable(format!(
-                        "contention after {tries} attempts: {reason}"
-                    )));
+                Err(contended @ StoreError::Contention(_)) => {
+                    // The 503's cause (logged once by the finalize layer) is the last conflict.
+                    tracing::warn!(tries, "booking still contended after retries");
+                    return Err(AppError::unavailable(contended));
                 }
                 Err(other) => return Err(other.into()),
             }

@@ -140,35 +140,38 @@ impl DynamoStore {
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> StoreResult<Item> {
-    serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(Cause::new(e)))
 }
 fn decode<T: serde::de::DeserializeOwned>(item: Item) -> StoreResult<T> {
-    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(e.to_string()))
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(Cause::new(e)))
 }
 
 /// Maps an SDK failure: throttling and conflicts are contention (retryable), anything that
 /// did not get an answer is unavailability.
-fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
-    err: SdkError<E, R>,
-) -> StoreError {
-    match &err {
-        SdkError::ServiceError(service) => {
-            let code = service.err().code().unwrap_or("Unknown");
-            match code {
+fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let contention = err
+        .as_service_error()
+        .and_then(|service| service.code())
+        .is_some_and(|code| {
+            matches!(
+                code,
                 "TransactionConflictException"
-                | "TransactionInProgressException"
-                | "ThrottlingException"
-                | "ProvisionedThroughputExceededException"
-                | "RequestLimitExceeded" => StoreError::Contention(code.to_owned()),
-                _ => StoreError::Unavailable(format!(
-                    "dynamodb: {code}: {}",
-                    service.err().message().unwrap_or("")
-                )),
-            }
-        }
-        SdkError::TimeoutError(_) => StoreError::Unavailable("dynamodb: timeout".into()),
-        SdkError::DispatchFailure(_) => StoreError::Unavailable("dynamodb: unreachable".into()),
-        other => StoreError::Unavailable(format!("dynamodb: {other:?}")),
+                    | "TransactionInProgressException"
+                    | "ThrottlingException"
+                    | "ProvisionedThroughputExceededException"
+                    | "RequestLimitExceeded"
+            )
+        });
+    // The SDK's error, kept whole: its sources say what DynamoDB answered (or that it did not).
+    let cause = Cause::new(err);
+    if contention {
+        StoreError::Contention(cause)
+    } else {
+        StoreError::Unavailable(cause)
     }
 }
 
@@ -178,7 +181,7 @@ fn reason_code(reason: Option<&CancellationReason>) -> &str {
 
 /// The per-item reasons of a cancelled transaction, in request order. Any other failure, and
 /// contention on any item, is already mapped to its `StoreError`.
-fn cancellation_reasons<R: std::fmt::Debug>(
+fn cancellation_reasons<R: std::fmt::Debug + Send + Sync + 'static>(
     err: SdkError<TransactWriteItemsError, R>,
 ) -> StoreResult<Vec<CancellationReason>> {
     let reasons = match err.as_service_error() {
@@ -189,7 +192,7 @@ fn cancellation_reasons<R: std::fmt::Debug>(
     };
     match reasons {
         Some(reasons) if reasons.iter().any(|r| is_contention(reason_code(Some(r)))) => {
-            Err(StoreError::Contention("TransactionConflict".into()))
+            Err(StoreError::Contention(Cause::new(err)))
         }
         Some(reasons) => Ok(reasons),
         None => Err(classify(err)),
@@ -336,7 +339,7 @@ impl UserStore for DynamoStore {
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
                 .map(|p| TransactWriteItem::builder().put(p).build())
-                .map_err(|e| StoreError::Request(e.to_string()))
+                .map_err(|e| StoreError::Request(Cause::new(e)))
         };
         // The email item makes uniqueness a condition of the same transaction as the user.
         let result = self
@@ -352,10 +355,9 @@ impl UserStore for DynamoStore {
         if reason_code(reasons.first()) == "ConditionalCheckFailed" {
             return Err(StoreError::EmailTaken);
         }
-        Err(StoreError::Corrupt(format!(
-            "user {} already exists",
-            user.id
-        )))
+        Err(StoreError::Corrupt(
+            format!("user {} already exists", user.id).into(),
+        ))
     }
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
@@ -587,7 +589,7 @@ impl BookingStore for DynamoStore {
             ]))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .map_err(|e| StoreError::Request(e.to_string()))?;
+            .map_err(|e| StoreError::Request(Cause::new(e)))?;
 
         let mut booking_item = encode(booking)?;
         booking_item.extend(key(keys::booking(booking.id)));
@@ -601,7 +603,7 @@ impl BookingStore for DynamoStore {
             .set_item(Some(booking_item))
             .condition_expression("attribute_not_exists(pk)")
             .build()
-            .map_err(|e| StoreError::Request(e.to_string()))?;
+            .map_err(|e| StoreError::Request(Cause::new(e)))?;
 
         let guard_key = keys::idempotency_guard(booking.user_id, &booking.idempotency_key);
         let mut guard_item = key(guard_key.clone());
@@ -621,7 +623,7 @@ impl BookingStore for DynamoStore {
             .set_expression_attribute_values(values(vec![(":nowSecs", n(attempt.now.timestamp()))]))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .map_err(|e| StoreError::Request(e.to_string()))?;
+            .map_err(|e| StoreError::Request(Cause::new(e)))?;
 
         let result = self
             .client()
@@ -662,13 +664,16 @@ impl BookingStore for DynamoStore {
                 attempt,
             ));
         }
-        Err(StoreError::Corrupt(format!(
-            "transaction cancelled: {:?}",
-            reasons
-                .iter()
-                .map(|r| reason_code(Some(r)).to_owned())
-                .collect::<Vec<_>>()
-        )))
+        Err(StoreError::Corrupt(
+            format!(
+                "transaction cancelled: {:?}",
+                reasons
+                    .iter()
+                    .map(|r| reason_code(Some(r)).to_owned())
+                    .collect::<Vec<_>>()
+            )
+            .into(),
+        ))
     }
 
     async fn booking_by_id(&self, id: BookingId) -> StoreResult<Option<Booking>> {
@@ -699,7 +704,7 @@ impl BookingStore for DynamoStore {
                 (":now", s(now.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
             ]))
             .build()
-            .map_err(|e| StoreError::Request(e.to_string()))?;
+            .map_err(|e| StoreError::Request(Cause::new(e)))?;
         let event_update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::event(booking.event_id))))
@@ -713,7 +718,7 @@ impl BookingStore for DynamoStore {
                 (":now", n(now.timestamp_millis())),
             ]))
             .build()
-            .map_err(|e| StoreError::Request(e.to_string()))?;
+            .map_err(|e| StoreError::Request(Cause::new(e)))?;
         let result = self
             .client()
             .await

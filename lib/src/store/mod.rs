@@ -5,6 +5,7 @@ pub mod dynamo;
 pub mod memory;
 pub mod table;
 
+use crate::cause::Cause;
 use crate::domain::{Booking, Email, Event, EventStatus, Role, User};
 use crate::ids::{BookingId, EventId, UserId};
 use async_trait::async_trait;
@@ -33,17 +34,17 @@ pub enum StoreError {
     #[error("event price changed")]
     PriceChanged,
     /// Transient contention (transaction conflict, throttling): worth retrying.
-    #[error("contention: {0}")]
-    Contention(String),
+    #[error("contention")]
+    Contention(#[source] Cause),
     /// The store can't be reached or answered with a server error.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
+    #[error("store unavailable")]
+    Unavailable(#[source] Cause),
     /// The SDK refused to build a request: a bug in this code, not in the data.
-    #[error("malformed request: {0}")]
-    Request(String),
+    #[error("malformed request")]
+    Request(#[source] Cause),
     /// An item that does not decode: a bug or a manual edit.
-    #[error("corrupt item: {0}")]
-    Corrupt(String),
+    #[error("corrupt item")]
+    Corrupt(#[source] Cause),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
