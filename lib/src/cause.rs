@@ -11,6 +11,11 @@ impl Cause {
     pub fn chain(&self) -> String {
         Chain(&*self.0).to_string()
     }
+
+    /// The original error (whose `source()` leads on down the chain).
+    pub fn error(&self) -> &(dyn std::error::Error + 'static) {
+        &*self.0
+    }
 }
 
 /// Displays an error with its sources, outermost first ("a: b: c"): what a log line needs,

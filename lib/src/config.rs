@@ -47,6 +47,8 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     pub rate_limit_per_minute: u64,
     pub auth_rate_limit_per_minute: u64,
+    /// CloudWatch namespace of the functions' metrics (`METRICS_NAMESPACE`, default `Ticketing`).
+    pub metrics_namespace: String,
     /// Warnings to log once tracing is up (e.g. generated secrets).
     pub warnings: Vec<String>,
 }
@@ -152,6 +154,19 @@ impl Config {
             }
         }
 
+        let metrics_namespace = get("METRICS_NAMESPACE").unwrap_or_else(|| "Ticketing".into());
+        // CloudWatch's rule for namespaces: 1-255 of these characters, not starting with "AWS/".
+        let namespace_ok = metrics_namespace.len() <= 255
+            && !metrics_namespace.starts_with("AWS/")
+            && metrics_namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_/#:".contains(c));
+        if !namespace_ok {
+            problems.push(format!(
+                "METRICS_NAMESPACE must be 1-255 of A-Z a-z 0-9 . - _ / # : and not start with AWS/, got {metrics_namespace:?}"
+            ));
+        }
+
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -168,6 +183,7 @@ impl Config {
             cors_allowed_origins,
             rate_limit_per_minute,
             auth_rate_limit_per_minute,
+            metrics_namespace,
             warnings,
         })
     }
@@ -238,11 +254,13 @@ mod tests {
                 ("REDIS_URL", "http://nope"),
                 ("RATE_LIMIT_PER_MINUTE", "lots"),
                 ("CORS_ALLOWED_ORIGINS", "example.com"),
+                ("METRICS_NAMESPACE", "AWS/Lambda"),
             ]),
         )
         .unwrap_err();
-        assert_eq!(err.0.len(), 4, "{err}");
+        assert_eq!(err.0.len(), 5, "{err}");
         assert!(err.0[0].contains("JWT_ACCESS_SECRET must be at least 32 bytes"));
+        assert!(err.0[4].contains("METRICS_NAMESPACE"), "{err}");
     }
 
     #[test]

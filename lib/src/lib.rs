@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod metric;
 pub mod money;
 pub mod service;
 pub mod state;

@@ -23,6 +23,9 @@ use ticketing::tokens::TokenService;
 use ticketing::AppState;
 use tower::ServiceExt;
 
+pub mod emulator;
+pub mod samples;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// The in-memory store and cache.

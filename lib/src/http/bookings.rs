@@ -59,7 +59,13 @@ async fn book(
         let quantity = body.quantity.as_i64().unwrap_or(i64::MIN);
         NewBookingRequest::parse(&body.event_id, quantity, key)
     })?;
+    let tickets = request.quantity;
     let reply = state.bookings.book(who, request).await?;
+    if reply.replayed {
+        crate::metric::idempotent_replay();
+    } else {
+        crate::metric::booking_created(tickets);
+    }
     let mut response = super::response::raw_json(StatusCode::CREATED, reply.body);
     if reply.replayed {
         response

@@ -3,7 +3,9 @@
 
 use super::extract::BODY_LIMIT;
 use super::rate_limit;
-use super::response::{current_request_id, ErrorCause, REQUEST_ID, REQUEST_ID_HEADER};
+use super::response::{
+    current_request_id, ErrorCause, ErrorOutcome, REQUEST_ID, REQUEST_ID_HEADER,
+};
 use crate::{AppError, AppState};
 use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
@@ -71,7 +73,11 @@ pub(super) fn apply(routes: Router<AppState>, state: AppState) -> Router {
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
                     let id = req.headers().get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                    let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, trace_id = tracing::field::Empty);
+                    if let Some(trace_id) = xray_trace_id(req) {
+                        span.record("trace_id", trace_id);
+                    }
+                    span
                 })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
@@ -183,6 +189,20 @@ fn cors(origins: &[String]) -> CorsLayer {
     }
 }
 
+/// The X-Ray trace of this invocation (Lambda's context, else API Gateway's header), so every log
+/// line of a request can be found from its trace and back. Absent when served locally.
+fn xray_trace_id(req: &Request) -> Option<&str> {
+    use lambda_http::RequestExt;
+    req.lambda_context_ref()
+        .and_then(|ctx| ctx.xray_trace_id.as_deref())
+        .or_else(|| {
+            req.headers()
+                .get("x-amzn-trace-id")
+                .and_then(|v| v.to_str().ok())
+        })
+        .filter(|id| id.len() <= 256)
+}
+
 /// Scopes the request id for error bodies, answers preflights 204, and wraps any error response
 /// that did not come from `AppError` (axum's 405, the body limit's 413, ...) in the envelope.
 async fn finalize(req: Request, next: Next) -> Response {
@@ -201,6 +221,9 @@ async fn finalize(req: Request, next: Next) -> Response {
             let response = next.run(req).await;
             let response = envelope_of(response, preflight);
             log_cause(&response);
+            if let Some(outcome) = response.extensions().get::<ErrorOutcome>() {
+                crate::metric::refusal(outcome.code, outcome.dependency);
+            }
             response
         })
         .await

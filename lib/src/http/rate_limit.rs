@@ -2,7 +2,6 @@
 //! cache is down requests are served (fail open) and the failure is logged.
 
 use super::extract::client_ip;
-use crate::cause::Chain;
 use crate::error::RateLimitInfo;
 use crate::{AppError, AppState};
 use axum::extract::{Request, State};
@@ -42,7 +41,7 @@ async fn enforce(state: &AppState, key: String, limit: u64, req: Request, next: 
             response
         }
         Err(e) => {
-            tracing::warn!(error = %Chain(&e), "rate limiter unavailable; serving without a limit");
+            crate::metric::cache_fail_open(&e, "rate limiter unavailable; serving without a limit");
             next.run(req).await
         }
     }

@@ -1,3 +1,4 @@
+use crate::metric::Dependency;
 use crate::views::Envelope;
 use crate::AppError;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -54,10 +55,18 @@ impl IntoResponse for AppError {
         if let Self::RateLimited(info) = &self {
             super::rate_limit::set_headers(headers, info);
         }
-        // The cause travels with the response (never in its body) to the one layer that logs it.
-        if let Self::Internal(cause) | Self::Unavailable(cause) = &self {
-            response.extensions_mut().insert(ErrorCause(cause.chain()));
-        }
+        // The cause travels with the response (never in its body) to the one layer that logs
+        // and counts it.
+        let dependency = match &self {
+            Self::Internal(cause) | Self::Unavailable(cause) => {
+                response.extensions_mut().insert(ErrorCause(cause.chain()));
+                Some(Dependency::behind(cause.error()))
+            }
+            _ => None,
+        };
+        response
+            .extensions_mut()
+            .insert(ErrorOutcome { code, dependency });
         response
     }
 }
@@ -65,6 +74,13 @@ impl IntoResponse for AppError {
 /// What made a response a 500 or a 503, for the log line `layers::finalize` writes.
 #[derive(Clone)]
 pub(crate) struct ErrorCause(pub String);
+
+/// An error response's code (and the dependency behind a 503), for the metrics `finalize` counts.
+#[derive(Clone, Copy)]
+pub(crate) struct ErrorOutcome {
+    pub code: &'static str,
+    pub dependency: Option<Dependency>,
+}
 
 pub(crate) async fn not_found() -> AppError {
     AppError::NotFound

@@ -1,8 +1,8 @@
 use super::EventService;
 use crate::cache::{keys, Cache};
-use crate::cause::Chain;
 use crate::domain::{Booking, BookingStatus, Identity, NewBookingRequest, PageMeta, PageParams};
 use crate::ids::BookingId;
+use crate::metric;
 use crate::money::Cents;
 use crate::store::{BookOutcome, BookingAttempt, Store, StoreError};
 use crate::views::{BookingView, Envelope};
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
+const CACHE_DOWN: &str = "idempotency cache unavailable; relying on the durable guard";
 /// How long a key is honoured.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// How long an in-flight marker lives: longer than the function timeout, so a crashed attempt
@@ -110,12 +111,12 @@ impl BookingService {
                 // Expired or deleted between the two calls: the durable guard decides.
                 Ok(None) => false,
                 Err(e) => {
-                    tracing::warn!(error = %Chain(&e), "idempotency cache unavailable; relying on the durable guard");
+                    metric::cache_fail_open(&e, CACHE_DOWN);
                     false
                 }
             },
             Err(e) => {
-                tracing::warn!(error = %Chain(&e), "idempotency cache unavailable; relying on the durable guard");
+                metric::cache_fail_open(&e, CACHE_DOWN);
                 false
             }
         };
@@ -148,7 +149,7 @@ impl BookingService {
         };
         let (recorded, ()) = tokio::join!(record, invalidate);
         if let Err(e) = recorded {
-            tracing::warn!(error = %Chain(&e), "could not record the idempotency outcome in the cache");
+            metric::cache_fail_open(&e, "could not record the idempotency outcome in the cache");
         }
         result
     }
@@ -189,6 +190,7 @@ impl BookingService {
                 }
                 Err(StoreError::Contention(reason)) if tries < MAX_ATTEMPTS => {
                     tracing::debug!(reason = %reason.chain(), tries, "booking met contention; retrying");
+                    metric::contention_retry();
                     backoff(tries).await;
                 }
                 Err(contended @ StoreError::Contention(_)) => {

@@ -1,7 +1,7 @@
 use crate::cache::{keys, Cache};
-use crate::cause::Chain;
 use crate::domain::{Event, EventPatch, EventQuery, EventStatus, Identity, NewEvent, PageMeta};
 use crate::ids::EventId;
+use crate::metric;
 use crate::money::Cents;
 use crate::store::Store;
 use crate::views::{Envelope, EventView};
@@ -38,7 +38,7 @@ impl EventService {
             ),
         );
         if let Err(e) = own.and(lists) {
-            tracing::warn!(error = %Chain(&e), event_id = %id, "could not invalidate cached event reads");
+            metric::cache_fail_open(&e, "could not invalidate cached event reads");
         }
     }
 
@@ -74,7 +74,7 @@ impl EventService {
 
     async fn forget_price(&self, id: EventId) {
         if let Err(e) = self.cache.delete(&keys::event_price(id)).await {
-            tracing::warn!(error = %Chain(&e), event_id = %id, "could not drop a cached price");
+            metric::cache_fail_open(&e, "could not drop a cached price");
         }
     }
 
@@ -83,7 +83,7 @@ impl EventService {
         let cached = match self.cache.get(&keys::event(id)).await {
             Ok(hit) => hit.and_then(|raw| serde_json::from_str::<Event>(&raw).ok()),
             Err(e) => {
-                tracing::warn!(error = %Chain(&e), "event cache unavailable; reading the store");
+                metric::cache_fail_open(&e, "event cache unavailable; reading the store");
                 None
             }
         };

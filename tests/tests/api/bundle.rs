@@ -3,28 +3,18 @@
 //! `events/*.json` payload goes through `lambda_http`'s real deserialisation into the router of
 //! its function and lands on the intended route.
 
-use chrono::{Duration, Utc};
 use serde_json::Value;
 use serde_yaml::Value as Yaml;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use ticketing::cache::MemoryCache;
 use ticketing::config::Config;
-use ticketing::domain::{Booking, BookingStatus, EventStatus, Role};
 use ticketing::http::{router, Function};
-use ticketing::ids::{BookingId, EventId};
-use ticketing::store::{table, BookingAttempt, MemoryStore, Store};
+use ticketing::store::{table, MemoryStore};
 use ticketing::AppState;
-use ticketing_tests::{dynamo_store, sample_event, Backend, TestApp};
+use ticketing_tests::samples::{self, load, root, SAMPLES};
+use ticketing_tests::{dynamo_store, Backend, TestApp};
 use tower::ServiceExt;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn template() -> Yaml {
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
@@ -206,37 +196,6 @@ async fn local_bootstrap_builds_the_designed_table() {
     );
 }
 
-/// The ids baked into `events/*.json`.
-const EVENT_ID: &str = "01JD5Z8Q4T3X9V6B2N7M1K0C8E";
-const OTHER_EVENT_ID: &str = "01JD5Z8Q4T3X9V6B2N7M1K0C9F";
-const BOOKING_ID: &str = "01JD5Z9R7W2Y4H8F3G6P1Q0S5T";
-
-/// Each sample in the order a session would send them, with the status it must get once the
-/// placeholders are replaced by real tokens.
-const SAMPLES: &[(&str, u16)] = &[
-    ("health", 200),
-    ("health-ready", 200),
-    ("auth-register", 201),
-    ("auth-login", 200),
-    ("auth-me", 200),
-    ("auth-refresh", 200),
-    ("auth-logout", 200),
-    ("events-list", 200),
-    ("events-create", 201),
-    ("events-show", 200),
-    ("events-update", 200),
-    ("bookings-create", 201),
-    ("bookings-list", 200),
-    ("bookings-show", 200),
-    ("bookings-cancel", 200),
-    ("events-delete", 200),
-];
-
-fn load(name: &str) -> Value {
-    let text = std::fs::read_to_string(root().join("events").join(format!("{name}.json"))).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
 async fn invoke(state: &AppState, payload: &Value, function: Function) -> (u16, Value) {
     let request = lambda_http::request::from_str(&payload.to_string())
         .expect("lambda_http reads the payload");
@@ -299,48 +258,14 @@ fn every_route_has_a_sample_payload_and_every_payload_is_listed() {
 
 #[tokio::test]
 async fn sample_payloads_route_through_the_real_handlers() {
-    let app = TestApp::new(Backend::Memory).await;
-    let state = app.state.clone();
-    // Seed what the samples point at.
-    let store: &Arc<dyn Store> = &state.store;
-    let mut event = sample_event(100, EventStatus::Published, Utc::now() + Duration::days(30));
-    event.id = EVENT_ID.parse::<EventId>().unwrap();
-    store.create_event(&event).await.unwrap();
-    let mut other = event.clone();
-    other.id = OTHER_EVENT_ID.parse().unwrap();
-    store.create_event(&other).await.unwrap();
-    let (user_token, user_id) = app.quick_user(Role::User).await;
-    let admin_token = app.admin_token().await;
-    let booking_id: BookingId = BOOKING_ID.parse().unwrap();
-    let now = Utc::now();
-    let booking = Booking {
-        id: booking_id,
-        event_id: event.id,
-        user_id,
-        quantity: 1,
-        unit_price: event.price,
-        total_price: event.price,
-        status: BookingStatus::Confirmed,
-        ticket_numbers: Booking::ticket_numbers(booking_id, 1),
-        idempotency_key: "seed".into(),
-        created_at: now,
-        cancelled_at: None,
-    };
-    let attempt = BookingAttempt {
-        booking,
-        fingerprint: "seed".into(),
-        response_body: "{}".into(),
-        now,
-        guard_expires_at: now + Duration::hours(24),
-    };
-    store.book(&attempt).await.unwrap();
-
     // First as shipped: placeholders are not tokens, so protected routes are 401 — and nothing
     // is a 404 or 405, which would mean a routing mismatch.
+    let app = TestApp::new(Backend::Memory).await;
+    samples::seed(&app.state).await;
     for (name, _) in SAMPLES {
         let payload = load(name);
-        let function = function_of(name.split('-').next().unwrap());
-        let (status, body) = invoke(&state, &payload, function).await;
+        let function = function_of(samples::function_of(name));
+        let (status, body) = invoke(&app.state, &payload, function).await;
         assert!(status != 404 && status != 405, "{name}: {status} {body}");
         let protected = payload["headers"]["authorization"].is_string()
             || name.starts_with("auth-refresh")
@@ -348,64 +273,17 @@ async fn sample_payloads_route_through_the_real_handlers() {
         if protected {
             assert_eq!(status, 401, "{name}: {body}");
         }
-        if *name == "auth-register" {
-            // Undo, so the authorised pass registers afresh.
-            assert_eq!(status, 201);
-        }
     }
 
-    // Then with real tokens injected: each lands with its success status.
+    // Then with real tokens injected, on a fresh store: each lands with its success status.
     let fresh = TestApp::new(Backend::Memory).await;
-    let state = fresh.state.clone();
-    for e in [&event, &other] {
-        state.store.create_event(e).await.unwrap();
-    }
-    let user = ticketing::domain::User {
-        id: user_id,
-        email: ticketing::domain::Email::parse("owner@example.com").unwrap(),
-        name: "Owner".into(),
-        role: Role::User,
-        password_hash: "x".into(),
-        created_at: now,
-    };
-    state.store.create_user(&user).await.unwrap();
-    state.store.book(&attempt).await.unwrap();
-    let admin = ticketing::domain::User {
-        id: ticketing::ids::UserId::new(),
-        email: ticketing::domain::Email::parse("root@example.com").unwrap(),
-        role: Role::Admin,
-        ..user.clone()
-    };
-    state.store.create_user(&admin).await.unwrap();
-    let tokens = ticketing::tokens::TokenService::new(&state.config);
-    // Tokens of the users in this second store (the first pass's are for the first store).
-    drop((user_token, admin_token));
-    let user_token = tokens.issue_access(&user).unwrap();
-    let admin_token = tokens.issue_access(&admin).unwrap();
-    let mut refresh_token = String::new();
+    let mut session = samples::seed(&fresh.state).await;
     for (name, expected) in SAMPLES {
-        let mut payload = load(name);
-        let function = function_of(name.split('-').next().unwrap());
-        if payload["headers"]["authorization"].is_string() {
-            let token = if name.starts_with("events-") {
-                &admin_token
-            } else {
-                &user_token
-            };
-            payload["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
-        }
-        if let Some(body) = payload["body"].as_str() {
-            if body.contains("PLACEHOLDER_REFRESH_TOKEN") {
-                let body = body.replace("PLACEHOLDER_REFRESH_TOKEN", &refresh_token);
-                payload["headers"]["content-length"] = Value::String(body.len().to_string());
-                payload["body"] = Value::String(body);
-            }
-        }
-        let (status, body) = invoke(&state, &payload, function).await;
+        let payload = session.prepare(name);
+        let function = function_of(samples::function_of(name));
+        let (status, body) = invoke(&fresh.state, &payload, function).await;
         assert_eq!(status, *expected, "{name}: {body}");
-        if let Some(token) = body["data"]["refreshToken"].as_str() {
-            refresh_token = token.to_owned();
-        }
+        session.observe(&body);
     }
 }
 

@@ -1,0 +1,157 @@
+//! The API Gateway payloads of `events/*.json`, and what they need to succeed: the events,
+//! booking and users their ids point at, and real tokens in place of their placeholders. Used by
+//! the bundle test (in-process router), the emulator test and `scripts/invoke` (Lambda's own
+//! Runtime Interface Emulator).
+
+use chrono::{Duration, Utc};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use ticketing::domain::{Booking, BookingStatus, Email, EventStatus, NewUser, Role, User};
+use ticketing::ids::{BookingId, EventId, UserId};
+use ticketing::store::{BookingAttempt, Store};
+use ticketing::tokens::TokenService;
+use ticketing::AppState;
+
+/// The ids baked into `events/*.json`.
+pub const EVENT_ID: &str = "01JD5Z8Q4T3X9V6B2N7M1K0C8E";
+pub const OTHER_EVENT_ID: &str = "01JD5Z8Q4T3X9V6B2N7M1K0C9F";
+pub const BOOKING_ID: &str = "01JD5Z9R7W2Y4H8F3G6P1Q0S5T";
+
+/// Each sample in the order a session would send them, with the status it must get once the
+/// placeholders are replaced by real tokens.
+pub const SAMPLES: &[(&str, u16)] = &[
+    ("health", 200),
+    ("health-ready", 200),
+    ("auth-register", 201),
+    ("auth-login", 200),
+    ("auth-me", 200),
+    ("auth-refresh", 200),
+    ("auth-logout", 200),
+    ("events-list", 200),
+    ("events-create", 201),
+    ("events-show", 200),
+    ("events-update", 200),
+    ("bookings-create", 201),
+    ("bookings-list", 200),
+    ("bookings-show", 200),
+    ("bookings-cancel", 200),
+    ("events-delete", 200),
+];
+
+/// The repository's root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the repository")
+        .to_path_buf()
+}
+
+/// The function a sample belongs to: its name's first word (`bookings-create` → `bookings`).
+pub fn function_of(sample: &str) -> &str {
+    sample.split('-').next().unwrap_or(sample)
+}
+
+/// A sample payload as shipped.
+pub fn load(name: &str) -> Value {
+    let path = root().join("events").join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Tokens of the seeded users, and the refresh token the session has reached so far.
+pub struct SampleSession {
+    user_token: String,
+    admin_token: String,
+    refresh_token: String,
+}
+
+/// Seeds what the samples point at — two published events, their owner with one confirmed
+/// booking, an admin — and issues their tokens with `state`'s configuration.
+pub async fn seed(state: &AppState) -> SampleSession {
+    let store: &dyn Store = &*state.store;
+    let mut event =
+        crate::sample_event(100, EventStatus::Published, Utc::now() + Duration::days(30));
+    event.id = EVENT_ID.parse::<EventId>().expect("sample id");
+    store.create_event(&event).await.expect("seed event");
+    let mut other = event.clone();
+    other.id = OTHER_EVENT_ID.parse().expect("sample id");
+    store.create_event(&other).await.expect("seed event");
+    let now = Utc::now();
+    // Registered through the service, so the owner has a real session (refresh token) too.
+    let owner = NewUser::parse(
+        &format!("{}@example.com", crate::unique("owner")),
+        "Owner-password-1",
+        "Owner",
+    )
+    .expect("valid owner");
+    let owned = state.auth.register(owner).await.expect("seed owner");
+    let user = owned.user.clone();
+    let admin = User {
+        id: UserId::new(),
+        email: Email::parse(&format!("{}@example.com", crate::unique("root"))).expect("email"),
+        name: "Root".into(),
+        role: Role::Admin,
+        password_hash: "x".into(),
+        created_at: now,
+    };
+    store.create_user(&admin).await.expect("seed admin");
+    let booking_id: BookingId = BOOKING_ID.parse().expect("sample id");
+    let booking = Booking {
+        id: booking_id,
+        event_id: event.id,
+        user_id: user.id,
+        quantity: 1,
+        unit_price: event.price,
+        total_price: event.price,
+        status: BookingStatus::Confirmed,
+        ticket_numbers: Booking::ticket_numbers(booking_id, 1),
+        idempotency_key: "seed".into(),
+        created_at: now,
+        cancelled_at: None,
+    };
+    let attempt = BookingAttempt {
+        booking,
+        fingerprint: "seed".into(),
+        response_body: "{}".into(),
+        now,
+        guard_expires_at: now + Duration::hours(24),
+    };
+    store.book(&attempt).await.expect("seed booking");
+    let tokens = TokenService::new(&state.config);
+    SampleSession {
+        user_token: owned.access_token,
+        admin_token: tokens.issue_access(&admin).expect("token"),
+        refresh_token: owned.refresh_token,
+    }
+}
+
+impl SampleSession {
+    /// The sample with real tokens in place of its placeholders: an admin's for events, the
+    /// owner's elsewhere, and the latest refresh token in a body that asks for one.
+    pub fn prepare(&self, name: &str) -> Value {
+        let mut payload = load(name);
+        if payload["headers"]["authorization"].is_string() {
+            let token = if function_of(name) == "events" {
+                &self.admin_token
+            } else {
+                &self.user_token
+            };
+            payload["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
+        }
+        if let Some(body) = payload["body"].as_str() {
+            if body.contains("PLACEHOLDER_REFRESH_TOKEN") {
+                let body = body.replace("PLACEHOLDER_REFRESH_TOKEN", &self.refresh_token);
+                payload["headers"]["content-length"] = Value::String(body.len().to_string());
+                payload["body"] = Value::String(body);
+            }
+        }
+        payload
+    }
+
+    /// Keeps the refresh token a reply hands out, for the next sample that needs one.
+    pub fn observe(&mut self, reply_body: &Value) {
+        if let Some(token) = reply_body["data"]["refreshToken"].as_str() {
+            self.refresh_token = token.to_owned();
+        }
+    }
+}
