@@ -46,6 +46,14 @@ pub mod name {
     pub const DEPENDENCY: &str = "Dependency";
 }
 
+/// Declares every metric's unit (EMF carries it; CloudWatch shows it). Called once at start-up,
+/// after the recorder is installed.
+pub fn describe() {
+    for metric in name::ALL {
+        metrics::describe_counter!(metric, metrics::Unit::Count, "");
+    }
+}
+
 /// A booking was made (not a replay).
 pub fn booking_created(tickets: u32) {
     metrics::counter!(name::BOOKINGS_CREATED).increment(1);

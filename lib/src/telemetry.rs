@@ -44,6 +44,7 @@ pub async fn serve_function(function: crate::http::Function) -> Result<(), lambd
         .with_lambda_request_id("RequestId")
         .with_lambda_xray_trace_id("TraceId")
         .init()?;
+    crate::metric::describe();
     let (state, _) = crate::AppState::from_config(config, true);
     let router = crate::http::router(state, function);
     metrics_cloudwatch_embedded::lambda::service::run_http(collector, router).await

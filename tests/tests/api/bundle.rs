@@ -465,3 +465,97 @@ fn cloudfront_headers_equal_the_codes() {
         ticketing::AppError::NotFound.public_message()
     );
 }
+
+/// Every place in `value` where a metric of our own namespace is named: (metric, dimensions).
+fn own_metrics(value: &Yaml, found: &mut Vec<(String, Vec<String>)>) {
+    match value {
+        Yaml::Mapping(map) => {
+            let own = map.get("Namespace").is_some_and(|ns| match ns {
+                Yaml::Tagged(tagged) => {
+                    tagged.tag == "Ref" && tagged.value.as_str() == Some("MetricsNamespace")
+                }
+                _ => false,
+            });
+            if own {
+                let metric = map["MetricName"].as_str().expect("a metric name").to_owned();
+                let dimensions = map
+                    .get("Dimensions")
+                    .and_then(Yaml::as_sequence)
+                    .map(|dims| {
+                        dims.iter()
+                            .filter_map(|d| d["Name"].as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                found.push((metric, dimensions));
+            }
+            for child in map.values() {
+                own_metrics(child, found);
+            }
+        }
+        Yaml::Sequence(items) => items.iter().for_each(|item| own_metrics(item, found)),
+        Yaml::Tagged(tagged) => own_metrics(&tagged.value, found),
+        _ => {}
+    }
+}
+
+#[test]
+fn alarms_and_dashboard_use_the_metrics_the_code_emits() {
+    use ticketing::metric::name;
+    let template = template();
+    // The namespace's default is the code's.
+    assert_eq!(
+        template["Parameters"]["MetricsNamespace"]["Default"].as_str(),
+        Some(Config::for_tests().metrics_namespace.as_str())
+    );
+    let mut found = Vec::new();
+    own_metrics(&template["Resources"], &mut found);
+    assert!(found.len() >= 5, "{found:?}");
+    for (metric, dimensions) in &found {
+        assert!(name::ALL.contains(&metric.as_str()), "{metric} is not emitted");
+        assert_eq!(dimensions.first().map(String::as_str), Some(name::FUNCTION));
+        for dimension in dimensions {
+            assert!([name::FUNCTION, name::DEPENDENCY].contains(&dimension.as_str()));
+        }
+    }
+    // The dashboard's widgets name metrics inside a JSON string.
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let marker = "\"${MetricsNamespace}\", \"";
+    let on_dashboard: Vec<&str> = text
+        .split(marker)
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(on_dashboard.len() >= 5, "{on_dashboard:?}");
+    for metric in on_dashboard {
+        assert!(name::ALL.contains(&metric), "dashboard: {metric} is not emitted");
+    }
+    // Every function has its Errors and Throttles alarms, all alarms notify the topic.
+    let resources = template["Resources"].as_mapping().unwrap();
+    for function in Function::ALL {
+        let resource = format!("{}Function", capitalised(function.name()));
+        for metric in ["Errors", "Throttles"] {
+            let alarm = resources
+                .values()
+                .find(|r| {
+                    r["Type"].as_str() == Some("AWS::CloudWatch::Alarm")
+                        && r["Properties"]["MetricName"].as_str() == Some(metric)
+                        && r["Properties"]["Dimensions"][0]["Value"]
+                            == Yaml::Tagged(Box::new(serde_yaml::value::TaggedValue {
+                                tag: serde_yaml::value::Tag::new("Ref"),
+                                value: Yaml::String(resource.clone()),
+                            }))
+                })
+                .unwrap_or_else(|| panic!("no {metric} alarm for {resource}"));
+            assert!(alarm["Properties"]["AlarmActions"].is_sequence());
+        }
+    }
+}
+
+fn capitalised(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
