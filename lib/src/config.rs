@@ -49,6 +49,8 @@ pub struct Config {
     pub auth_rate_limit_per_minute: u64,
     /// CloudWatch namespace of the functions' metrics (`METRICS_NAMESPACE`, default `Ticketing`).
     pub metrics_namespace: String,
+    /// Spans exported as traces (`OTEL_EXPORTER_OTLP_ENDPOINT` set): Redis commands get spans too.
+    pub traces: bool,
     /// Warnings to log once tracing is up (e.g. generated secrets).
     pub warnings: Vec<String>,
 }
@@ -184,6 +186,7 @@ impl Config {
             rate_limit_per_minute,
             auth_rate_limit_per_minute,
             metrics_namespace,
+            traces: get(crate::telemetry::OTLP_ENDPOINT_VAR).is_some(),
             warnings,
         })
     }

@@ -53,7 +53,9 @@ impl AppState {
             Arc::new(MemoryStore::new())
         };
         let cache: Arc<dyn Cache> = match &config.redis_url {
-            Some(url) => Arc::new(RedisCache::new(url, &config.redis_key_prefix)),
+            Some(url) => {
+                Arc::new(RedisCache::new(url, &config.redis_key_prefix).traced(config.traces))
+            }
             None => Arc::new(MemoryCache::new()),
         };
         let backends = Backends {

@@ -1,39 +1,123 @@
-//! JSON-lines logs through `tracing`; every line of a request carries its request id (the
-//! request span's field).
+//! Logs, traces and the Lambda entry point.
+//!
+//! - Logs: JSON lines through `tracing`; every line of a request carries its request id and, in
+//!   Lambda, the X-Ray trace id (fields of the request span).
+//! - Traces: the same `tracing` spans — the request, each DynamoDB call (the SDK's own spans) and
+//!   each Redis command (fred's) — exported as OpenTelemetry spans over OTLP/HTTP to the ADOT
+//!   collector layer, which forwards them to X-Ray with X-Ray-compatible ids, parented on the
+//!   invocation's X-Ray trace. On only where `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the template
+//!   sets it with the collector layer); off locally.
+//! - Metrics: see [`crate::metric`].
 
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::EnvFilter;
 
-/// The subscriber every binary uses, writing to `writer` (tests capture it to check what is logged).
-pub fn subscriber<W>(writer: W, filter: EnvFilter) -> impl tracing::Subscriber + Send + Sync
+/// The variable that turns trace export on (read by the OTLP exporter too).
+pub const OTLP_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// The subscriber every binary uses: JSON lines to `writer` (tests capture them), and the spans
+/// to `tracer` when one is given.
+pub fn subscriber<W>(
+    writer: W,
+    filter: EnvFilter,
+    tracer: Option<SdkTracer>,
+) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    tracing_subscriber::fmt()
+    use tracing_subscriber::filter::FilterExt;
+    use tracing_subscriber::Layer;
+    // Each layer has its own filter: logs follow RUST_LOG, traces take the spans that matter
+    // whatever RUST_LOG says (the SDK's per-operation spans are at debug).
+    let logs = tracing_subscriber::fmt::layer()
         .json()
-        .with_env_filter(filter)
         .with_current_span(true)
         .with_span_list(false)
         .flatten_event(true)
         .with_target(false)
         .with_writer(writer)
-        .finish()
+        .with_filter(filter);
+    let traces = tracer.map(|tracer| {
+        let spans = tracing_subscriber::filter::Targets::new()
+            .with_default(tracing::Level::INFO)
+            // `DynamoDB.GetItem`, `DynamoDB.TransactWriteItems`, ...: one span per call.
+            .with_target("aws_sdk_dynamodb::operation", tracing::Level::DEBUG)
+            .and(tracing_subscriber::filter::filter_fn(|meta| meta.is_span()));
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_filter(spans)
+    });
+    tracing_subscriber::registry().with(logs).with(traces)
 }
 
+/// A tracer provider whose spans carry X-Ray-compatible ids (the collector hands them to X-Ray
+/// as they are) and go to `exporter` in batches.
+pub fn xray_provider(
+    exporter: impl opentelemetry_sdk::trace::SpanExporter + 'static,
+    service: &'static str,
+) -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_id_generator(opentelemetry_aws::trace::XrayIdGenerator::default())
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name(service)
+                .build(),
+        )
+        .with_batch_exporter(exporter)
+        .build()
+}
+
+/// Logs to stdout, with traces exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+/// Returns the tracer provider, to flush after each invocation.
+pub fn init_with_traces(service: &'static str) -> Option<SdkTracerProvider> {
+    let endpoint = std::env::var(OTLP_ENDPOINT_VAR).unwrap_or_default();
+    let provider = (!endpoint.trim().is_empty()).then_some(()).and_then(|()| {
+        opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .build()
+            .map(|exporter| xray_provider(exporter, service))
+            // Traces are an aid, not a dependency: without them the function still serves.
+            .inspect_err(|e| eprintln!("trace export off: {e}"))
+            .ok()
+    });
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let tracer = provider.as_ref().map(|p| p.tracer(service));
+    let _ = tracing::subscriber::set_global_default(subscriber(std::io::stdout, filter, tracer));
+    provider
+}
+
+/// Logs only (the local server and tools).
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing::subscriber::set_global_default(subscriber(std::io::stdout, filter));
+    let _ = tracing::subscriber::set_global_default(subscriber(std::io::stdout, filter, None));
 }
 
-/// A Lambda function's whole life: logs, configuration (checked once, at start-up), clients
-/// (connecting lazily, on the first request that needs them), then the function's router served
-/// as Lambda does, with metrics: `metrics_cloudwatch_embedded`'s collector is the `metrics`
-/// recorder, flushed as EMF lines on stdout after every invocation, with one default dimension
-/// (`Function`: the deployed function's name) and a cold-start count. Every EMF line also carries
-/// the invocation's request and X-Ray trace ids as properties (not dimensions).
+/// The invocation's X-Ray trace header, as a parent for the request's span (so the collector
+/// files our spans under Lambda's own segment).
+pub fn xray_parent(trace_header: &str) -> Option<opentelemetry::Context> {
+    use opentelemetry::propagation::TextMapPropagator;
+    use opentelemetry::trace::TraceContextExt;
+    let carrier =
+        std::collections::HashMap::from([("x-amzn-trace-id".to_owned(), trace_header.to_owned())]);
+    let cx = opentelemetry_aws::trace::XrayPropagator::default().extract(&carrier);
+    cx.span().span_context().is_valid().then_some(cx)
+}
+
+/// A Lambda function's whole life: logs and traces, configuration (checked once, at start-up),
+/// clients (connecting lazily, on the first request that needs them), then the function's router
+/// served as Lambda does, with metrics: `metrics_cloudwatch_embedded`'s collector is the
+/// `metrics` recorder, flushed as EMF lines on stdout after every invocation, with one default
+/// dimension (`Function`: the deployed function's name) and a cold-start count. Every EMF line
+/// also carries the invocation's request and X-Ray trace ids as properties (not dimensions).
+/// With traces on, lambda_runtime's OpenTelemetry layer wraps each invocation in a span and
+/// flushes the spans before the next one.
 pub async fn serve_function(function: crate::http::Function) -> Result<(), lambda_http::Error> {
     use crate::metric::name;
-    init();
+    use lambda_runtime::layers::{OpenTelemetryFaasTrigger, OpenTelemetryLayer, TracingLayer};
+    let traces = init_with_traces(function.name());
     let config = crate::Config::from_env(crate::config::Mode::Lambda)?;
     let function_name =
         std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| function.name().to_owned());
@@ -47,5 +131,20 @@ pub async fn serve_function(function: crate::http::Function) -> Result<(), lambd
     crate::metric::describe();
     let (state, _) = crate::AppState::from_config(config, true);
     let router = crate::http::router(state, function);
-    metrics_cloudwatch_embedded::lambda::service::run_http(collector, router).await
+    let otel = traces.map(|provider| {
+        OpenTelemetryLayer::new(move || {
+            if let Err(e) = provider.force_flush() {
+                tracing::warn!(error = %e, "could not flush traces");
+            }
+        })
+        .with_trigger(OpenTelemetryFaasTrigger::Http)
+    });
+    lambda_runtime::Runtime::new(lambda_http::Adapter::from(router))
+        .layer(TracingLayer::new())
+        .layer(metrics_cloudwatch_embedded::lambda::MetricsLayer::new(
+            collector,
+        ))
+        .layer(tower::util::option_layer(otel))
+        .run()
+        .await
 }

@@ -81,6 +81,8 @@ impl LocalStack {
             ("RATE_LIMIT_PER_MINUTE", "10000".into()),
             ("AUTH_RATE_LIMIT_PER_MINUTE", "10000".into()),
             ("METRICS_NAMESPACE", namespace.clone()),
+            // No trace collector here: export stays off (the traces test covers the spans).
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", String::new()),
             ("RUST_LOG", "info".into()),
         ]
         .into_iter()

@@ -1,30 +1,9 @@
 //! What the logs carry: JSON lines with the request id, and never a password, hash or token.
 
 use serde_json::{json, Value};
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-use ticketing_tests::{Backend, TestApp, PASSWORD};
+use std::sync::Arc;
+use ticketing_tests::{Backend, LogCapture as Capture, TestApp, PASSWORD};
 use tracing_subscriber::EnvFilter;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_are_json_with_request_ids_and_no_secrets() {
@@ -32,6 +11,7 @@ async fn logs_are_json_with_request_ids_and_no_secrets() {
     tracing::subscriber::set_global_default(ticketing::telemetry::subscriber(
         capture.clone(),
         EnvFilter::new("debug"),
+        None,
     ))
     .unwrap();
 

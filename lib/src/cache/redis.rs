@@ -13,6 +13,7 @@ pub struct RedisCache {
     prefix: String,
     client: OnceCell<Client>,
     breaker: Breaker,
+    traced: bool,
 }
 
 /// After a failure, Redis counts as down for `DOWN_FOR`: every call in that window fails at once
@@ -55,7 +56,13 @@ impl RedisCache {
             prefix: prefix.into(),
             client: OnceCell::new(),
             breaker: Breaker::default(),
+            traced: false,
         }
+    }
+
+    /// Gives every command a span (fred's `partial-tracing`), for the trace exporter.
+    pub fn traced(self, traced: bool) -> Self {
+        Self { traced, ..self }
     }
 
     /// True while a recent failure makes every call fail fast.
@@ -83,7 +90,8 @@ impl RedisCache {
     async fn client(&self) -> CacheResult<&Client> {
         self.client
             .get_or_try_init(|| async {
-                let config = Config::from_url(&self.url).map_err(unavailable)?;
+                let mut config = Config::from_url(&self.url).map_err(unavailable)?;
+                config.tracing = fred::types::config::TracingConfig::new(self.traced);
                 let client = Builder::from_config(config)
                     .with_connection_config(|c| {
                         c.connection_timeout = COMMAND_TIMEOUT;

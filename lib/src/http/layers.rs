@@ -76,6 +76,12 @@ pub(super) fn apply(routes: Router<AppState>, state: AppState) -> Router {
                     let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id, trace_id = tracing::field::Empty);
                     if let Some(trace_id) = xray_trace_id(req) {
                         span.record("trace_id", trace_id);
+                        // With traces on, the request's span (and the DynamoDB and Redis spans
+                        // under it) sits under the invocation's X-Ray trace; without, a no-op.
+                        if let Some(parent) = crate::telemetry::xray_parent(trace_id) {
+                            use tracing_opentelemetry::OpenTelemetrySpanExt;
+                            let _ = span.set_parent(parent);
+                        }
                     }
                     span
                 })

@@ -9,7 +9,8 @@ use ticketing::http::Function;
 use ticketing_tests::emulator::{build_functions, Emulator, LocalStack};
 use ticketing_tests::samples::{self, SAMPLES};
 
-const USAGE: &str = "usage: scripts/invoke FUNCTION EVENT   e.g. scripts/invoke bookings bookings-create
+const USAGE: &str =
+    "usage: scripts/invoke FUNCTION EVENT   e.g. scripts/invoke bookings bookings-create
   FUNCTION: auth | events | bookings | health
   EVENT:    a file of events/ (with or without .json)";
 
@@ -28,7 +29,10 @@ async fn main() -> ExitCode {
     let event = event.rsplit('/').next().unwrap_or(event);
     if !SAMPLES.iter().any(|(name, _)| *name == event) {
         let known: Vec<&str> = SAMPLES.iter().map(|(name, _)| *name).collect();
-        eprintln!("no event {event:?} in events/ (known: {})", known.join(", "));
+        eprintln!(
+            "no event {event:?} in events/ (known: {})",
+            known.join(", ")
+        );
         return ExitCode::from(2);
     }
     let bin_dir = build_functions();

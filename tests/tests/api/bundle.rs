@@ -477,7 +477,10 @@ fn own_metrics(value: &Yaml, found: &mut Vec<(String, Vec<String>)>) {
                 _ => false,
             });
             if own {
-                let metric = map["MetricName"].as_str().expect("a metric name").to_owned();
+                let metric = map["MetricName"]
+                    .as_str()
+                    .expect("a metric name")
+                    .to_owned();
                 let dimensions = map
                     .get("Dimensions")
                     .and_then(Yaml::as_sequence)
@@ -512,7 +515,10 @@ fn alarms_and_dashboard_use_the_metrics_the_code_emits() {
     own_metrics(&template["Resources"], &mut found);
     assert!(found.len() >= 5, "{found:?}");
     for (metric, dimensions) in &found {
-        assert!(name::ALL.contains(&metric.as_str()), "{metric} is not emitted");
+        assert!(
+            name::ALL.contains(&metric.as_str()),
+            "{metric} is not emitted"
+        );
         assert_eq!(dimensions.first().map(String::as_str), Some(name::FUNCTION));
         for dimension in dimensions {
             assert!([name::FUNCTION, name::DEPENDENCY].contains(&dimension.as_str()));
@@ -528,7 +534,10 @@ fn alarms_and_dashboard_use_the_metrics_the_code_emits() {
         .collect();
     assert!(on_dashboard.len() >= 5, "{on_dashboard:?}");
     for metric in on_dashboard {
-        assert!(name::ALL.contains(&metric), "dashboard: {metric} is not emitted");
+        assert!(
+            name::ALL.contains(&metric),
+            "dashboard: {metric} is not emitted"
+        );
     }
     // Every function has its Errors and Throttles alarms, all alarms notify the topic.
     let resources = template["Resources"].as_mapping().unwrap();
