@@ -17,6 +17,13 @@ use tower::ServiceExt;
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
+    // Metrics recorded as in Lambda (the EMF collector is the recorder), so their cost counts.
+    metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace("Bench")
+        .with_dimension(ticketing::metric::name::FUNCTION, "bench")
+        .init()
+        .unwrap();
+    ticketing::metric::describe();
     // The rate limiter still runs on every request (it is part of the cost), with a limit the
     // benchmark can't reach.
     let config = Config::from_lookup(ticketing::config::Mode::Local, |key| match key {

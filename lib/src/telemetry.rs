@@ -74,19 +74,66 @@ pub fn xray_provider(
 /// Returns the tracer provider, to flush after each invocation.
 pub fn init_with_traces(service: &'static str) -> Option<SdkTracerProvider> {
     let endpoint = std::env::var(OTLP_ENDPOINT_VAR).unwrap_or_default();
-    let provider = (!endpoint.trim().is_empty()).then_some(()).and_then(|()| {
-        opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .build()
-            .map(|exporter| xray_provider(exporter, service))
-            // Traces are an aid, not a dependency: without them the function still serves.
-            .inspect_err(|e| eprintln!("trace export off: {e}"))
-            .ok()
-    });
+    let provider = (!endpoint.trim().is_empty()).then(|| otlp_provider(&endpoint, service));
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let tracer = provider.as_ref().map(|p| p.tracer(service));
     let _ = tracing::subscriber::set_global_default(subscriber(std::io::stdout, filter, tracer));
     provider
+}
+
+/// Spans exported over OTLP/HTTP to `endpoint` (the collector's base URL, as in
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`; spans go to its `/v1/traces`).
+pub fn otlp_provider(endpoint: &str, service: &'static str) -> SdkTracerProvider {
+    let exporter = LazyOtlpExporter {
+        traces_url: format!("{}/v1/traces", endpoint.trim().trim_end_matches('/')),
+        ..LazyOtlpExporter::default()
+    };
+    xray_provider(exporter, service)
+}
+
+/// The OTLP/HTTP exporter, built on its first export (on the batch processor's thread) rather
+/// than at start-up: its HTTP client starts a thread of its own, which a cold start need not wait
+/// for. A build failure turns export off with one message; the function serves on.
+#[derive(Debug, Default)]
+struct LazyOtlpExporter {
+    traces_url: String,
+    resource: Option<opentelemetry_sdk::Resource>,
+    inner: std::sync::OnceLock<Option<opentelemetry_otlp::SpanExporter>>,
+}
+
+impl opentelemetry_sdk::trace::SpanExporter for LazyOtlpExporter {
+    async fn export(
+        &self,
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        let exporter = self.inner.get_or_init(|| {
+            use opentelemetry_otlp::WithExportConfig;
+            let built = opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_endpoint(self.traces_url.clone())
+                .build();
+            match built {
+                Ok(mut exporter) => {
+                    if let Some(resource) = &self.resource {
+                        exporter.set_resource(resource);
+                    }
+                    Some(exporter)
+                }
+                Err(e) => {
+                    eprintln!("trace export off: {e}");
+                    None
+                }
+            }
+        });
+        match exporter {
+            Some(exporter) => exporter.export(batch).await,
+            None => Ok(()),
+        }
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.resource = Some(resource.clone());
+    }
 }
 
 /// Logs only (the local server and tools).

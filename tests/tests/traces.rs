@@ -101,3 +101,60 @@ async fn a_request_is_traced_under_its_xray_trace_with_dynamodb_and_redis_spans(
         assert_eq!(line["span"]["trace_id"], header.as_str(), "{line}");
     }
 }
+
+/// The real exporter: spans leave as OTLP/HTTP protobuf for the collector's `/v1/traces`.
+#[test]
+fn spans_are_posted_to_the_collector_as_otlp() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let sink = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", sink.local_addr().unwrap());
+    let received = std::thread::spawn(move || {
+        let (stream, _) = sink.accept().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+            head.push(line.trim_end().to_owned());
+        }
+        let length: usize = head
+            .iter()
+            .find_map(|h| {
+                h.to_ascii_lowercase()
+                    .strip_prefix("content-length: ")
+                    .map(str::to_owned)
+            })
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        reader
+            .get_mut()
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .unwrap();
+        (head, body)
+    });
+    let provider = ticketing::telemetry::otlp_provider(&endpoint, "test");
+    {
+        use opentelemetry::trace::{Tracer, TracerProvider as _};
+        let tracer = provider.tracer("test");
+        tracer.in_span("exported", |_| {});
+    }
+    provider.force_flush().unwrap();
+    let (head, body) = received.join().unwrap();
+    assert!(head[0].starts_with("POST /v1/traces "), "{head:?}");
+    assert!(
+        head.iter()
+            .any(|h| h.eq_ignore_ascii_case("content-type: application/x-protobuf")),
+        "{head:?}"
+    );
+    // The span's name travels in the protobuf body.
+    assert!(
+        body.windows(8).any(|w| w == b"exported"),
+        "{} bytes",
+        body.len()
+    );
+}
