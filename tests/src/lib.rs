@@ -24,6 +24,7 @@ use ticketing::AppState;
 use tower::ServiceExt;
 
 pub mod emulator;
+pub mod partition_model;
 pub mod samples;
 
 /// Collects what a `tracing` subscriber writes, for tests of what gets logged.

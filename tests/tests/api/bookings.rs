@@ -8,6 +8,7 @@ use std::sync::Arc;
 use ticketing::cache::RedisCache;
 use ticketing::config::Config;
 use ticketing::domain::Role;
+use ticketing_tests::partition_model::{Limits, PartitionModelStore};
 use ticketing_tests::{
     cache_for, on_both_backends, store_for, Backend, ContendedStore, Reply, TestApp,
 };
@@ -501,19 +502,44 @@ async fn contention_is_retried_then_503(backend: Backend) {
 }
 
 async fn flash_sale_never_oversells(backend: Backend) {
-    const TICKETS: u64 = 100;
-    const REQUESTS: usize = 500;
-    let app = Arc::new(TestApp::new(backend).await);
+    flash_sale(Arc::new(TestApp::new(backend).await), 100, 500).await;
+}
+
+/// The same rush on DynamoDB's partition limits (scaled to 5 %: 50 write units a second per
+/// partition, so one event item takes ~25 bookings a second): the limits bind — throttles and
+/// transaction conflicts happen, the service retries, careful clients retry its 503s — and the
+/// sale still ends exact.
+async fn flash_sale_on_the_partition_model_never_oversells(backend: Backend) {
+    let model = Arc::new(PartitionModelStore::new(
+        store_for(backend).await,
+        Limits::scaled(0.05),
+    ));
+    let app = TestApp::with_parts(
+        backend,
+        Config::for_tests(),
+        model.clone(),
+        cache_for(backend).await,
+    );
+    flash_sale(Arc::new(app), 100, 300).await;
+    let refused = model.refusals.throttled.load(Ordering::Relaxed)
+        + model.refusals.conflicts.load(Ordering::Relaxed);
+    assert!(refused > 0, "the model's limits never bound");
+}
+
+/// `requests` one-ticket bookings by 50 users, 64 at a time, on an event of `tickets`, each as
+/// a careful client; then exactly `tickets` sold, unique ticket numbers, and the counter equal to
+/// what the bookings say.
+async fn flash_sale(app: Arc<TestApp>, tickets: u64, requests: usize) {
     let admin = app.admin_token().await;
     let event = app
-        .create_event(&admin, json!({ "totalTickets": TICKETS }))
+        .create_event(&admin, json!({ "totalTickets": tickets }))
         .await;
     let mut users = Vec::new();
     for _ in 0..50 {
         users.push(app.quick_user(Role::User).await.0);
     }
     let gate = Arc::new(tokio::sync::Semaphore::new(64));
-    let tasks = (0..REQUESTS).map(|i| {
+    let tasks = (0..requests).map(|i| {
         let (app, event, user, gate) = (
             app.clone(),
             event.clone(),
@@ -537,10 +563,10 @@ async fn flash_sale_never_oversells(backend: Backend) {
     }
     assert_eq!(
         created.len() as u64,
-        TICKETS,
+        tickets,
         "exactly the tickets there are"
     );
-    let tickets: HashSet<_> = created
+    let numbers: HashSet<_> = created
         .iter()
         .flat_map(|r| {
             r.body["data"]["ticketNumbers"]
@@ -550,7 +576,7 @@ async fn flash_sale_never_oversells(backend: Backend) {
                 .map(|t| t.as_str().unwrap().to_owned())
         })
         .collect();
-    assert_eq!(tickets.len() as u64, TICKETS, "ticket numbers unique");
+    assert_eq!(numbers.len() as u64, tickets, "ticket numbers unique");
     let sold: u64 = created
         .iter()
         .map(|r| r.body["data"]["quantity"].as_u64().unwrap())
@@ -575,6 +601,7 @@ on_both_backends!(
     durable_guard_replays_after_the_cache_lost_the_key,
     contention_is_retried_then_503,
     flash_sale_never_oversells,
+    flash_sale_on_the_partition_model_never_oversells,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

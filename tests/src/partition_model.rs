@@ -1,0 +1,390 @@
+//! DynamoDB's documented per-partition limits, modelled over any store. DynamoDB Local has none
+//! (it serialises every request), so without this a test or benchmark can't see what caps an
+//! on-sale in AWS. Figures, from the Amazon DynamoDB Developer Guide:
+//!
+//! - "Partitions and data distribution" / "Burst and adaptive capacity": one partition serves at
+//!   most **3,000 read units and 1,000 write units per second**; past that, requests to it are
+//!   throttled, whatever the table's capacity mode.
+//! - "Read/write capacity mode": a write of up to 1 KB is 1 write unit; **a transactional write
+//!   is 2**. A strongly consistent read of up to 4 KB is 1 read unit, an eventually consistent one
+//!   half.
+//! - "Global secondary indexes": every write that changes an item an index projects is also a
+//!   write to the index's partition for the item's index key (1 write unit per KB).
+//! - "Transaction conflict handling": a transaction that touches an item another transaction is
+//!   writing at that moment is cancelled with `TransactionConflict`.
+//!
+//! A partition here is one item's key (DynamoDB may also split a hot key's partition, but never
+//! one item across partitions) or one index key. Limits are token buckets refilled continuously,
+//! holding one second of capacity. Refusals come back as DynamoDB's do through `DynamoStore`:
+//! `StoreError::Contention` (throttling and conflicts alike are retryable).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use ticketing::domain::{Booking, Email, Event, EventStatus, Role, User};
+use ticketing::ids::{BookingId, EventId, UserId};
+use ticketing::store::{
+    BookOutcome, BookingAttempt, BookingStore, EventStore, Rotation, SessionRecord, SessionStore,
+    Store, StoreError, StoreResult, UserStore,
+};
+
+/// Per-partition throughput, in units per second.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub write_units_per_sec: f64,
+    pub read_units_per_sec: f64,
+}
+
+impl Limits {
+    /// DynamoDB's: 1,000 WCU/s and 3,000 RCU/s per partition.
+    pub const DYNAMODB: Limits = Limits {
+        write_units_per_sec: 1_000.0,
+        read_units_per_sec: 3_000.0,
+    };
+
+    /// The same limits times `factor` (tests scale them down so they bind within seconds).
+    pub fn scaled(factor: f64) -> Self {
+        Self {
+            write_units_per_sec: Self::DYNAMODB.write_units_per_sec * factor,
+            read_units_per_sec: Self::DYNAMODB.read_units_per_sec * factor,
+        }
+    }
+}
+
+/// Units per access, as the guide prices them.
+const TRANSACTIONAL_WRITE: f64 = 2.0;
+const WRITE: f64 = 1.0;
+const CONSISTENT_READ: f64 = 1.0;
+/// An index query reads ~4 KB per unit, eventually consistent (half a unit): about 16 of our
+/// event items (~0.5 KB each) per read unit.
+const EVENTS_PER_INDEX_READ_UNIT: f64 = 16.0;
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// What the model refused, for tests and benchmarks to report.
+#[derive(Debug, Default)]
+pub struct Refusals {
+    pub throttled: AtomicU64,
+    pub conflicts: AtomicU64,
+}
+
+/// A store with DynamoDB's partition limits in front of it.
+pub struct PartitionModelStore {
+    inner: Arc<dyn Store>,
+    limits: Limits,
+    writes: Mutex<HashMap<String, Bucket>>,
+    reads: Mutex<HashMap<String, Bucket>>,
+    in_transaction: Mutex<HashSet<String>>,
+    pub refusals: Refusals,
+}
+
+fn event_key(id: EventId) -> String {
+    format!("EVENT#{id}")
+}
+
+/// The listing index's partition for events of `status` (one key per status).
+fn index_key(status: EventStatus) -> String {
+    format!("gsi1#EVENTS#{status:?}")
+}
+
+fn throttled(partition: &str) -> StoreError {
+    StoreError::Contention(
+        format!("ThrottlingException (partition model): {partition} is past its limit").into(),
+    )
+}
+
+impl PartitionModelStore {
+    pub fn new(inner: Arc<dyn Store>, limits: Limits) -> Self {
+        Self {
+            inner,
+            limits,
+            writes: Mutex::default(),
+            reads: Mutex::default(),
+            in_transaction: Mutex::default(),
+            refusals: Refusals::default(),
+        }
+    }
+
+    /// Takes `units` from each partition's bucket, all or none: a request DynamoDB throttles
+    /// consumes nothing.
+    fn consume(&self, reads: bool, costs: &[(String, f64)]) -> StoreResult<()> {
+        let (buckets, rate) = if reads {
+            (&self.reads, self.limits.read_units_per_sec)
+        } else {
+            (&self.writes, self.limits.write_units_per_sec)
+        };
+        let mut buckets = buckets.lock().expect("bucket lock");
+        let now = Instant::now();
+        for (partition, units) in costs {
+            let bucket = buckets.entry(partition.clone()).or_insert(Bucket {
+                tokens: rate,
+                at: now,
+            });
+            let elapsed = now.duration_since(bucket.at).as_secs_f64();
+            bucket.tokens = (bucket.tokens + elapsed * rate).min(rate);
+            bucket.at = now;
+            if bucket.tokens < *units {
+                self.refusals.throttled.fetch_add(1, Ordering::Relaxed);
+                return Err(throttled(partition));
+            }
+        }
+        for (partition, units) in costs {
+            if let Some(bucket) = buckets.get_mut(partition) {
+                bucket.tokens -= units;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs a transaction on `items`, cancelled with `TransactionConflict` if another
+    /// transaction holds any of them.
+    async fn transaction<T>(
+        &self,
+        items: &[String],
+        run: impl std::future::Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        {
+            let mut held = self.in_transaction.lock().expect("transaction lock");
+            if items.iter().any(|item| held.contains(item)) {
+                self.refusals.conflicts.fetch_add(1, Ordering::Relaxed);
+                return Err(StoreError::Contention(
+                    "TransactionConflict (partition model)".into(),
+                ));
+            }
+            held.extend(items.iter().cloned());
+        }
+        let result = run.await;
+        let mut held = self.in_transaction.lock().expect("transaction lock");
+        for item in items {
+            held.remove(item);
+        }
+        result
+    }
+
+    /// An event's status as stored, for its index partition (a write the store refuses costs
+    /// nothing, so a missing event costs nothing here either).
+    async fn status_of(&self, id: EventId) -> StoreResult<Option<EventStatus>> {
+        Ok(self.inner.event_by_id(id).await?.map(|e| e.status))
+    }
+
+    /// A booking or cancel: 2 units on each item of the transaction, and 1 on the listing
+    /// index's partition, which projects the event's counter.
+    async fn inventory_write<T>(
+        &self,
+        event: EventId,
+        others: &[String],
+        run: impl std::future::Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        let event_item = event_key(event);
+        let mut costs = vec![(event_item.clone(), TRANSACTIONAL_WRITE)];
+        costs.extend(others.iter().map(|k| (k.clone(), TRANSACTIONAL_WRITE)));
+        if let Some(status) = self.status_of(event).await? {
+            costs.push((index_key(status), WRITE));
+        }
+        self.consume(false, &costs)?;
+        let mut items = vec![event_item];
+        items.extend(others.iter().cloned());
+        self.transaction(&items, run).await
+    }
+
+    /// A catalog write: the event item and its index partition, 1 unit each.
+    fn catalog_write(&self, id: EventId, status: EventStatus) -> StoreResult<()> {
+        self.consume(false, &[(event_key(id), WRITE), (index_key(status), WRITE)])
+    }
+}
+
+#[async_trait]
+impl UserStore for PartitionModelStore {
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        self.inner.create_user(user).await
+    }
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.inner.user_by_id(id).await
+    }
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        self.inner.user_by_email(email).await
+    }
+    async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()> {
+        self.inner.set_role(id, role).await
+    }
+}
+
+#[async_trait]
+impl EventStore for PartitionModelStore {
+    async fn create_event(&self, event: &Event) -> StoreResult<()> {
+        self.catalog_write(event.id, event.status)?;
+        self.inner.create_event(event).await
+    }
+    async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>> {
+        self.consume(true, &[(event_key(id), CONSISTENT_READ)])?;
+        self.inner.event_by_id(id).await
+    }
+    async fn events_by_status(
+        &self,
+        statuses: &[EventStatus],
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<Event>> {
+        let events = self.inner.events_by_status(statuses, from, to).await?;
+        let costs: Vec<(String, f64)> = statuses
+            .iter()
+            .map(|status| {
+                let read = events.iter().filter(|e| e.status == *status).count() as f64;
+                (
+                    index_key(*status),
+                    (read / EVENTS_PER_INDEX_READ_UNIT).max(0.5),
+                )
+            })
+            .collect();
+        self.consume(true, &costs)?;
+        Ok(events)
+    }
+    async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()> {
+        self.catalog_write(event.id, was)?;
+        self.inner.update_event_details(event, was).await
+    }
+    async fn delete_event(&self, id: EventId, by: UserId, at: DateTime<Utc>) -> StoreResult<()> {
+        if let Some(status) = self.status_of(id).await? {
+            self.catalog_write(id, status)?;
+        }
+        self.inner.delete_event(id, by, at).await
+    }
+}
+
+#[async_trait]
+impl BookingStore for PartitionModelStore {
+    async fn book(&self, attempt: &BookingAttempt) -> StoreResult<BookOutcome> {
+        let booking = format!("BOOKING#{}", attempt.booking.id);
+        let guard = format!(
+            "GUARD#{}#{}",
+            attempt.booking.user_id, attempt.booking.idempotency_key
+        );
+        self.inventory_write(
+            attempt.booking.event_id,
+            &[booking, guard],
+            self.inner.book(attempt),
+        )
+        .await
+    }
+    async fn booking_by_id(&self, id: BookingId) -> StoreResult<Option<Booking>> {
+        self.inner.booking_by_id(id).await
+    }
+    async fn bookings_by_user(&self, user: UserId) -> StoreResult<Vec<Booking>> {
+        self.inner.bookings_by_user(user).await
+    }
+    async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking> {
+        let item = format!("BOOKING#{}", booking.id);
+        self.inventory_write(
+            booking.event_id,
+            &[item],
+            self.inner.cancel_booking(booking, now),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl SessionStore for PartitionModelStore {
+    async fn open_session(&self, session: &SessionRecord) -> StoreResult<()> {
+        self.inner.open_session(session).await
+    }
+    async fn rotate_session(
+        &self,
+        family: &str,
+        presented: &str,
+        next: &str,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<Rotation> {
+        self.inner
+            .rotate_session(family, presented, next, expires_at)
+            .await
+    }
+    async fn revoke_session(&self, family: &str) -> StoreResult<()> {
+        self.inner.revoke_session(family).await
+    }
+}
+
+#[async_trait]
+impl Store for PartitionModelStore {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(limits: Limits) -> PartitionModelStore {
+        PartitionModelStore::new(Arc::new(ticketing::store::MemoryStore::new()), limits)
+    }
+
+    #[test]
+    fn a_partition_gives_its_rate_and_refuses_past_it() {
+        // 10 write units a second: five 2-unit writes drain one partition; another is free.
+        let store = model(Limits {
+            write_units_per_sec: 10.0,
+            read_units_per_sec: 30.0,
+        });
+        let hot = || vec![("EVENT#a".to_owned(), TRANSACTIONAL_WRITE)];
+        for _ in 0..5 {
+            store.consume(false, &hot()).unwrap();
+        }
+        assert!(matches!(
+            store.consume(false, &hot()),
+            Err(StoreError::Contention(_))
+        ));
+        store
+            .consume(false, &[("EVENT#b".to_owned(), TRANSACTIONAL_WRITE)])
+            .unwrap();
+        // All or none: a refused request spends nothing on its other partitions.
+        let mixed = [
+            ("EVENT#c".to_owned(), WRITE),
+            ("EVENT#a".to_owned(), TRANSACTIONAL_WRITE),
+        ];
+        assert!(store.consume(false, &mixed).is_err());
+        for _ in 0..10 {
+            store
+                .consume(false, &[("EVENT#c".to_owned(), WRITE)])
+                .unwrap();
+        }
+        // It refills: a tenth of a second later one more 1-unit write fits on the hot one.
+        std::thread::sleep(std::time::Duration::from_millis(120));
+        store
+            .consume(false, &[("EVENT#a".to_owned(), WRITE)])
+            .unwrap();
+        assert_eq!(store.refusals.throttled.load(Ordering::Relaxed), 2);
+    }
+
+    #[tokio::test]
+    async fn overlapping_transactions_on_one_item_conflict() {
+        let store = model(Limits::DYNAMODB);
+        let items = vec!["EVENT#a".to_owned()];
+        let (release, wait) = tokio::sync::oneshot::channel::<()>();
+        let first = store.transaction(&items, async {
+            wait.await.ok();
+            Ok(())
+        });
+        let second = async {
+            let refused = store.transaction(&items, async { Ok(()) }).await;
+            release.send(()).ok();
+            refused
+        };
+        let (first, second) = tokio::join!(first, second);
+        assert!(first.is_ok());
+        assert!(matches!(second, Err(StoreError::Contention(_))));
+        assert_eq!(store.refusals.conflicts.load(Ordering::Relaxed), 1);
+        // Once it ended, the item is free again.
+        assert!(store.transaction(&items, async { Ok(()) }).await.is_ok());
+    }
+}
