@@ -30,6 +30,11 @@ struct Args {
     /// Tickets of an unmeasured bare sale first, so DynamoDB Local's JIT is warm for both runs.
     #[arg(long, default_value_t = 1000)]
     warmup_tickets: u64,
+    /// Measured pairs (bare + full stack each); the order alternates from pair to pair
+    /// (bare first, then full first, ...) so whatever warms up during a run favours neither, and
+    /// the ratio reported is the median of the pairs' ratios.
+    #[arg(long, default_value_t = 4)]
+    pairs: usize,
 }
 
 #[derive(Default)]
@@ -314,11 +319,29 @@ async fn main() -> anyhow::Result<()> {
         )
         .await?;
     }
-    let (full, _) = full_stack(&args).await?;
-    let bare = bare(&args, "bare").await?;
+    let mut ratios = Vec::new();
+    for pair in 1..=args.pairs.max(1) {
+        let (full, bare) = if pair % 2 == 1 {
+            let bare = bare(&args, "bare").await?;
+            (full_stack(&args).await?.0, bare)
+        } else {
+            let (full, _) = full_stack(&args).await?;
+            (full, bare(&args, "bare").await?)
+        };
+        println!("pair {pair}: full stack / bare = {:.2}", full / bare);
+        ratios.push(full / bare);
+    }
+    ratios.sort_by(|a, b| a.total_cmp(b));
+    let middle = ratios.len() / 2;
+    let median = if ratios.len() % 2 == 0 {
+        (ratios[middle - 1] + ratios[middle]) / 2.0
+    } else {
+        ratios[middle]
+    };
     println!(
-        "ratio full stack / bare = {:.2} (C = {}, T = {})",
-        full / bare,
+        "ratio full stack / bare = {median:.2}, median of {} alternating pairs {:.2?} (C = {}, T = {})",
+        ratios.len(),
+        ratios,
         args.concurrency,
         args.tickets
     );
