@@ -49,6 +49,9 @@ pub struct Config {
     pub auth_rate_limit_per_minute: u64,
     /// CloudWatch namespace of the functions' metrics (`METRICS_NAMESPACE`, default `Ticketing`).
     pub metrics_namespace: String,
+    /// How many inventory shards a new event gets (`TICKETS_PER_SHARD`, default 2000;
+    /// `MAX_SHARDS`, default 16, at most 64).
+    pub shard_rule: crate::domain::ShardRule,
     /// Spans exported as traces (`OTEL_EXPORTER_OTLP_ENDPOINT` set): Redis commands get spans too.
     pub traces: bool,
     /// Warnings to log once tracing is up (e.g. generated secrets).
@@ -105,7 +108,7 @@ impl Config {
             problems.push("JWT_ACCESS_SECRET and JWT_REFRESH_SECRET must differ".into());
         }
 
-        let mut per_minute = |key: &str, default: u64| match get(key) {
+        let mut positive_number = |key: &str, default: u64| match get(key) {
             None => default,
             Some(raw) => match raw.parse::<u64>() {
                 Ok(n) if n > 0 => n,
@@ -117,8 +120,27 @@ impl Config {
                 }
             },
         };
-        let rate_limit_per_minute = per_minute("RATE_LIMIT_PER_MINUTE", 300);
-        let auth_rate_limit_per_minute = per_minute("AUTH_RATE_LIMIT_PER_MINUTE", 20);
+        let rate_limit_per_minute = positive_number("RATE_LIMIT_PER_MINUTE", 300);
+        let auth_rate_limit_per_minute = positive_number("AUTH_RATE_LIMIT_PER_MINUTE", 20);
+        let default_rule = crate::domain::ShardRule::DEFAULT;
+        let tickets_per_shard = positive_number(
+            "TICKETS_PER_SHARD",
+            u64::from(default_rule.tickets_per_shard),
+        );
+        let max_shards = positive_number("MAX_SHARDS", u64::from(default_rule.max_shards));
+        let limit = crate::domain::inventory::SHARD_LIMIT;
+        if tickets_per_shard > u64::from(u32::MAX) {
+            problems.push(format!("TICKETS_PER_SHARD must be at most {}", u32::MAX));
+        }
+        if max_shards > u64::from(limit) {
+            problems.push(format!(
+                "MAX_SHARDS must be from 1 to {limit}, got {max_shards}"
+            ));
+        }
+        let shard_rule = crate::domain::ShardRule {
+            tickets_per_shard: tickets_per_shard.min(u64::from(u32::MAX)) as u32,
+            max_shards: max_shards.min(u64::from(limit)) as u16,
+        };
 
         let dynamodb_endpoint = get("DYNAMODB_ENDPOINT");
         if let Some(endpoint) = &dynamodb_endpoint {
@@ -186,6 +208,7 @@ impl Config {
             rate_limit_per_minute,
             auth_rate_limit_per_minute,
             metrics_namespace,
+            shard_rule,
             traces: get(crate::telemetry::OTLP_ENDPOINT_VAR).is_some(),
             warnings,
         })

@@ -27,7 +27,7 @@ pub struct Backends {
 impl AppState {
     pub fn new(config: Config, store: Arc<dyn Store>, cache: Arc<dyn Cache>) -> Self {
         let tokens = TokenService::new(&config);
-        let events = EventService::new(store.clone(), cache.clone());
+        let events = EventService::new(store.clone(), cache.clone(), config.shard_rule);
         Self {
             config: Arc::new(config),
             auth: AuthService::new(store.clone(), tokens),

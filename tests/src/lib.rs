@@ -9,11 +9,12 @@ use chrono::{DateTime, Utc};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use ticketing::cache::{Cache, MemoryCache, RedisCache};
 use ticketing::config::Config;
-use ticketing::domain::{Booking, Email, Event, EventStatus, Role, User};
+use ticketing::domain::{Booking, Email, Event, EventStatus, Inventory, Role, User};
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{
     table, BookOutcome, BookingAttempt, BookingStore, DynamoStore, EventStore, MemoryStore,
@@ -468,6 +469,7 @@ pub fn sample_event(tickets: u32, status: EventStatus, date: DateTime<Utc>) -> E
         updated_at: now,
         deleted_at: None,
         deleted_by: None,
+        inventory_shards: 1,
     }
 }
 
@@ -519,13 +521,17 @@ impl EventStore for ContendedStore {
     async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>> {
         self.inner.event_by_id(id).await
     }
-    async fn events_by_status(
+    async fn catalog_version(&self) -> StoreResult<u64> {
+        self.inner.catalog_version().await
+    }
+    async fn catalog_changes(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<Event>> {
+        self.inner.catalog_changes(since).await
+    }
+    async fn inventories(
         &self,
-        statuses: &[EventStatus],
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-    ) -> StoreResult<Vec<Event>> {
-        self.inner.events_by_status(statuses, from, to).await
+        events: &[(EventId, u16)],
+    ) -> StoreResult<HashMap<EventId, Inventory>> {
+        self.inner.inventories(events).await
     }
     async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()> {
         self.inner.update_event_details(event, was).await

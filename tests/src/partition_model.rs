@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use ticketing::domain::{Booking, Email, Event, EventStatus, Role, User};
+use ticketing::domain::{Booking, Email, Event, EventStatus, Inventory, Role, User};
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{
     BookOutcome, BookingAttempt, BookingStore, EventStore, Rotation, SessionRecord, SessionStore,
@@ -87,10 +87,14 @@ pub struct PartitionModelStore {
 fn event_key(id: EventId) -> String {
     format!("EVENT#{id}")
 }
-
-/// The listing index's partition for events of `status` (one key per status).
-fn index_key(status: EventStatus) -> String {
-    format!("gsi1#EVENTS#{status:?}")
+fn shard_key(id: EventId, shard: u16) -> String {
+    format!("INVENTORY#{id}#{shard}")
+}
+/// The catalog index's one partition (catalog writes only) and the catalog version item.
+const CATALOG_INDEX: &str = "gsi1#CATALOG";
+const CATALOG_VERSION: &str = "CATALOG#VERSION";
+fn bookings_index_key(user: UserId) -> String {
+    format!("gsi2#BOOKINGS#{user}")
 }
 
 fn throttled(partition: &str) -> StoreError {
@@ -167,35 +171,57 @@ impl PartitionModelStore {
         result
     }
 
-    /// An event's status as stored, for its index partition (a write the store refuses costs
-    /// nothing, so a missing event costs nothing here either).
-    async fn status_of(&self, id: EventId) -> StoreResult<Option<EventStatus>> {
-        Ok(self.inner.event_by_id(id).await?.map(|e| e.status))
+    /// An event's shard count as stored (a write the store refuses costs nothing, so a
+    /// missing event costs nothing here either).
+    async fn shards_of(&self, id: EventId) -> StoreResult<Option<u16>> {
+        Ok(self
+            .inner
+            .event_by_id(id)
+            .await?
+            .map(|e| e.inventory_shards))
     }
 
-    /// A booking or cancel: 2 units on each item of the transaction, and 1 on the listing
-    /// index's partition, which projects the event's counter.
+    /// A booking or cancel: one transaction, 2 units on each of its items (the shards it takes
+    /// from, the booking, the guard) and 1 on the user's bookings-index partition. The catalog
+    /// item and its index are not touched.
     async fn inventory_write<T>(
         &self,
-        event: EventId,
+        booking: &Booking,
         others: &[String],
         run: impl std::future::Future<Output = StoreResult<T>>,
     ) -> StoreResult<T> {
-        let event_item = event_key(event);
-        let mut costs = vec![(event_item.clone(), TRANSACTIONAL_WRITE)];
-        costs.extend(others.iter().map(|k| (k.clone(), TRANSACTIONAL_WRITE)));
-        if let Some(status) = self.status_of(event).await? {
-            costs.push((index_key(status), WRITE));
-        }
-        self.consume(false, &costs)?;
-        let mut items = vec![event_item];
+        let mut items: Vec<String> = booking
+            .takes()
+            .iter()
+            .map(|t| shard_key(booking.event_id, t.shard))
+            .collect();
         items.extend(others.iter().cloned());
+        let mut costs: Vec<(String, f64)> = items
+            .iter()
+            .map(|k| (k.clone(), TRANSACTIONAL_WRITE))
+            .collect();
+        costs.push((bookings_index_key(booking.user_id), WRITE));
+        self.consume(false, &costs)?;
         self.transaction(&items, run).await
     }
 
-    /// A catalog write: the event item and its index partition, 1 unit each.
-    fn catalog_write(&self, id: EventId, status: EventStatus) -> StoreResult<()> {
-        self.consume(false, &[(event_key(id), WRITE), (index_key(status), WRITE)])
+    /// A catalog write: one transaction over the catalog item, every shard and the version
+    /// item (2 units each), and 1 unit on the catalog index's partition.
+    async fn catalog_write<T>(
+        &self,
+        id: EventId,
+        shards: u16,
+        run: impl std::future::Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        let mut items = vec![event_key(id), CATALOG_VERSION.to_owned()];
+        items.extend((0..shards).map(|k| shard_key(id, k)));
+        let mut costs: Vec<(String, f64)> = items
+            .iter()
+            .map(|k| (k.clone(), TRANSACTIONAL_WRITE))
+            .collect();
+        costs.push((CATALOG_INDEX.to_owned(), WRITE));
+        self.consume(false, &costs)?;
+        self.transaction(&items, run).await
     }
 }
 
@@ -218,42 +244,57 @@ impl UserStore for PartitionModelStore {
 #[async_trait]
 impl EventStore for PartitionModelStore {
     async fn create_event(&self, event: &Event) -> StoreResult<()> {
-        self.catalog_write(event.id, event.status)?;
-        self.inner.create_event(event).await
+        self.catalog_write(
+            event.id,
+            event.inventory_shards,
+            self.inner.create_event(event),
+        )
+        .await
     }
     async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>> {
         self.consume(true, &[(event_key(id), CONSISTENT_READ)])?;
-        self.inner.event_by_id(id).await
+        let event = self.inner.event_by_id(id).await?;
+        if let Some(event) = &event {
+            let shards: Vec<(String, f64)> = (0..event.inventory_shards)
+                .map(|k| (shard_key(id, k), CONSISTENT_READ))
+                .collect();
+            self.consume(true, &shards)?;
+        }
+        Ok(event)
     }
-    async fn events_by_status(
+    async fn catalog_version(&self) -> StoreResult<u64> {
+        self.consume(true, &[(CATALOG_VERSION.to_owned(), CONSISTENT_READ)])?;
+        self.inner.catalog_version().await
+    }
+    async fn catalog_changes(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<Event>> {
+        let changes = self.inner.catalog_changes(since).await?;
+        let units = (changes.len() as f64 / EVENTS_PER_INDEX_READ_UNIT).max(0.5);
+        self.consume(true, &[(CATALOG_INDEX.to_owned(), units)])?;
+        Ok(changes)
+    }
+    async fn inventories(
         &self,
-        statuses: &[EventStatus],
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-    ) -> StoreResult<Vec<Event>> {
-        let events = self.inner.events_by_status(statuses, from, to).await?;
-        let costs: Vec<(String, f64)> = statuses
+        events: &[(EventId, u16)],
+    ) -> StoreResult<HashMap<EventId, Inventory>> {
+        let costs: Vec<(String, f64)> = events
             .iter()
-            .map(|status| {
-                let read = events.iter().filter(|e| e.status == *status).count() as f64;
-                (
-                    index_key(*status),
-                    (read / EVENTS_PER_INDEX_READ_UNIT).max(0.5),
-                )
-            })
+            .flat_map(|&(id, shards)| (0..shards).map(move |k| (shard_key(id, k), CONSISTENT_READ)))
             .collect();
         self.consume(true, &costs)?;
-        Ok(events)
+        self.inner.inventories(events).await
     }
     async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()> {
-        self.catalog_write(event.id, was)?;
-        self.inner.update_event_details(event, was).await
+        self.catalog_write(
+            event.id,
+            event.inventory_shards,
+            self.inner.update_event_details(event, was),
+        )
+        .await
     }
     async fn delete_event(&self, id: EventId, by: UserId, at: DateTime<Utc>) -> StoreResult<()> {
-        if let Some(status) = self.status_of(id).await? {
-            self.catalog_write(id, status)?;
-        }
-        self.inner.delete_event(id, by, at).await
+        let shards = self.shards_of(id).await?.unwrap_or(0);
+        self.catalog_write(id, shards, self.inner.delete_event(id, by, at))
+            .await
     }
 }
 
@@ -266,7 +307,7 @@ impl BookingStore for PartitionModelStore {
             attempt.booking.user_id, attempt.booking.idempotency_key
         );
         self.inventory_write(
-            attempt.booking.event_id,
+            &attempt.booking,
             &[booking, guard],
             self.inner.book(attempt),
         )
@@ -280,12 +321,8 @@ impl BookingStore for PartitionModelStore {
     }
     async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking> {
         let item = format!("BOOKING#{}", booking.id);
-        self.inventory_write(
-            booking.event_id,
-            &[item],
-            self.inner.cancel_booking(booking, now),
-        )
-        .await
+        self.inventory_write(booking, &[item], self.inner.cancel_booking(booking, now))
+            .await
     }
 }
 

@@ -108,6 +108,7 @@ pub async fn seed(state: &AppState) -> SampleSession {
         idempotency_key: "seed".into(),
         created_at: now,
         cancelled_at: None,
+        allocation: vec![],
     };
     let attempt = BookingAttempt {
         booking,

@@ -14,18 +14,13 @@ pub fn event(id: EventId) -> String {
     format!("event:{id}")
 }
 
-/// One event's current price, which the booking transaction verifies.
-pub fn event_price(id: EventId) -> String {
-    format!("event-price:{id}")
+/// One event's booking terms (price, shard count), which the booking transaction verifies.
+pub fn booking_terms(id: EventId) -> String {
+    format!("event-terms:{id}")
 }
 
-/// Renewed by every write that may change a listing: cached listings of older generations die.
-pub const LISTING_GENERATION: &str = "events:generation";
-
-/// One cached listing page: the generation, who asked (admins see drafts), the query's own key.
-pub fn listing(generation: &str, admin: bool, query_key: &str) -> String {
-    format!("events:list:{generation}:{admin}:{query_key}")
-}
+/// The catalog version, briefly: every listing asks for it.
+pub const CATALOG_VERSION: &str = "catalog:version";
 
 /// The general rate-limit window of a subject (`user:<id>` or `ip:<addr>`).
 pub fn rate_limit_general(subject: &str) -> String {

@@ -1,4 +1,4 @@
-use super::DomainError;
+use super::{DomainError, ShardTake};
 use crate::ids::{BookingId, EventId, UserId};
 use crate::money::Cents;
 use chrono::{DateTime, Utc};
@@ -37,9 +37,22 @@ pub struct Booking {
     pub created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// The inventory shards the tickets came from (cancel gives them back there); set by the
+    /// service per attempt, never shown to clients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allocation: Vec<ShardTake>,
 }
 
 impl Booking {
+    /// Where the tickets came from; a booking from before sharding took them all from shard 0.
+    pub fn takes(&self) -> Vec<ShardTake> {
+        if self.allocation.is_empty() {
+            vec![ShardTake::new(0, self.quantity)]
+        } else {
+            self.allocation.clone()
+        }
+    }
+
     /// Ticket numbers derive from the (unique) booking id, so they are unique across the event
     /// by construction, with no shared sequence to contend on.
     pub fn ticket_numbers(id: BookingId, quantity: u32) -> Vec<String> {

@@ -61,11 +61,16 @@ pub struct Event {
     pub date: DateTime<Utc>,
     pub price: Cents,
     pub total_tickets: u32,
-    /// The store's atomically maintained counter; never computed from bookings.
+    /// Σ of the inventory shards, read with the event (the catalog item itself holds no
+    /// counter, so a booking never rewrites it); never computed from bookings.
+    #[serde(default)]
     pub available_tickets: u32,
-    /// Confirmed bookings, kept by the booking and cancel transactions so delete can be race-free.
+    /// Confirmed bookings (Σ of the shards), so delete and a return to draft can be race-free.
     #[serde(default)]
     pub confirmed_bookings: u32,
+    /// How many inventory shards hold the counters: fixed at creation (see `ShardRule`).
+    #[serde(default = "one_shard")]
+    pub inventory_shards: u16,
     pub status: EventStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -75,7 +80,18 @@ pub struct Event {
     pub deleted_by: Option<UserId>,
 }
 
+fn one_shard() -> u16 {
+    1
+}
+
 impl Event {
+    /// The counters as the inventory holds them.
+    pub fn with_inventory(mut self, inventory: &super::Inventory) -> Self {
+        self.available_tickets = inventory.available();
+        self.confirmed_bookings = inventory.confirmed();
+        self
+    }
+
     pub fn is_bookable(&self, now: DateTime<Utc>) -> bool {
         self.status == EventStatus::Published && self.date > now && self.deleted_at.is_none()
     }
@@ -223,8 +239,9 @@ impl NewEvent {
         })
     }
 
-    pub fn into_event(self, now: DateTime<Utc>) -> Event {
+    pub fn into_event(self, now: DateTime<Utc>, rule: super::ShardRule) -> Event {
         Event {
+            inventory_shards: rule.shards_for(self.total_tickets),
             id: EventId::new(),
             name: self.name,
             description: self.description,
@@ -462,36 +479,7 @@ impl EventQuery {
         })
     }
 
-    /// A stable text form of every field, used as the cache key of a listing. A JSON array, so
-    /// no value (a venue with a colon, say) can run into the next one.
-    pub fn cache_key(&self) -> String {
-        let sort_by = match self.sort_by {
-            SortBy::Date => "date",
-            SortBy::Name => "name",
-            SortBy::Price => "price",
-            SortBy::CreatedAt => "createdAt",
-        };
-        let sort_order = match self.sort_order {
-            SortOrder::Asc => "asc",
-            SortOrder::Desc => "desc",
-        };
-        serde_json::json!([
-            self.page.page,
-            self.page.limit,
-            self.status.map(EventStatus::as_str),
-            self.from.map(|t| t.to_rfc3339()),
-            self.to.map(|t| t.to_rfc3339()),
-            self.venue,
-            self.min_price.map(|c| c.0),
-            self.max_price.map(|c| c.0),
-            self.search,
-            sort_by,
-            sort_order,
-        ])
-        .to_string()
-    }
-
-    /// Whether `event` passes the filters other than status/date range (which the index applies).
+    /// Whether `event` passes the filters other than status.
     /// Substring matches are literal: no pattern syntax is ever interpreted.
     pub fn matches(&self, event: &Event) -> bool {
         let contains = |hay: &str, needle: &str| hay.to_lowercase().contains(needle);
@@ -510,7 +498,7 @@ impl EventQuery {
     }
 
     /// Sorts in place; ties are broken by id so pages never overlap.
-    pub fn sort(&self, events: &mut [Event]) {
+    pub fn sort(&self, events: &mut [&Event]) {
         events.sort_by(|a, b| {
             let primary = match self.sort_by {
                 SortBy::Date => a.date.cmp(&b.date),
@@ -541,40 +529,6 @@ mod tests {
             total_tickets: Some(100),
             status: None,
         }
-    }
-
-    #[test]
-    fn listing_cache_keys_tell_every_field_apart() {
-        let parse = |pairs: &[(&str, &str)]| {
-            let map = pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            EventQuery::parse(&map).unwrap().cache_key()
-        };
-        let queries = [
-            parse(&[]),
-            parse(&[("page", "2")]),
-            parse(&[("limit", "5")]),
-            parse(&[("status", "draft")]),
-            parse(&[("from", "2030-01-01")]),
-            parse(&[("to", "2030-01-01")]),
-            parse(&[("venue", "a:b")]),
-            parse(&[("search", "a:b")]),
-            parse(&[("venue", "a"), ("search", "b")]),
-            parse(&[("venue", "a\",\"b")]),
-            parse(&[("minPrice", "1")]),
-            parse(&[("maxPrice", "1")]),
-            parse(&[("sortBy", "price")]),
-            parse(&[("sortOrder", "desc")]),
-        ];
-        let distinct: std::collections::HashSet<_> = queries.iter().collect();
-        assert_eq!(distinct.len(), queries.len(), "{queries:#?}");
-        assert_eq!(
-            parse(&[("page", "1")]),
-            parse(&[]),
-            "defaults are the same query"
-        );
     }
 
     #[test]
@@ -662,7 +616,7 @@ mod tests {
         let query = q(&[("venue", ".*")]).unwrap();
         let mut event = NewEvent::parse(fields(), Utc::now())
             .unwrap()
-            .into_event(Utc::now());
+            .into_event(Utc::now(), super::super::ShardRule::DEFAULT);
         assert!(!query.matches(&event));
         event.venue = "Bar .* Club".into();
         assert!(query.matches(&event));

@@ -2,11 +2,13 @@
 
 pub mod booking;
 pub mod event;
+pub mod inventory;
 pub mod page;
 pub mod user;
 
 pub use booking::{Booking, BookingStatus, NewBookingRequest};
 pub use event::{Event, EventPatch, EventQuery, EventStatus, NewEvent, SortBy, SortOrder};
+pub use inventory::{Inventory, ShardCounts, ShardRule, ShardTake};
 pub use page::{PageMeta, PageParams};
 pub use user::{Email, Identity, NewUser, Role, User};
 

@@ -1,6 +1,8 @@
 use super::EventService;
 use crate::cache::{keys, Cache};
-use crate::domain::{Booking, BookingStatus, Identity, NewBookingRequest, PageMeta, PageParams};
+use crate::domain::{
+    Booking, BookingStatus, Identity, NewBookingRequest, PageMeta, PageParams, ShardTake,
+};
 use crate::ids::BookingId;
 use crate::metric;
 use crate::money::Cents;
@@ -121,18 +123,10 @@ impl BookingService {
             }
         };
 
+        // Bookings write inventory only: no cached read (catalog entries, listings) to drop.
         let result = self.book_durably(who, &request, &fingerprint).await;
-
-        let invalidate = async {
-            if result.is_ok() {
-                self.events.invalidate(request.event_id).await;
-            }
-        };
-        let record = async {
-            if !owns_cache_entry {
-                return Ok(());
-            }
-            match &result {
+        if owns_cache_entry {
+            let recorded = match &result {
                 Ok(reply) => {
                     let done = IdempotencyRecord::Done {
                         fingerprint: fingerprint.clone(),
@@ -145,11 +139,13 @@ impl BookingService {
                 }
                 // A failed request does not consume its key.
                 Err(_) => self.cache.delete(&cache_key).await,
+            };
+            if let Err(e) = recorded {
+                metric::cache_fail_open(
+                    &e,
+                    "could not record the idempotency outcome in the cache",
+                );
             }
-        };
-        let (recorded, ()) = tokio::join!(record, invalidate);
-        if let Err(e) = recorded {
-            metric::cache_fail_open(&e, "could not record the idempotency outcome in the cache");
         }
         result
     }
@@ -160,14 +156,19 @@ impl BookingService {
         request: &NewBookingRequest,
         fingerprint: &str,
     ) -> Result<BookingReply, AppError> {
-        let mut price = self.events.price_of(request.event_id).await?;
+        let event_id = request.event_id;
+        let mut terms = self.events.terms_of(event_id).await?;
         // One id for every try: if a try landed but its answer was lost, the next one finds the
         // guard pointing at this very booking and answers as the first response, not a replay.
         let id = BookingId::new();
+        // First a shard at random, without reading any counter; the counters only when it
+        // could not serve the booking.
+        let first = rand::rng().random_range(0..usize::from(terms.shards.max(1)));
+        let mut allocation = vec![ShardTake::new(first, request.quantity)];
         let mut tries = 0;
         loop {
             tries += 1;
-            let attempt = Self::attempt(id, who, request, fingerprint, price);
+            let attempt = Self::attempt(id, who, request, fingerprint, terms.price, &allocation);
             match self.store.book(&attempt).await {
                 Ok(BookOutcome::Created) => {
                     return Ok(BookingReply {
@@ -185,8 +186,27 @@ impl BookingService {
                         replayed: booking_id != id,
                     })
                 }
+                // The shard(s) tried lack the quantity; the event as a whole may not.
+                Err(StoreError::InsufficientTickets) if terms.shards > 1 => {
+                    let inventory = self
+                        .store
+                        .inventories(&[(event_id, terms.shards)])
+                        .await?
+                        .remove(&event_id)
+                        .unwrap_or_default();
+                    match inventory.plan(request.quantity, rand::rng().random::<u32>() as usize) {
+                        None => return Err(StoreError::InsufficientTickets.into()),
+                        Some(plan) if tries < MAX_ATTEMPTS => allocation = plan,
+                        // Enough tickets, but others kept taking them first: retryable.
+                        Some(_) => {
+                            return Err(AppError::unavailable(StoreError::Contention(
+                                "the shards kept changing under the booking".into(),
+                            )))
+                        }
+                    }
+                }
                 Err(StoreError::PriceChanged) if tries < MAX_ATTEMPTS => {
-                    price = self.events.fresh_price_of(request.event_id).await?;
+                    terms = self.events.fresh_terms_of(event_id).await?;
                 }
                 Err(StoreError::Contention(reason)) if tries < MAX_ATTEMPTS => {
                     tracing::debug!(reason = %reason.chain(), tries, "booking met contention; retrying");
@@ -210,6 +230,7 @@ impl BookingService {
         request: &NewBookingRequest,
         fingerprint: &str,
         price: Cents,
+        allocation: &[ShardTake],
     ) -> BookingAttempt {
         let now = Utc::now();
         let booking = Booking {
@@ -224,6 +245,7 @@ impl BookingService {
             idempotency_key: request.idempotency_key.to_string(),
             created_at: now,
             cancelled_at: None,
+            allocation: allocation.to_vec(),
         };
         let response_body = Envelope::ok("Booking created", BookingView::from(&booking)).to_json();
         BookingAttempt {
@@ -279,7 +301,6 @@ impl BookingService {
                 Err(other) => return Err(other.into()),
             }
         };
-        self.events.invalidate(booking.event_id).await;
         Ok(cancelled)
     }
 }

@@ -1,5 +1,8 @@
+use super::catalog::{CatalogProjection, Refresh};
 use crate::cache::{keys, Cache};
-use crate::domain::{Event, EventPatch, EventQuery, EventStatus, Identity, NewEvent, PageMeta};
+use crate::domain::{
+    Event, EventPatch, EventQuery, EventStatus, Identity, NewEvent, PageMeta, ShardRule,
+};
 use crate::ids::EventId;
 use crate::metric;
 use crate::money::Cents;
@@ -10,75 +13,88 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const EVENT_TTL: Duration = Duration::from_secs(30);
-const LIST_TTL: Duration = Duration::from_secs(5);
-const PRICE_TTL: Duration = Duration::from_secs(60);
+const TERMS_TTL: Duration = Duration::from_secs(60);
+/// How long a cached catalog version is believed. Writers drop it after each catalog write;
+/// this bounds how long a reader's late write of an older version can hide a change.
+const VERSION_TTL: Duration = Duration::from_secs(2);
+
+/// What a booking needs to know of its event before it writes: the price it is conditioned on
+/// and how many shards hold the tickets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BookingTerms {
+    pub price: Cents,
+    pub shards: u16,
+}
 
 #[derive(Clone)]
 pub struct EventService {
     store: Arc<dyn Store>,
     cache: Arc<dyn Cache>,
+    catalog: Arc<CatalogProjection>,
+    shard_rule: ShardRule,
 }
 
 impl EventService {
-    pub fn new(store: Arc<dyn Store>, cache: Arc<dyn Cache>) -> Self {
-        Self { store, cache }
-    }
-
-    /// Drops every cached read that may show `id`: its own entry and (through a new generation)
-    /// every cached listing. Called after every write that changes an event or its counter.
-    pub async fn invalidate(&self, id: EventId) {
-        let generation = ulid::Ulid::new().to_string();
-        let key = keys::event(id);
-        let (own, lists) = tokio::join!(
-            self.cache.delete(&key),
-            self.cache.set(
-                keys::LISTING_GENERATION,
-                &generation,
-                Duration::from_secs(86_400)
-            ),
-        );
-        if let Err(e) = own.and(lists) {
-            metric::cache_fail_open(&e, "could not invalidate cached event reads");
+    pub fn new(store: Arc<dyn Store>, cache: Arc<dyn Cache>, shard_rule: ShardRule) -> Self {
+        Self {
+            store,
+            cache,
+            catalog: Arc::default(),
+            shard_rule,
         }
     }
 
-    /// The event's current price, for pricing a booking. Cached apart from the event itself
-    /// because bookings (which churn the event's cache) never change it; the booking
-    /// transaction is conditioned on this price, so a stale one is caught, never charged.
-    pub async fn price_of(&self, id: EventId) -> Result<Cents, AppError> {
-        if let Ok(Some(raw)) = self.cache.get(&keys::event_price(id)).await {
-            if let Ok(cents) = raw.parse() {
-                return Ok(Cents(cents));
+    /// Drops every cached read of `id`'s catalog entry and the cached catalog version. Called
+    /// after catalog writes only: bookings change inventory, which is never cached.
+    async fn invalidate(&self, id: EventId) {
+        let (event_key, terms_key) = (keys::event(id), keys::booking_terms(id));
+        let (own, terms, version) = tokio::join!(
+            self.cache.delete(&event_key),
+            self.cache.delete(&terms_key),
+            self.cache.delete(keys::CATALOG_VERSION),
+        );
+        if let Err(e) = own.and(terms).and(version) {
+            metric::cache_fail_open(&e, "could not invalidate cached catalog reads");
+        }
+    }
+
+    /// The event's price and shard count, for a booking. Cached: bookings never change them,
+    /// and the booking transaction is conditioned on the price, so a stale one is caught,
+    /// never charged.
+    pub async fn terms_of(&self, id: EventId) -> Result<BookingTerms, AppError> {
+        if let Ok(Some(raw)) = self.cache.get(&keys::booking_terms(id)).await {
+            if let Some((price, shards)) = raw.split_once('/') {
+                if let (Ok(price), Ok(shards)) = (price.parse(), shards.parse()) {
+                    return Ok(BookingTerms {
+                        price: Cents(price),
+                        shards,
+                    });
+                }
             }
         }
-        self.fresh_price_of(id).await
+        self.fresh_terms_of(id).await
     }
 
-    /// The price read from the store (after a booking found the cached one stale).
-    pub async fn fresh_price_of(&self, id: EventId) -> Result<Cents, AppError> {
+    /// The terms read from the store (after a booking found the cached price stale).
+    pub async fn fresh_terms_of(&self, id: EventId) -> Result<BookingTerms, AppError> {
         let event = self
             .store
             .event_by_id(id)
             .await?
             .ok_or(AppError::NotFound)?;
+        let raw = format!("{}/{}", event.price.0, event.inventory_shards);
         let _ = self
             .cache
-            .set(
-                &keys::event_price(id),
-                &event.price.0.to_string(),
-                PRICE_TTL,
-            )
+            .set(&keys::booking_terms(id), &raw, TERMS_TTL)
             .await;
-        Ok(event.price)
+        Ok(BookingTerms {
+            price: event.price,
+            shards: event.inventory_shards,
+        })
     }
 
-    async fn forget_price(&self, id: EventId) {
-        if let Err(e) = self.cache.delete(&keys::event_price(id)).await {
-            metric::cache_fail_open(&e, "could not drop a cached price");
-        }
-    }
-
-    /// An event as the caller may see it: drafts exist only for admins.
+    /// An event as the caller may see it (drafts exist only for admins): the catalog entry,
+    /// cached, with its counters read fresh, so a read right after a booking shows it.
     pub async fn get(&self, who: Option<Identity>, id: EventId) -> Result<Event, AppError> {
         let cached = match self.cache.get(&keys::event(id)).await {
             Ok(hit) => hit.and_then(|raw| serde_json::from_str::<Event>(&raw).ok()),
@@ -88,7 +104,16 @@ impl EventService {
             }
         };
         let event = match cached {
-            Some(event) => event,
+            Some(entry) => {
+                let inventories = self
+                    .store
+                    .inventories(&[(id, entry.inventory_shards)])
+                    .await?;
+                match inventories.get(&id) {
+                    Some(inventory) => entry.with_inventory(inventory),
+                    None => return Err(AppError::NotFound),
+                }
+            }
             None => {
                 let event = self
                     .store
@@ -107,61 +132,75 @@ impl EventService {
         Ok(event)
     }
 
-    /// One page of the listing as the finished response body. Cached rendered, so a hit costs
-    /// no decoding or encoding; the cache key carries the listing generation, which every write
-    /// to any event renews.
+    /// The catalog's version: cached briefly (every listing asks), else from the store.
+    async fn catalog_version(&self) -> Result<u64, AppError> {
+        match self.cache.get(keys::CATALOG_VERSION).await {
+            Ok(Some(raw)) => {
+                if let Ok(version) = raw.parse() {
+                    return Ok(version);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => metric::cache_fail_open(&e, "catalog version unavailable in the cache"),
+        }
+        let version = self.store.catalog_version().await?;
+        let _ = self
+            .cache
+            .set(keys::CATALOG_VERSION, &version.to_string(), VERSION_TTL)
+            .await;
+        Ok(version)
+    }
+
+    /// One page of the listing as the finished response body: filtered, sorted and cut from
+    /// this instance's catalog projection, with the counters of just that page's events read
+    /// fresh from the store.
     pub async fn list_body(
         &self,
         who: Option<Identity>,
         query: &EventQuery,
     ) -> Result<String, AppError> {
-        let admin = who.is_some_and(|w| w.is_admin());
-        let generation = self
-            .cache
-            .get(keys::LISTING_GENERATION)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or_default();
-        let cache_key = keys::listing(&generation, admin, &query.cache_key());
-        if let Ok(Some(body)) = self.cache.get(&cache_key).await {
-            return Ok(body);
-        }
-        let (events, meta) = self.list(admin, query).await?;
+        let (events, meta) = self.list(who, query).await?.0;
         let data: Vec<EventView> = events.iter().map(EventView::from).collect();
-        let body = Envelope::page("OK", data, meta).to_json();
-        let _ = self.cache.set(&cache_key, &body, LIST_TTL).await;
-        Ok(body)
+        Ok(Envelope::page("OK", data, meta).to_json())
     }
 
-    /// Filters and sorts what the status/date index returns (never a scan) and cuts the page.
-    async fn list(
+    /// One page of events, and what the projection had to read to serve it.
+    pub async fn list(
         &self,
-        admin: bool,
+        who: Option<Identity>,
         query: &EventQuery,
-    ) -> Result<(Vec<Event>, PageMeta), AppError> {
-        let statuses: Vec<EventStatus> = match query.status {
-            Some(EventStatus::Draft) if !admin => vec![],
-            Some(status) => vec![status],
-            None if admin => EventStatus::ALL.to_vec(),
-            None => EventStatus::ALL
-                .into_iter()
-                .filter(|s| *s != EventStatus::Draft)
-                .collect(),
+    ) -> Result<((Vec<Event>, PageMeta), Refresh), AppError> {
+        let admin = who.is_some_and(|w| w.is_admin());
+        let visible = |status: EventStatus| match query.status {
+            Some(wanted) => status == wanted && (admin || wanted != EventStatus::Draft),
+            None => admin || status != EventStatus::Draft,
         };
-        let mut events: Vec<Event> = self
-            .store
-            .events_by_status(&statuses, query.from, query.to)
-            .await?
+        let version = self.catalog_version().await?;
+        let ((page, meta), refresh) = self
+            .catalog
+            .read(&*self.store, version, |live| {
+                let mut matching: Vec<&Event> = live
+                    .filter(|e| visible(e.status) && query.matches(e))
+                    .collect();
+                query.sort(&mut matching);
+                let (page, meta) = query.page.slice(matching);
+                (page.into_iter().cloned().collect::<Vec<Event>>(), meta)
+            })
+            .await?;
+        let shards: Vec<(EventId, u16)> = page.iter().map(|e| (e.id, e.inventory_shards)).collect();
+        let inventories = self.store.inventories(&shards).await?;
+        let page = page
             .into_iter()
-            .filter(|e| query.matches(e))
+            .map(|e| match inventories.get(&e.id) {
+                Some(inventory) => e.with_inventory(inventory),
+                None => e,
+            })
             .collect();
-        query.sort(&mut events);
-        Ok(query.page.slice(events))
+        Ok(((page, meta), refresh))
     }
 
     pub async fn create(&self, new_event: NewEvent) -> Result<Event, AppError> {
-        let event = new_event.into_event(chrono::Utc::now());
+        let event = new_event.into_event(chrono::Utc::now(), self.shard_rule);
         self.store.create_event(&event).await?;
         self.invalidate(event.id).await;
         Ok(event)
@@ -176,7 +215,7 @@ impl EventService {
         let was = event.status;
         patch.apply(&mut event, chrono::Utc::now())?;
         self.store.update_event_details(&event, was).await?;
-        tokio::join!(self.invalidate(id), self.forget_price(id));
+        self.invalidate(id).await;
         // Re-read so the counters shown are the store's, not the possibly stale copy above.
         self.store.event_by_id(id).await?.ok_or(AppError::NotFound)
     }

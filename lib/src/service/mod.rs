@@ -2,8 +2,9 @@
 
 pub mod auth;
 pub mod bookings;
+pub mod catalog;
 pub mod events;
 
 pub use auth::{AuthService, Session};
 pub use bookings::{BookingReply, BookingService};
-pub use events::EventService;
+pub use events::{BookingTerms, EventService};

@@ -5,17 +5,18 @@ use super::table::attr::{
     DESCRIPTION, PRICE, UPDATED_AT, VENUE,
 };
 use super::table::{
-    keys, BOOKINGS_BY_USER, EVENTS_BY_STATUS, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE,
+    keys, BOOKINGS_BY_USER, CATALOG_BY_WRITE, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE,
 };
 use super::*;
-use crate::domain::BookingStatus;
+use crate::domain::inventory::split;
+use crate::domain::{BookingStatus, ShardCounts};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, CancellationReason, KeysAndAttributes, Put,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::SecondsFormat;
@@ -118,6 +119,30 @@ fn values(pairs: Vec<(&str, AttributeValue)>) -> Option<Item> {
 fn sortable(ts: DateTime<Utc>) -> String {
     ts.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
+/// The catalog index's sort key: when the entry was last written, then which event.
+fn catalog_sort_key(at: DateTime<Utc>, id: EventId) -> String {
+    format!("{}#{id}", sortable(at))
+}
+/// A numeric attribute, if present and a whole number.
+fn number(item: &Item, name: &str) -> Option<u64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+fn request_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Request(Cause::new(e))
+}
+/// Whether an inventory shard's condition failed (every item after the catalog's is a shard or
+/// the version bump, which has no condition).
+fn failed_shard(reasons: &[CancellationReason]) -> bool {
+    reasons
+        .iter()
+        .skip(1)
+        .any(|r| reason_code(Some(r)) == "ConditionalCheckFailed")
+}
+/// A cancelled transaction whose reasons this code does not expect: a bug or a manual edit.
+fn unexpected(what: &str, reasons: &[CancellationReason]) -> StoreError {
+    let codes: Vec<&str> = reasons.iter().map(|r| reason_code(Some(r))).collect();
+    StoreError::Corrupt(format!("{what}: transaction cancelled: {codes:?}").into())
+}
 
 impl DynamoStore {
     /// Sends a conditional `UpdateItem`: `None` when it was written, else the item as it was
@@ -210,21 +235,97 @@ fn is_contention(code: &str) -> bool {
 }
 
 impl DynamoStore {
-    fn event_item(&self, event: &Event) -> StoreResult<Item> {
+    /// The catalog item: what listings show and index, without the counters (the shards hold
+    /// them), so no booking ever rewrites it.
+    fn catalog_item(&self, event: &Event) -> StoreResult<Item> {
         let mut item = encode(event)?;
+        item.remove(AVAILABLE_TICKETS);
+        item.remove(CONFIRMED_BOOKINGS);
         item.extend(key(keys::event(event.id)));
         item.insert(attr::DATE_MS.into(), n(event.date.timestamp_millis()));
-        if event.deleted_at.is_none() {
-            item.insert(
-                EVENTS_BY_STATUS.partition_key.into(),
-                s(keys::events_by_status(event.status)),
-            );
-            item.insert(
-                EVENTS_BY_STATUS.sort_key.into(),
-                s(format!("{}#{}", sortable(event.date), event.id)),
-            );
-        }
+        item.insert(CATALOG_BY_WRITE.partition_key.into(), s(keys::CATALOG));
+        item.insert(
+            CATALOG_BY_WRITE.sort_key.into(),
+            s(catalog_sort_key(event.updated_at, event.id)),
+        );
         Ok(item)
+    }
+
+    /// One inventory shard: its counters and a copy of what a booking's condition checks.
+    fn shard_item(&self, event: &Event, shard: u16, available: u32) -> Item {
+        let mut item = key(keys::inventory_shard(event.id, shard));
+        item.insert(AVAILABLE_TICKETS.into(), n(available));
+        item.insert(CONFIRMED_BOOKINGS.into(), n(0));
+        item.insert(attr::STATUS.into(), s(event.status.as_str()));
+        item.insert(DATE_MS.into(), n(event.date.timestamp_millis()));
+        item.insert(PRICE.into(), n(event.price.0));
+        item
+    }
+
+    fn put(&self, item: Item, condition: &str) -> StoreResult<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .build()
+            .map_err(request_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Part of every catalog write's transaction: projections revalidate against it.
+    fn version_bump(&self) -> StoreResult<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::catalog_version())))
+            .update_expression("ADD #version :one")
+            .set_expression_attribute_names(names(&[("#version", attr::VERSION)]))
+            .set_expression_attribute_values(values(vec![(":one", n(1))]))
+            .build()
+            .map_err(request_error)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The catalog entry of a live event (counters not filled).
+    async fn catalog_entry(&self, id: EventId) -> StoreResult<Option<Event>> {
+        let event: Option<Event> = self.get(keys::event(id)).await?.map(decode).transpose()?;
+        Ok(event.filter(|e| e.deleted_at.is_none()))
+    }
+
+    /// One consistent `BatchGetItem` (≤ 100 keys), following unprocessed keys a few times.
+    async fn batch_get(&self, keys: Vec<Item>) -> StoreResult<Vec<Item>> {
+        let client = self.client().await;
+        let mut request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()
+            .map_err(request_error)?;
+        let mut items = Vec::new();
+        for tries in 1.. {
+            let out = client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(classify)?;
+            items.extend(
+                out.responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default(),
+            );
+            match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys().is_empty() => {
+                    // Unprocessed keys are DynamoDB's throttling of a batch: back off, then
+                    // give up as contention (retryable) rather than loop.
+                    if tries >= 4 {
+                        return Err(StoreError::Contention("batch read throttled".into()));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << tries)).await;
+                    request = rest;
+                }
+                _ => break,
+            }
+        }
+        Ok(items)
     }
 
     async fn get(&self, key_pair: (String, String)) -> StoreResult<Option<Item>> {
@@ -404,162 +505,239 @@ impl UserStore for DynamoStore {
 #[async_trait]
 impl EventStore for DynamoStore {
     async fn create_event(&self, event: &Event) -> StoreResult<()> {
-        self.client()
+        let mut request = self
+            .client()
             .await
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(self.event_item(event)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
+            .transact_write_items()
+            .transact_items(self.put(self.catalog_item(event)?, "attribute_not_exists(pk)")?);
+        for (shard, tickets) in split(event.total_tickets, event.inventory_shards)
+            .into_iter()
+            .enumerate()
+        {
+            let item = self.shard_item(event, shard as u16, tickets);
+            request = request.transact_items(self.put(item, "attribute_not_exists(pk)")?);
+        }
+        let result = request.transact_items(self.version_bump()?).send().await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                let reasons = cancellation_reasons(err)?;
+                Err(unexpected("creating an event", &reasons))
+            }
+        }
     }
 
     async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>> {
-        let event: Option<Event> = self.get(keys::event(id)).await?.map(decode).transpose()?;
-        Ok(event.filter(|e| e.deleted_at.is_none()))
+        let Some(event) = self.catalog_entry(id).await? else {
+            return Ok(None);
+        };
+        let inventories = self.inventories(&[(id, event.inventory_shards)]).await?;
+        let inventory = inventories
+            .get(&id)
+            .ok_or_else(|| StoreError::Corrupt("event without inventory".into()))?;
+        Ok(Some(event.with_inventory(inventory)))
     }
 
-    async fn events_by_status(
-        &self,
-        statuses: &[EventStatus],
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-    ) -> StoreResult<Vec<Event>> {
-        let mut events = Vec::new();
-        for status in statuses {
-            let mut vals = vec![(":pk", s(keys::events_by_status(*status)))];
-            let condition = if from.is_some() || to.is_some() {
-                // "~" sorts after every "<timestamp>#<id>" of the bound's instant.
-                let lo = from.map(sortable).unwrap_or_else(|| "0".into());
-                let hi = to
-                    .map(|t| format!("{}~", sortable(t)))
-                    .unwrap_or_else(|| "~".into());
-                vals.push((":lo", s(lo)));
-                vals.push((":hi", s(hi)));
-                "#pk = :pk AND #sk BETWEEN :lo AND :hi"
-            } else {
-                "#pk = :pk"
-            };
-            let mut page: Vec<Event> = self
-                .query_all(
-                    EVENTS_BY_STATUS.name,
-                    condition,
-                    names(&[
-                        ("#pk", EVENTS_BY_STATUS.partition_key),
-                        ("#sk", EVENTS_BY_STATUS.sort_key),
-                    ])
-                    .map(|mut m| {
-                        if !condition.contains("#sk") {
-                            m.remove("#sk");
-                        }
-                        m
-                    }),
-                    values(vals),
-                    false,
-                )
-                .await?;
-            events.append(&mut page);
+    async fn catalog_version(&self) -> StoreResult<u64> {
+        let item = self.get(keys::catalog_version()).await?.unwrap_or_default();
+        Ok(number(&item, attr::VERSION).unwrap_or(0))
+    }
+
+    async fn catalog_changes(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<Event>> {
+        let mut vals = vec![(":pk", s(keys::CATALOG))];
+        let condition = match since {
+            Some(since) => {
+                vals.push((":since", s(sortable(since))));
+                "#pk = :pk AND #sk >= :since"
+            }
+            None => "#pk = :pk",
+        };
+        let mut pairs = vec![("#pk", CATALOG_BY_WRITE.partition_key)];
+        if since.is_some() {
+            pairs.push(("#sk", CATALOG_BY_WRITE.sort_key));
         }
-        Ok(events)
+        self.query_all(
+            CATALOG_BY_WRITE.name,
+            condition,
+            names(&pairs),
+            values(vals),
+            false,
+        )
+        .await
+    }
+
+    async fn inventories(
+        &self,
+        events: &[(EventId, u16)],
+    ) -> StoreResult<HashMap<EventId, Inventory>> {
+        let wanted: Vec<Item> = events
+            .iter()
+            .flat_map(|&(id, shards)| (0..shards).map(move |k| key(keys::inventory_shard(id, k))))
+            .collect();
+        let mut found: HashMap<String, Item> = HashMap::new();
+        // BatchGetItem takes at most 100 keys per call.
+        for chunk in wanted.chunks(100) {
+            for item in self.batch_get(chunk.to_vec()).await? {
+                if let Some(AttributeValue::S(pk)) = item.get(PARTITION_KEY) {
+                    found.insert(pk.clone(), item);
+                }
+            }
+        }
+        let mut out = HashMap::new();
+        for &(id, shards) in events {
+            let mut inventory = Inventory::default();
+            for k in 0..shards {
+                let (pk, _) = keys::inventory_shard(id, k);
+                let item = found
+                    .get(&pk)
+                    .ok_or_else(|| StoreError::Corrupt(format!("missing shard {pk}").into()))?;
+                inventory.shards.push(ShardCounts {
+                    available: number(item, AVAILABLE_TICKETS).unwrap_or(0) as u32,
+                    confirmed: number(item, CONFIRMED_BOOKINGS).unwrap_or(0) as u32,
+                });
+            }
+            out.insert(id, inventory);
+        }
+        Ok(out)
     }
 
     async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()> {
-        // A return to draft also needs no confirmed booking: a booking landing first makes the
-        // update fail, one landing after finds a draft and is refused.
+        // A return to draft also needs no confirmed booking on any shard: a booking landing
+        // first makes the update fail, one landing after finds a draft and is refused.
         let to_draft = event.status == EventStatus::Draft && was != EventStatus::Draft;
-        let condition = if to_draft {
-            &format!("attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :was AND {CONFIRMED_BOOKINGS} = :zero")
-        } else {
-            &format!(
-                "attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :was"
-            )
-        };
-        let mut vals = vec![
-            (":name", s(&event.name)),
-            (":description", s(&event.description)),
-            (":venue", s(&event.venue)),
-            (
-                ":date",
-                s(event.date.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
-            ),
-            (":dateTs", n(event.date.timestamp_millis())),
-            (":price", n(event.price.0)),
-            (":status", s(event.status.as_str())),
-            (
-                ":updatedAt",
-                s(event
-                    .updated_at
-                    .to_rfc3339_opts(SecondsFormat::AutoSi, true)),
-            ),
-            (":gsi1pk", s(keys::events_by_status(event.status))),
-            (
-                ":gsi1sk",
-                s(format!("{}#{}", sortable(event.date), event.id)),
-            ),
-            (":was", s(was.as_str())),
-        ];
-        if to_draft {
-            vals.push((":zero", n(0)));
-        }
-        let request = self
-            .client()
-            .await
-            .update_item()
+        let catalog = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::event(event.id))))
-            .update_expression(
-                format!(
+            .update_expression(format!(
                 "SET #name = :name, {DESCRIPTION} = :description, {VENUE} = :venue, #date = :date, \
                  {DATE_MS} = :dateTs, {PRICE} = :price, #status = :status, {UPDATED_AT} = :updatedAt, \
-                 {} = :gsi1pk, {} = :gsi1sk",
-                EVENTS_BY_STATUS.partition_key, EVENTS_BY_STATUS.sort_key
-            ),
-            )
-            .condition_expression(condition)
-            .set_expression_attribute_names(names(&[("#name", attr::NAME), ("#date", attr::DATE), ("#status", attr::STATUS)]))
-            .set_expression_attribute_values(values(vals));
-        match self.update_or_old(request).await? {
-            None => Ok(()),
-            Some(old) if !old.is_empty() && !old.contains_key(attr::DELETED_AT) => {
-                let status_now = old.get(attr::STATUS).and_then(|v| v.as_s().ok());
-                if status_now.map(String::as_str) != Some(was.as_str()) {
-                    Err(StoreError::Contention(
-                        "the event's status changed meanwhile".into(),
-                    ))
-                } else {
-                    Err(StoreError::HasActiveBookings)
-                }
-            }
-            Some(_) => Err(StoreError::NotFound),
+                 #sk = :sk"
+            ))
+            .condition_expression(format!(
+                "attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :was"
+            ))
+            .set_expression_attribute_names(names(&[
+                ("#name", attr::NAME),
+                ("#date", attr::DATE),
+                ("#status", attr::STATUS),
+                ("#sk", CATALOG_BY_WRITE.sort_key),
+            ]))
+            .set_expression_attribute_values(values(vec![
+                (":name", s(&event.name)),
+                (":description", s(&event.description)),
+                (":venue", s(&event.venue)),
+                (":date", s(event.date.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
+                (":dateTs", n(event.date.timestamp_millis())),
+                (":price", n(event.price.0)),
+                (":status", s(event.status.as_str())),
+                (
+                    ":updatedAt",
+                    s(event.updated_at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+                ),
+                (":sk", s(catalog_sort_key(event.updated_at, event.id))),
+                (":was", s(was.as_str())),
+            ]))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(request_error)?;
+        let mut request = self
+            .client()
+            .await
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(catalog).build());
+        for k in 0..event.inventory_shards {
+            let mut vals = vec![
+                (":dateTs", n(event.date.timestamp_millis())),
+                (":price", n(event.price.0)),
+                (":status", s(event.status.as_str())),
+            ];
+            let condition = if to_draft {
+                vals.push((":zero", n(0)));
+                format!("attribute_exists(pk) AND {CONFIRMED_BOOKINGS} = :zero")
+            } else {
+                "attribute_exists(pk)".to_owned()
+            };
+            let shard = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::inventory_shard(event.id, k))))
+                .update_expression(format!(
+                    "SET #status = :status, {DATE_MS} = :dateTs, {PRICE} = :price"
+                ))
+                .condition_expression(condition)
+                .set_expression_attribute_names(names(&[("#status", attr::STATUS)]))
+                .set_expression_attribute_values(values(vals))
+                .build()
+                .map_err(request_error)?;
+            request = request.transact_items(TransactWriteItem::builder().update(shard).build());
         }
+        let result = request.transact_items(self.version_bump()?).send().await;
+        let Err(err) = result else { return Ok(()) };
+        let reasons = cancellation_reasons(err)?;
+        if reason_code(reasons.first()) == "ConditionalCheckFailed" {
+            let old = reasons.first().and_then(|r| r.item());
+            return match old {
+                Some(old) if !old.is_empty() && !old.contains_key(attr::DELETED_AT) => Err(
+                    StoreError::Contention("the event's status changed meanwhile".into()),
+                ),
+                _ => Err(StoreError::NotFound),
+            };
+        }
+        if to_draft && failed_shard(&reasons) {
+            return Err(StoreError::HasActiveBookings);
+        }
+        Err(unexpected("updating an event", &reasons))
     }
 
     async fn delete_event(&self, id: EventId, by: UserId, at: DateTime<Utc>) -> StoreResult<()> {
+        let Some(event) = self.catalog_entry(id).await? else {
+            return Err(StoreError::NotFound);
+        };
+        let sort_key = catalog_sort_key(at, id);
         let at = at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
-        let request = self
-            .client()
-            .await
-            .update_item()
+        // Still in the catalog index (with a new write time), so projections learn of it.
+        let catalog = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::event(id))))
-            // Leaving the status index makes the event vanish from listings.
             .update_expression(format!(
-                "SET {DELETED_AT} = :at, {DELETED_BY} = :by, {UPDATED_AT} = :at REMOVE {}, {}",
-                EVENTS_BY_STATUS.partition_key, EVENTS_BY_STATUS.sort_key
+                "SET {DELETED_AT} = :at, {DELETED_BY} = :by, {UPDATED_AT} = :at, #sk = :sk"
             ))
-            .condition_expression(
-                format!("attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND {CONFIRMED_BOOKINGS} = :zero"),
-            )
-            .set_expression_attribute_values(values(vec![(":at", s(at)), (":by", s(by.to_string())), (":zero", n(0))]));
-        match self.update_or_old(request).await? {
-            None => Ok(()),
-            Some(old) if !old.is_empty() && !old.contains_key(attr::DELETED_AT) => {
-                Err(StoreError::HasActiveBookings)
-            }
-            Some(_) => Err(StoreError::NotFound),
+            .condition_expression(format!(
+                "attribute_exists(pk) AND attribute_not_exists({DELETED_AT})"
+            ))
+            .set_expression_attribute_names(names(&[("#sk", CATALOG_BY_WRITE.sort_key)]))
+            .set_expression_attribute_values(values(vec![
+                (":at", s(&at)),
+                (":by", s(by.to_string())),
+                (":sk", s(sort_key)),
+            ]))
+            .build()
+            .map_err(request_error)?;
+        let mut request = self
+            .client()
+            .await
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(catalog).build());
+        for k in 0..event.inventory_shards {
+            let shard = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::inventory_shard(id, k))))
+                .update_expression(format!("SET {DELETED_AT} = :at"))
+                .condition_expression(format!("{CONFIRMED_BOOKINGS} = :zero"))
+                .set_expression_attribute_values(values(vec![(":at", s(&at)), (":zero", n(0))]))
+                .build()
+                .map_err(request_error)?;
+            request = request.transact_items(TransactWriteItem::builder().update(shard).build());
         }
+        let result = request.transact_items(self.version_bump()?).send().await;
+        let Err(err) = result else { return Ok(()) };
+        let reasons = cancellation_reasons(err)?;
+        if reason_code(reasons.first()) == "ConditionalCheckFailed" {
+            return Err(StoreError::NotFound);
+        }
+        if failed_shard(&reasons) {
+            return Err(StoreError::HasActiveBookings);
+        }
+        Err(unexpected("deleting an event", &reasons))
     }
 }
 
@@ -567,44 +745,6 @@ impl EventStore for DynamoStore {
 impl BookingStore for DynamoStore {
     async fn book(&self, attempt: &BookingAttempt) -> StoreResult<BookOutcome> {
         let booking = &attempt.booking;
-        let event_update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::event(booking.event_id))))
-            .update_expression(format!(
-                "SET {AVAILABLE_TICKETS} = {AVAILABLE_TICKETS} - :q, {CONFIRMED_BOOKINGS} = {CONFIRMED_BOOKINGS} + :one"
-            ))
-            .condition_expression(
-                format!(
-                    "attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :published \
-                     AND {DATE_MS} > :now AND {PRICE} = :price AND {AVAILABLE_TICKETS} >= :q"
-                ),
-            )
-            .set_expression_attribute_names(names(&[("#status", attr::STATUS)]))
-            .set_expression_attribute_values(values(vec![
-                (":q", n(booking.quantity)),
-                (":one", n(1)),
-                (":published", s("published")),
-                (":now", n(attempt.now.timestamp_millis())),
-                (":price", n(booking.unit_price.0)),
-            ]))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(|e| StoreError::Request(Cause::new(e)))?;
-
-        let mut booking_item = encode(booking)?;
-        booking_item.extend(key(keys::booking(booking.id)));
-        booking_item.insert(
-            BOOKINGS_BY_USER.partition_key.into(),
-            s(keys::bookings_by_user(booking.user_id)),
-        );
-        booking_item.insert(BOOKINGS_BY_USER.sort_key.into(), s(booking.id.to_string()));
-        let booking_put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(booking_item))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::Request(Cause::new(e)))?;
-
         let guard_key = keys::idempotency_guard(booking.user_id, &booking.idempotency_key);
         let mut guard_item = key(guard_key.clone());
         guard_item.insert(attr::BOOKING_ID.into(), s(booking.id.to_string()));
@@ -623,26 +763,67 @@ impl BookingStore for DynamoStore {
             .set_expression_attribute_values(values(vec![(":nowSecs", n(attempt.now.timestamp()))]))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
-            .map_err(|e| StoreError::Request(Cause::new(e)))?;
+            .map_err(request_error)?;
 
-        let result = self
+        let mut booking_item = encode(booking)?;
+        booking_item.extend(key(keys::booking(booking.id)));
+        booking_item.insert(
+            BOOKINGS_BY_USER.partition_key.into(),
+            s(keys::bookings_by_user(booking.user_id)),
+        );
+        booking_item.insert(BOOKINGS_BY_USER.sort_key.into(), s(booking.id.to_string()));
+
+        let mut request = self
             .client()
             .await
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(event_update).build())
-            .transact_items(TransactWriteItem::builder().put(booking_put).build())
             .transact_items(TransactWriteItem::builder().put(guard_put).build())
-            .send()
-            .await;
-        let err = match result {
+            .transact_items(self.put(booking_item, "attribute_not_exists(pk)")?);
+        for (i, take) in booking.takes().into_iter().enumerate() {
+            // The first shard also counts the booking, so Σ confirmed is the event's bookings.
+            let counted = if i == 0 {
+                format!(", {CONFIRMED_BOOKINGS} = {CONFIRMED_BOOKINGS} + :one")
+            } else {
+                String::new()
+            };
+            let shard = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::inventory_shard(booking.event_id, take.shard))))
+                .update_expression(format!(
+                    "SET {AVAILABLE_TICKETS} = {AVAILABLE_TICKETS} - :q{counted}"
+                ))
+                .condition_expression(format!(
+                    "attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :published \
+                     AND {DATE_MS} > :now AND {PRICE} = :price AND {AVAILABLE_TICKETS} >= :q"
+                ))
+                .set_expression_attribute_names(names(&[("#status", attr::STATUS)]))
+                .set_expression_attribute_values(values(
+                    [
+                        (":q", n(take.quantity)),
+                        (":published", s("published")),
+                        (":now", n(attempt.now.timestamp_millis())),
+                        (":price", n(booking.unit_price.0)),
+                    ]
+                    .into_iter()
+                    .chain((i == 0).then(|| (":one", n(1))))
+                    .collect(),
+                ))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build()
+                .map_err(request_error)?;
+            request = request.transact_items(TransactWriteItem::builder().update(shard).build());
+        }
+        let err = match request.send().await {
             Ok(_) => return Ok(BookOutcome::Created),
             Err(err) => err,
         };
         let reasons = cancellation_reasons(err)?;
         // A used key wins over every other failure: the retry of a successful booking replays it.
-        if reason_code(reasons.get(2)) == "ConditionalCheckFailed" {
+        if reason_code(reasons.first()) == "ConditionalCheckFailed" {
             if let Some(outcome) = reasons
-                .get(2)
+                .first()
                 .and_then(|r| r.item())
                 .map(|i| Self::guard_outcome(i, attempt))
             {
@@ -652,28 +833,20 @@ impl BookingStore for DynamoStore {
             }
             return Err(StoreError::Contention("guard expired between reads".into()));
         }
-        if reason_code(reasons.first()) == "ConditionalCheckFailed" {
+        let failed_shard = reasons
+            .iter()
+            .skip(2)
+            .find(|r| reason_code(Some(r)) == "ConditionalCheckFailed");
+        if let Some(failed) = failed_shard {
             // DynamoDB may stop at the first failed condition: look at the guard explicitly.
             if let Some(guard) = self.get(guard_key).await? {
                 if let Some(outcome) = Self::guard_outcome(&guard, attempt)? {
                     return Ok(outcome);
                 }
             }
-            return Err(Self::event_failure(
-                reasons.first().and_then(|r| r.item()),
-                attempt,
-            ));
+            return Err(Self::event_failure(failed.item(), attempt));
         }
-        Err(StoreError::Corrupt(
-            format!(
-                "transaction cancelled: {:?}",
-                reasons
-                    .iter()
-                    .map(|r| reason_code(Some(r)).to_owned())
-                    .collect::<Vec<_>>()
-            )
-            .into(),
-        ))
+        Err(unexpected("booking", &reasons))
     }
 
     async fn booking_by_id(&self, id: BookingId) -> StoreResult<Option<Booking>> {
@@ -704,36 +877,48 @@ impl BookingStore for DynamoStore {
                 (":now", s(now.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
             ]))
             .build()
-            .map_err(|e| StoreError::Request(Cause::new(e)))?;
-        let event_update = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::event(booking.event_id))))
-            .update_expression(format!(
-                "SET {AVAILABLE_TICKETS} = {AVAILABLE_TICKETS} + :q, {CONFIRMED_BOOKINGS} = {CONFIRMED_BOOKINGS} - :one"
-            ))
-            .condition_expression(format!("attribute_exists(pk) AND {DATE_MS} > :now"))
-            .set_expression_attribute_values(values(vec![
-                (":q", n(booking.quantity)),
-                (":one", n(1)),
-                (":now", n(now.timestamp_millis())),
-            ]))
-            .build()
-            .map_err(|e| StoreError::Request(Cause::new(e)))?;
-        let result = self
+            .map_err(request_error)?;
+        let mut request = self
             .client()
             .await
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(booking_update).build())
-            .transact_items(TransactWriteItem::builder().update(event_update).build())
-            .send()
-            .await;
-        match result {
+            .transact_items(TransactWriteItem::builder().update(booking_update).build());
+        for (i, take) in booking.takes().into_iter().enumerate() {
+            let uncounted = if i == 0 {
+                format!(", {CONFIRMED_BOOKINGS} = {CONFIRMED_BOOKINGS} - :one")
+            } else {
+                String::new()
+            };
+            let shard = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::inventory_shard(
+                    booking.event_id,
+                    take.shard,
+                ))))
+                .update_expression(format!(
+                    "SET {AVAILABLE_TICKETS} = {AVAILABLE_TICKETS} + :q{uncounted}"
+                ))
+                .condition_expression(format!("attribute_exists(pk) AND {DATE_MS} > :now"))
+                .set_expression_attribute_values(values(
+                    [
+                        (":q", n(take.quantity)),
+                        (":now", n(now.timestamp_millis())),
+                    ]
+                    .into_iter()
+                    .chain((i == 0).then(|| (":one", n(1))))
+                    .collect(),
+                ))
+                .build()
+                .map_err(request_error)?;
+            request = request.transact_items(TransactWriteItem::builder().update(shard).build());
+        }
+        match request.send().await {
             Ok(_) => Ok(Booking {
                 status: BookingStatus::Cancelled,
                 cancelled_at: Some(now),
                 ..booking.clone()
             }),
-            // Either condition failing (not confirmed any more, or the event started) is the same
+            // Any condition failing (not confirmed any more, or the event started) is the same
             // answer for the client.
             Err(err) => cancellation_reasons(err).and(Err(StoreError::NotCancellable)),
         }
@@ -877,6 +1062,7 @@ mod tests {
             updated_at: now,
             deleted_at: Some(now),
             deleted_by: Some(UserId::new()),
+            inventory_shards: 1,
         };
         let item = encode(&event).unwrap();
         for name in [
@@ -906,6 +1092,7 @@ mod tests {
             idempotency_key: "k".into(),
             created_at: now,
             cancelled_at: Some(now),
+            allocation: vec![],
         };
         let item = encode(&booking).unwrap();
         assert!(item.contains_key(attr::STATUS) && item.contains_key(attr::CANCELLED_AT));

@@ -2,14 +2,18 @@
 //! One mutex makes every operation atomic, mirroring the DynamoDB transactions' conditions.
 
 use super::*;
-use std::collections::HashMap;
+use crate::domain::inventory::split;
+use crate::domain::ShardCounts;
 use std::sync::Mutex;
 
 #[derive(Default)]
 struct Inner {
     users: HashMap<UserId, User>,
     emails: HashMap<Email, UserId>,
+    /// Catalog entries (their counters unused: `inventory` holds them).
     events: HashMap<EventId, Event>,
+    inventory: HashMap<EventId, Inventory>,
+    catalog_version: u64,
     bookings: HashMap<BookingId, Booking>,
     guards: HashMap<(UserId, String), Guard>,
     sessions: HashMap<String, MemorySession>,
@@ -82,37 +86,69 @@ impl UserStore for MemoryStore {
 #[async_trait]
 impl EventStore for MemoryStore {
     async fn create_event(&self, event: &Event) -> StoreResult<()> {
-        self.lock().events.insert(event.id, event.clone());
+        let mut inner = self.lock();
+        let shards = split(event.total_tickets, event.inventory_shards)
+            .into_iter()
+            .map(|available| ShardCounts {
+                available,
+                confirmed: 0,
+            })
+            .collect();
+        inner.inventory.insert(event.id, Inventory { shards });
+        inner.events.insert(event.id, event.clone());
+        inner.catalog_version += 1;
         Ok(())
     }
 
     async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>> {
-        Ok(self
-            .lock()
-            .events
-            .get(&id)
-            .filter(|e| e.deleted_at.is_none())
-            .cloned())
-    }
-
-    async fn events_by_status(
-        &self,
-        statuses: &[EventStatus],
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-    ) -> StoreResult<Vec<Event>> {
         let inner = self.lock();
         Ok(inner
             .events
+            .get(&id)
+            .filter(|e| e.deleted_at.is_none())
+            .map(|e| e.clone().with_inventory(&inner.inventory[&id])))
+    }
+
+    async fn catalog_version(&self) -> StoreResult<u64> {
+        Ok(self.lock().catalog_version)
+    }
+
+    async fn catalog_changes(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<Event>> {
+        let inner = self.lock();
+        let mut changed: Vec<Event> = inner
+            .events
             .values()
-            .filter(|e| e.deleted_at.is_none() && statuses.contains(&e.status))
-            .filter(|e| from.is_none_or(|f| e.date >= f) && to.is_none_or(|t| e.date <= t))
-            .cloned()
-            .collect())
+            .filter(|e| since.is_none_or(|since| e.updated_at >= since))
+            .map(|e| Event {
+                // Catalog entries carry no counters, as on DynamoDB.
+                available_tickets: 0,
+                confirmed_bookings: 0,
+                ..e.clone()
+            })
+            .collect();
+        changed.sort_by_key(|e| (e.updated_at, e.id));
+        Ok(changed)
+    }
+
+    async fn inventories(
+        &self,
+        events: &[(EventId, u16)],
+    ) -> StoreResult<HashMap<EventId, Inventory>> {
+        let inner = self.lock();
+        events
+            .iter()
+            .map(|(id, _)| {
+                let inventory = inner.inventory.get(id).cloned().ok_or_else(|| {
+                    StoreError::Corrupt(format!("no inventory for event {id}").into())
+                })?;
+                Ok((*id, inventory))
+            })
+            .collect()
     }
 
     async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()> {
         let mut inner = self.lock();
+        let inner = &mut *inner;
         let stored = inner
             .events
             .get_mut(&event.id)
@@ -125,7 +161,7 @@ impl EventStore for MemoryStore {
         }
         if event.status == EventStatus::Draft
             && was != EventStatus::Draft
-            && stored.confirmed_bookings > 0
+            && inner.inventory[&event.id].confirmed() > 0
         {
             return Err(StoreError::HasActiveBookings);
         }
@@ -137,22 +173,25 @@ impl EventStore for MemoryStore {
         stored.price = event.price;
         stored.status = event.status;
         stored.updated_at = event.updated_at;
+        inner.catalog_version += 1;
         Ok(())
     }
 
     async fn delete_event(&self, id: EventId, by: UserId, at: DateTime<Utc>) -> StoreResult<()> {
         let mut inner = self.lock();
+        let inner = &mut *inner;
         let event = inner
             .events
             .get_mut(&id)
             .filter(|e| e.deleted_at.is_none())
             .ok_or(StoreError::NotFound)?;
-        if event.confirmed_bookings > 0 {
+        if inner.inventory[&id].confirmed() > 0 {
             return Err(StoreError::HasActiveBookings);
         }
         event.deleted_at = Some(at);
         event.deleted_by = Some(by);
         event.updated_at = at;
+        inner.catalog_version += 1;
         Ok(())
     }
 }
@@ -162,6 +201,7 @@ impl BookingStore for MemoryStore {
     async fn book(&self, attempt: &BookingAttempt) -> StoreResult<BookOutcome> {
         let booking = &attempt.booking;
         let mut inner = self.lock();
+        let inner = &mut *inner;
         let guard_key = (booking.user_id, booking.idempotency_key.clone());
         if let Some(guard) = inner
             .guards
@@ -178,7 +218,7 @@ impl BookingStore for MemoryStore {
         }
         let event = inner
             .events
-            .get_mut(&booking.event_id)
+            .get(&booking.event_id)
             .filter(|e| e.deleted_at.is_none())
             .ok_or(StoreError::NotFound)?;
         if !event.is_bookable(attempt.now) {
@@ -187,11 +227,25 @@ impl BookingStore for MemoryStore {
         if event.price != booking.unit_price {
             return Err(StoreError::PriceChanged);
         }
-        if event.available_tickets < booking.quantity {
+        let inventory = inner
+            .inventory
+            .get_mut(&booking.event_id)
+            .ok_or(StoreError::NotFound)?;
+        let takes = booking.takes();
+        // Each shard on its own condition, as DynamoDB checks each shard's update.
+        let short = takes.iter().any(|t| {
+            inventory
+                .shards
+                .get(usize::from(t.shard))
+                .is_none_or(|s| s.available < t.quantity)
+        });
+        if short {
             return Err(StoreError::InsufficientTickets);
         }
-        event.available_tickets -= booking.quantity;
-        event.confirmed_bookings += 1;
+        for take in &takes {
+            inventory.shards[usize::from(take.shard)].available -= take.quantity;
+        }
+        inventory.shards[usize::from(takes[0].shard)].confirmed += 1;
         inner.bookings.insert(booking.id, booking.clone());
         inner.guards.insert(
             guard_key,
@@ -233,13 +287,20 @@ impl BookingStore for MemoryStore {
         }
         let event = inner
             .events
-            .get_mut(&stored.event_id)
+            .get(&stored.event_id)
             .ok_or(StoreError::NotCancellable)?;
         if event.date <= now {
             return Err(StoreError::NotCancellable);
         }
-        event.available_tickets += stored.quantity;
-        event.confirmed_bookings -= 1;
+        let inventory = inner
+            .inventory
+            .get_mut(&stored.event_id)
+            .ok_or(StoreError::NotCancellable)?;
+        let takes = stored.takes();
+        for take in &takes {
+            inventory.shards[usize::from(take.shard)].available += take.quantity;
+        }
+        inventory.shards[usize::from(takes[0].shard)].confirmed -= 1;
         stored.status = crate::domain::BookingStatus::Cancelled;
         stored.cancelled_at = Some(now);
         Ok(stored.clone())

@@ -6,10 +6,11 @@ pub mod memory;
 pub mod table;
 
 use crate::cause::Cause;
-use crate::domain::{Booking, Email, Event, EventStatus, Role, User};
+use crate::domain::{Booking, Email, Event, EventStatus, Inventory, Role, User};
 use crate::ids::{BookingId, EventId, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 
 pub use dynamo::DynamoStore;
 pub use memory::MemoryStore;
@@ -20,6 +21,7 @@ pub enum StoreError {
     NotFound,
     #[error("email taken")]
     EmailTaken,
+    /// The shards the booking draws from lack its quantity (with one shard: the event does).
     #[error("insufficient tickets")]
     InsufficientTickets,
     #[error("event not bookable")]
@@ -81,22 +83,31 @@ pub trait UserStore: Send + Sync {
     async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()>;
 }
 
+/// Events are a catalog item (what listings show and index) apart from their inventory (the
+/// counters, split over `inventory_shards` items): bookings write only inventory, so they never
+/// touch a listing index or invalidate a cached listing.
 #[async_trait]
 pub trait EventStore: Send + Sync {
+    /// The catalog item, its shards (the tickets split evenly) and a catalog version bump, in
+    /// one transaction.
     async fn create_event(&self, event: &Event) -> StoreResult<()>;
-    /// `None` for unknown and soft-deleted events.
+    /// `None` for unknown and soft-deleted events; the counters are the shards' sums.
     async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>>;
-    /// Live events of the given statuses, through the status/date index (never a scan),
-    /// optionally bounded by date.
-    async fn events_by_status(
+    /// Renewed by every catalog write (create, update, delete), in the same transaction.
+    async fn catalog_version(&self) -> StoreResult<u64>;
+    /// Catalog entries written at or after `since` (all when `None`), oldest write first,
+    /// soft-deleted ones included so a projection can drop them; counters are not filled.
+    /// Through the catalog index, never a scan.
+    async fn catalog_changes(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<Event>>;
+    /// The inventories of just these events (id, shard count), read consistently.
+    async fn inventories(
         &self,
-        statuses: &[EventStatus],
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
-    ) -> StoreResult<Vec<Event>>;
-    /// Writes the editable fields (never the counters), on condition that the stored status is
-    /// still `was` (else `Contention`: the caller re-reads), and for a move to draft that no
-    /// confirmed booking stands (`HasActiveBookings`); `NotFound` if deleted meanwhile.
+        events: &[(EventId, u16)],
+    ) -> StoreResult<HashMap<EventId, Inventory>>;
+    /// Writes the editable fields (never the counters) to the catalog item and the shards'
+    /// copies of the booking conditions, on condition that the stored status is still `was`
+    /// (else `Contention`: the caller re-reads), and for a move to draft that no confirmed
+    /// booking stands (`HasActiveBookings`); `NotFound` if deleted meanwhile.
     async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()>;
     /// Soft delete, conditioned on no confirmed bookings (`HasActiveBookings`).
     async fn delete_event(&self, id: EventId, by: UserId, at: DateTime<Utc>) -> StoreResult<()>;
@@ -104,14 +115,14 @@ pub trait EventStore: Send + Sync {
 
 #[async_trait]
 pub trait BookingStore: Send + Sync {
-    /// One atomic step: decrement the event's counter (if enough tickets, published, future, not
-    /// deleted, and still at the booking's unit price), write the booking, write the durable
-    /// idempotency guard.
+    /// One atomic step: take the booking's quantity from the shards of its `allocation` (each
+    /// on condition of enough tickets there, the event published, future, not deleted and still
+    /// at the booking's unit price), write the booking, write the durable idempotency guard.
     async fn book(&self, attempt: &BookingAttempt) -> StoreResult<BookOutcome>;
     async fn booking_by_id(&self, id: BookingId) -> StoreResult<Option<Booking>>;
     /// The user's bookings, newest first, through the per-user index.
     async fn bookings_by_user(&self, user: UserId) -> StoreResult<Vec<Booking>>;
-    /// One atomic step: `confirmed → cancelled` and the tickets back to the event's counter.
+    /// One atomic step: `confirmed → cancelled` and the tickets back to the shards they came from.
     /// `NotCancellable` if not confirmed any more or the event has started.
     async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking>;
 }

@@ -20,8 +20,10 @@ pub struct IndexDesign {
     pub sort_key: &'static str,
 }
 
-/// Events by status, sorted by date: listing without a scan.
-pub const EVENTS_BY_STATUS: IndexDesign = IndexDesign {
+/// The catalog by time of its last write: each instance keeps a projection of the catalog and
+/// reads only what changed since it last looked (never a scan). Only catalog writes (create,
+/// update, delete: an organiser's pace) touch it; a booking writes no item it projects.
+pub const CATALOG_BY_WRITE: IndexDesign = IndexDesign {
     name: "gsi1",
     partition_key: "gsi1pk",
     sort_key: "gsi1sk",
@@ -32,7 +34,7 @@ pub const BOOKINGS_BY_USER: IndexDesign = IndexDesign {
     partition_key: "gsi2pk",
     sort_key: "gsi2sk",
 };
-pub const INDEXES: [IndexDesign; 2] = [EVENTS_BY_STATUS, BOOKINGS_BY_USER];
+pub const INDEXES: [IndexDesign; 2] = [CATALOG_BY_WRITE, BOOKINGS_BY_USER];
 
 /// Attribute names that the store's expressions and readers name, defined once. Events and
 /// bookings are mapped by serde (camelCase); a test checks these constants against that mapping.
@@ -45,8 +47,12 @@ pub mod attr {
     pub const DATE_MS: &str = "dateTs";
     pub const PRICE: &str = "price";
     pub const STATUS: &str = "status";
+    /// On an inventory shard: its counters.
     pub const AVAILABLE_TICKETS: &str = "availableTickets";
     pub const CONFIRMED_BOOKINGS: &str = "confirmedBookings";
+    pub const INVENTORY_SHARDS: &str = "inventoryShards";
+    /// On the catalog version item: bumped by every catalog write.
+    pub const VERSION: &str = "version";
     pub const UPDATED_AT: &str = "updatedAt";
     pub const DELETED_AT: &str = "deletedAt";
     pub const DELETED_BY: &str = "deletedBy";
@@ -66,7 +72,7 @@ pub mod attr {
 
 /// Item keys. Every entity lives in one table, keyed by a typed prefix.
 pub mod keys {
-    use crate::domain::{Email, EventStatus};
+    use crate::domain::Email;
     use crate::ids::{BookingId, EventId, UserId};
 
     pub fn user(id: UserId) -> (String, String) {
@@ -78,8 +84,17 @@ pub mod keys {
     pub fn event(id: EventId) -> (String, String) {
         (format!("EVENT#{id}"), "EVENT".into())
     }
-    pub fn events_by_status(status: EventStatus) -> String {
-        format!("EVENTS#{}", status.as_str())
+    /// One inventory shard of an event: a partition of its own, so shards spread the writes.
+    /// It holds the counters and a copy of the conditions a booking checks (status, date,
+    /// price, deleted), which catalog writes keep in step in the same transaction.
+    pub fn inventory_shard(id: EventId, shard: u16) -> (String, String) {
+        (format!("INVENTORY#{id}#{shard}"), "INVENTORY".into())
+    }
+    /// The catalog index's one partition key (catalog writes only).
+    pub const CATALOG: &str = "CATALOG";
+    /// The catalog version item.
+    pub fn catalog_version() -> (String, String) {
+        (CATALOG.into(), "VERSION".into())
     }
     pub fn booking(id: BookingId) -> (String, String) {
         (format!("BOOKING#{id}"), "BOOKING".into())

@@ -3,7 +3,7 @@
 
 use chrono::{Duration, Utc};
 use std::sync::Arc;
-use ticketing::domain::{Booking, BookingStatus, Email, EventStatus, Role, User};
+use ticketing::domain::{Booking, BookingStatus, Email, EventStatus, Role, ShardTake, User};
 use ticketing::ids::{BookingId, UserId};
 use ticketing::store::{
     BookOutcome, BookingAttempt, Rotation, SessionRecord, Store, StoreError, StoreResult,
@@ -42,6 +42,7 @@ fn attempt(
             idempotency_key: key.into(),
             created_at: now,
             cancelled_at: None,
+            allocation: vec![],
         },
         fingerprint: format!("fp-{}-{quantity}", event.id),
         response_body: format!("{{\"booking\":\"{id}\"}}"),
@@ -96,66 +97,169 @@ async fn racing_registrations_create_one_user(backend: Backend) {
     assert_eq!((ok, taken), (1, 7));
 }
 
-async fn events_list_by_status_and_date_without_deleted(backend: Backend) {
+/// Every catalog write (and no booking) shows in the catalog index and moves the version;
+/// deleted entries stay there as tombstones so projections can drop them.
+async fn catalog_changes_show_catalog_writes_and_no_booking(backend: Backend) {
     let store = store_for(backend).await;
+    assert_eq!(store.catalog_version().await.unwrap(), 0);
     let soon = Utc::now() + Duration::days(1);
-    let later = Utc::now() + Duration::days(10);
     let a = sample_event(10, EventStatus::Published, soon);
-    let b = sample_event(10, EventStatus::Published, later);
-    let c = sample_event(10, EventStatus::Draft, soon);
-    for e in [&a, &b, &c] {
+    let b = sample_event(10, EventStatus::Draft, soon);
+    for e in [&a, &b] {
         store.create_event(e).await.unwrap();
     }
-    let published = store
-        .events_by_status(&[EventStatus::Published], None, None)
-        .await
-        .unwrap();
-    assert_eq!(published.len(), 2);
-    let both = store
-        .events_by_status(&[EventStatus::Published, EventStatus::Draft], None, None)
-        .await
-        .unwrap();
-    assert_eq!(both.len(), 3);
-    let early = store
-        .events_by_status(
-            &[EventStatus::Published],
-            None,
-            Some(Utc::now() + Duration::days(5)),
-        )
-        .await
-        .unwrap();
-    assert_eq!(early.iter().map(|e| e.id).collect::<Vec<_>>(), vec![a.id]);
-    let late = store
-        .events_by_status(
-            &[EventStatus::Published],
-            Some(Utc::now() + Duration::days(5)),
-            None,
-        )
-        .await
-        .unwrap();
-    assert_eq!(late.iter().map(|e| e.id).collect::<Vec<_>>(), vec![b.id]);
+    assert_eq!(store.catalog_version().await.unwrap(), 2);
+    let ids = |events: Vec<ticketing::domain::Event>| {
+        let mut ids: Vec<_> = events.iter().map(|e| e.id).collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![a.id, b.id];
+    both.sort();
+    assert_eq!(ids(store.catalog_changes(None).await.unwrap()), both);
 
+    let after_creates = Utc::now() + Duration::milliseconds(1);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     store
-        .delete_event(a.id, UserId::new(), Utc::now())
+        .book(&attempt(&a, UserId::new(), "k1", 2))
         .await
         .unwrap();
-    assert_eq!(store.event_by_id(a.id).await.unwrap(), None);
-    assert_eq!(
+    assert!(
         store
-            .events_by_status(&[EventStatus::Published], None, None)
+            .catalog_changes(Some(after_creates))
             .await
             .unwrap()
-            .len(),
-        1
+            .is_empty(),
+        "a booking wrote to the catalog index"
     );
+    assert_eq!(store.catalog_version().await.unwrap(), 2);
+    let inventories = store
+        .inventories(&[(a.id, a.inventory_shards), (b.id, b.inventory_shards)])
+        .await
+        .unwrap();
+    assert_eq!(inventories[&a.id].available(), 8);
+    assert_eq!(inventories[&a.id].confirmed(), 1);
+    assert_eq!(inventories[&b.id].available(), 10);
+
+    store
+        .delete_event(b.id, UserId::new(), Utc::now() + Duration::milliseconds(2))
+        .await
+        .unwrap();
+    assert_eq!(store.catalog_version().await.unwrap(), 3);
+    let changed = store.catalog_changes(Some(after_creates)).await.unwrap();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].id, b.id);
+    assert!(
+        changed[0].deleted_at.is_some(),
+        "deleted entries stay as tombstones"
+    );
+    assert_eq!(store.event_by_id(b.id).await.unwrap(), None);
+    assert_eq!(
+        store.delete_event(b.id, UserId::new(), Utc::now()).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.update_event_details(&b, b.status).await,
+        Err(StoreError::NotFound)
+    );
+    // A booked event cannot be deleted, and the refusal writes nothing.
     assert_eq!(
         store.delete_event(a.id, UserId::new(), Utc::now()).await,
-        Err(StoreError::NotFound)
+        Err(StoreError::HasActiveBookings)
+    );
+    assert_eq!(store.catalog_version().await.unwrap(), 3);
+}
+
+/// An event split over shards: bookings take from the shards they name, each on its own
+/// condition; cancels give back to the same shards; the counters are the exact sums.
+async fn sharded_inventory_takes_and_gives_back_per_shard(backend: Backend) {
+    let store = store_for(backend).await;
+    let mut event = sample_event(10, EventStatus::Published, Utc::now() + Duration::days(2));
+    event.inventory_shards = 4;
+    store.create_event(&event).await.unwrap();
+    let shards = |store: Arc<dyn Store>| async move {
+        store
+            .inventories(&[(event.id, 4)])
+            .await
+            .unwrap()
+            .remove(&event.id)
+            .unwrap()
+            .shards
+            .iter()
+            .map(|s| (s.available, s.confirmed))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        shards(store.clone()).await,
+        vec![(3, 0), (3, 0), (2, 0), (2, 0)]
+    );
+
+    let mut across = attempt(&event, UserId::new(), "k1", 4);
+    across.booking.allocation = vec![ShardTake::new(1, 3), ShardTake::new(3, 1)];
+    store.book(&across).await.unwrap();
+    assert_eq!(
+        shards(store.clone()).await,
+        vec![(3, 0), (0, 1), (2, 0), (1, 0)]
+    );
+    let stored = store.event_by_id(event.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.available_tickets, stored.confirmed_bookings),
+        (6, 1)
+    );
+
+    // One shard short: refused as a whole, nothing taken anywhere.
+    let mut short = attempt(&event, UserId::new(), "k2", 3);
+    short.booking.allocation = vec![ShardTake::new(0, 1), ShardTake::new(3, 2)];
+    assert_eq!(
+        store.book(&short).await,
+        Err(StoreError::InsufficientTickets)
     );
     assert_eq!(
-        store.update_event_details(&a, a.status).await,
-        Err(StoreError::NotFound)
+        shards(store.clone()).await,
+        vec![(3, 0), (0, 1), (2, 0), (1, 0)]
     );
+
+    // Bookings on any shard keep a return to draft refused.
+    let mut to_draft = event.clone();
+    to_draft.status = EventStatus::Draft;
+    assert_eq!(
+        store
+            .update_event_details(&to_draft, EventStatus::Published)
+            .await,
+        Err(StoreError::HasActiveBookings)
+    );
+
+    let cancelled = store
+        .cancel_booking(&across.booking, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status, BookingStatus::Cancelled);
+    assert_eq!(
+        shards(store.clone()).await,
+        vec![(3, 0), (3, 0), (2, 0), (2, 0)]
+    );
+    assert_eq!(
+        store.cancel_booking(&across.booking, Utc::now()).await,
+        Err(StoreError::NotCancellable)
+    );
+    assert_eq!(
+        shards(store.clone()).await,
+        vec![(3, 0), (3, 0), (2, 0), (2, 0)]
+    );
+    // A catalog change reaches every shard: a draft refuses bookings on each of them.
+    store
+        .update_event_details(&to_draft, EventStatus::Published)
+        .await
+        .unwrap();
+    for shard in 0..4 {
+        let mut late = attempt(&to_draft, UserId::new(), &format!("d{shard}"), 1);
+        late.booking.allocation = vec![ShardTake::new(shard, 1)];
+        assert_eq!(store.book(&late).await, Err(StoreError::EventNotBookable));
+    }
+    store
+        .delete_event(event.id, UserId::new(), Utc::now())
+        .await
+        .unwrap();
 }
 
 /// A status change is written only from the status it was decided on, and a return to draft
@@ -230,21 +334,15 @@ async fn update_changes_details_and_index_but_never_counters(backend: Backend) {
         ..stale.clone()
     };
     assert_eq!(stored, expected);
+    // The catalog index holds the same entry, without counters.
+    let entries = store.catalog_changes(None).await.unwrap();
     assert_eq!(
-        store
-            .events_by_status(&[EventStatus::Draft], None, None)
-            .await
-            .unwrap()
-            .len(),
-        0
-    );
-    assert_eq!(
-        store
-            .events_by_status(&[EventStatus::Published], None, None)
-            .await
-            .unwrap()
-            .len(),
-        1
+        entries,
+        vec![ticketing::domain::Event {
+            available_tickets: 0,
+            confirmed_bookings: 0,
+            ..stale.clone()
+        }]
     );
 }
 
@@ -610,7 +708,8 @@ on_both_backends!(
     status_changes_are_conditioned_on_the_stored_status_and_bookings,
     users_round_trip_and_email_uniqueness,
     racing_registrations_create_one_user,
-    events_list_by_status_and_date_without_deleted,
+    catalog_changes_show_catalog_writes_and_no_booking,
+    sharded_inventory_takes_and_gives_back_per_shard,
     update_changes_details_and_index_but_never_counters,
     booking_rules,
     expired_guard_does_not_block_a_new_booking,
