@@ -281,12 +281,32 @@ mod tests {
                 ("RATE_LIMIT_PER_MINUTE", "lots"),
                 ("CORS_ALLOWED_ORIGINS", "example.com"),
                 ("METRICS_NAMESPACE", "AWS/Lambda"),
+                ("TICKETS_PER_SHARD", "0"),
+                ("MAX_SHARDS", "65"),
             ]),
         )
         .unwrap_err();
-        assert_eq!(err.0.len(), 5, "{err}");
+        assert_eq!(err.0.len(), 7, "{err}");
         assert!(err.0[0].contains("JWT_ACCESS_SECRET must be at least 32 bytes"));
-        assert!(err.0[4].contains("METRICS_NAMESPACE"), "{err}");
+        assert!(err.0[2].contains("TICKETS_PER_SHARD"), "{err}");
+        assert!(
+            err.0[3].contains("MAX_SHARDS must be from 1 to 64"),
+            "{err}"
+        );
+        assert!(err.0[6].contains("METRICS_NAMESPACE"), "{err}");
+    }
+
+    #[test]
+    fn the_shard_rule_is_configurable() {
+        let config = Config::from_lookup(
+            Mode::Local,
+            lookup(&[("TICKETS_PER_SHARD", "10"), ("MAX_SHARDS", "8")]),
+        )
+        .unwrap();
+        assert_eq!(config.shard_rule.shards_for(100), 8);
+        assert_eq!(config.shard_rule.shards_for(25), 3);
+        let defaults = Config::from_lookup(Mode::Local, lookup(&[])).unwrap();
+        assert_eq!(defaults.shard_rule, crate::domain::ShardRule::DEFAULT);
     }
 
     #[test]

@@ -599,3 +599,76 @@ impl Store for ContendedStore {
         self.inner.ping().await
     }
 }
+
+/// A cache that records every key written or deleted, so a test can see which cached reads a
+/// request invalidated (or filled).
+pub struct RecordingCache {
+    pub inner: Arc<dyn Cache>,
+    pub writes: std::sync::Mutex<Vec<String>>,
+    pub deletes: std::sync::Mutex<Vec<String>>,
+}
+
+impl RecordingCache {
+    pub fn new(inner: Arc<dyn Cache>) -> Self {
+        Self {
+            inner,
+            writes: Default::default(),
+            deletes: Default::default(),
+        }
+    }
+    /// What was written and deleted since the last call, and forgets it.
+    pub fn drain(&self) -> (Vec<String>, Vec<String>) {
+        let take = |m: &std::sync::Mutex<Vec<String>>| std::mem::take(&mut *m.lock().unwrap());
+        (take(&self.writes), take(&self.deletes))
+    }
+    fn wrote(&self, key: &str) {
+        self.writes.lock().unwrap().push(key.to_owned());
+    }
+}
+
+#[async_trait]
+impl Cache for RecordingCache {
+    async fn get(&self, key: &str) -> ticketing::cache::CacheResult<Option<String>> {
+        self.inner.get(key).await
+    }
+    async fn set(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: std::time::Duration,
+    ) -> ticketing::cache::CacheResult<()> {
+        self.wrote(key);
+        self.inner.set(key, value, ttl).await
+    }
+    async fn set_nx(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: std::time::Duration,
+    ) -> ticketing::cache::CacheResult<bool> {
+        self.wrote(key);
+        self.inner.set_nx(key, value, ttl).await
+    }
+    async fn take(&self, key: &str) -> ticketing::cache::CacheResult<Option<String>> {
+        self.deletes.lock().unwrap().push(key.to_owned());
+        self.inner.take(key).await
+    }
+    async fn delete(&self, key: &str) -> ticketing::cache::CacheResult<()> {
+        self.deletes.lock().unwrap().push(key.to_owned());
+        self.inner.delete(key).await
+    }
+    async fn incr_window(
+        &self,
+        key: &str,
+        window: std::time::Duration,
+    ) -> ticketing::cache::CacheResult<(u64, u64)> {
+        self.wrote(key);
+        self.inner.incr_window(key, window).await
+    }
+    async fn ping(&self) -> ticketing::cache::CacheResult<()> {
+        self.inner.ping().await
+    }
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+}

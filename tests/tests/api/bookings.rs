@@ -7,7 +7,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use ticketing::cache::RedisCache;
 use ticketing::config::Config;
-use ticketing::domain::Role;
+use ticketing::domain::{Role, ShardRule};
+use ticketing::ids::EventId;
 use ticketing_tests::partition_model::{Limits, PartitionModelStore};
 use ticketing_tests::{
     cache_for, on_both_backends, store_for, Backend, ContendedStore, Reply, TestApp,
@@ -588,6 +589,186 @@ async fn flash_sale(app: Arc<TestApp>, tickets: u64, requests: usize) {
     );
 }
 
+/// The app with events split over up to 8 shards of `tickets_per_shard` each.
+async fn sharded_app(backend: Backend, tickets_per_shard: u32) -> Arc<TestApp> {
+    let mut config = Config::for_tests();
+    config.shard_rule = ShardRule {
+        tickets_per_shard,
+        max_shards: 8,
+    };
+    Arc::new(TestApp::with_config(backend, config).await)
+}
+
+/// The event's shards as the store holds them: (available, confirmed) per shard.
+async fn shards_of(app: &TestApp, event: &str) -> Vec<(u32, u32)> {
+    let id: EventId = event.parse().unwrap();
+    let stored = app.state.store.event_by_id(id).await.unwrap().unwrap();
+    app.state
+        .store
+        .inventories(&[(id, stored.inventory_shards)])
+        .await
+        .unwrap()
+        .remove(&id)
+        .unwrap()
+        .shards
+        .iter()
+        .map(|s| (s.available, s.confirmed))
+        .collect()
+}
+
+/// 500 careful clients book 1-4 tickets each of an event of 100 split over 8 shards: exactly
+/// 100 sold, the shards' sum is what the event shows and what the bookings left, every ticket
+/// number unique; then every booking is cancelled twice at once and each gives back once.
+async fn sharded_event_sells_exactly_and_cancels_give_back_once(backend: Backend) {
+    let app = sharded_app(backend, 13).await;
+    let admin = app.admin_token().await;
+    let event = app
+        .create_event(&admin, json!({ "totalTickets": 100 }))
+        .await;
+    let initial = shards_of(&app, &event).await;
+    assert_eq!(initial.len(), 8, "100 tickets at 13 a shard");
+    let mut users = Vec::new();
+    for _ in 0..50 {
+        users.push(app.quick_user(Role::User).await.0);
+    }
+    let gate = Arc::new(tokio::sync::Semaphore::new(64));
+    let tasks = (0..500).map(|i| {
+        let (app, event, user, gate) = (
+            app.clone(),
+            event.clone(),
+            users[i % users.len()].clone(),
+            gate.clone(),
+        );
+        tokio::spawn(async move {
+            let _permit = gate.acquire().await.unwrap();
+            let quantity = (i % 4 + 1) as i64;
+            (
+                user.clone(),
+                app.book_carefully(&user, &key(), &event, quantity).await,
+            )
+        })
+    });
+    let replies: Vec<(String, Reply)> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    for (_, r) in &replies {
+        let ok = r.status == 201 || (r.status == 409 && r.code() == "INSUFFICIENT_TICKETS");
+        assert!(ok, "unexpected answer: {} {}", r.status, r.raw);
+    }
+    let created: Vec<&(String, Reply)> = replies.iter().filter(|(_, r)| r.status == 201).collect();
+    let sold: u64 = created
+        .iter()
+        .map(|(_, r)| r.body["data"]["quantity"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sold, 100, "exactly the tickets there are");
+    let numbers: HashSet<String> = created
+        .iter()
+        .flat_map(|(_, r)| {
+            r.body["data"]["ticketNumbers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(numbers.len(), 100, "ticket numbers unique");
+    let shards = shards_of(&app, &event).await;
+    assert_eq!(shards.iter().map(|s| s.0).sum::<u32>(), 0);
+    assert_eq!(
+        shards.iter().map(|s| s.1).sum::<u32>() as usize,
+        created.len(),
+        "Σ confirmed over the shards is the number of bookings"
+    );
+    assert_eq!(app.event(&event).await["availableTickets"], 0);
+
+    // Each booking cancelled by two careful clients at once: one 200, one 409.
+    let mut cancels = Vec::new();
+    for (user, r) in &created {
+        let uri = format!(
+            "/api/v1/bookings/{}/cancel",
+            r.body["data"]["id"].as_str().unwrap()
+        );
+        for _ in 0..2 {
+            let (app, uri, user) = (app.clone(), uri.clone(), user.clone());
+            cancels.push(tokio::spawn(async move {
+                app.call_carefully("PATCH", &uri, Some(&user)).await
+            }));
+        }
+    }
+    let cancelled: Vec<Reply> = futures::future::join_all(cancels)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        cancelled.iter().filter(|r| r.status == 200).count(),
+        created.len()
+    );
+    for r in cancelled.iter().filter(|r| r.status != 200) {
+        r.expect(409, "BOOKING_NOT_CANCELLABLE");
+    }
+    assert_eq!(
+        shards_of(&app, &event).await,
+        initial,
+        "every ticket back where it came from"
+    );
+    assert_eq!(app.event(&event).await["availableTickets"], 100);
+}
+
+/// A quantity larger than any one shard holds, but not than the event: taken from several
+/// shards in one transaction; one more than the event holds is refused.
+async fn a_booking_larger_than_any_shard_succeeds(backend: Backend) {
+    let app = sharded_app(backend, 2).await;
+    let admin = app.admin_token().await;
+    let (user, _) = app.quick_user(Role::User).await;
+    let event = app
+        .create_event(&admin, json!({ "totalTickets": 20 }))
+        .await;
+    assert_eq!(
+        shards_of(&app, &event).await,
+        vec![
+            (3, 0),
+            (3, 0),
+            (3, 0),
+            (3, 0),
+            (2, 0),
+            (2, 0),
+            (2, 0),
+            (2, 0)
+        ]
+    );
+    let big = app.book(&user, &key(), &event, 10).await;
+    assert_eq!(big.status, 201, "{}", big.raw);
+    assert_eq!(app.event(&event).await["availableTickets"], 10);
+    let rest = app.book(&user, &key(), &event, 10).await;
+    assert_eq!(rest.status, 201, "{}", rest.raw);
+    app.book(&user, &key(), &event, 1)
+        .await
+        .expect(409, "INSUFFICIENT_TICKETS");
+    assert!(shards_of(&app, &event).await.iter().all(|s| s.0 == 0));
+    let id = big.body["data"]["id"].as_str().unwrap();
+    let cancelled = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/bookings/{id}/cancel"),
+            Some(&user),
+            None,
+        )
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.raw);
+    assert_eq!(app.event(&event).await["availableTickets"], 10);
+    assert_eq!(
+        shards_of(&app, &event)
+            .await
+            .iter()
+            .map(|s| s.0)
+            .sum::<u32>(),
+        10
+    );
+}
+
 on_both_backends!(
     booking_decrements_and_returns_the_booking,
     replays_are_byte_identical_and_reuse_is_422,
@@ -602,6 +783,8 @@ on_both_backends!(
     contention_is_retried_then_503,
     flash_sale_never_oversells,
     flash_sale_on_the_partition_model_never_oversells,
+    sharded_event_sells_exactly_and_cancels_give_back_once,
+    a_booking_larger_than_any_shard_succeeds,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -3,8 +3,11 @@
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use std::sync::Arc;
+use ticketing::cache::keys;
+use ticketing::config::Config;
 use ticketing::domain::Role;
-use ticketing_tests::{on_both_backends, Backend, TestApp};
+use ticketing::ids::EventId;
+use ticketing_tests::{cache_for, on_both_backends, store_for, Backend, RecordingCache, TestApp};
 
 fn ids(reply: &ticketing_tests::Reply) -> Vec<String> {
     reply.body["data"]
@@ -480,8 +483,17 @@ async fn delete_is_blocked_while_bookings_exist(backend: Backend) {
     );
 }
 
+/// Reads right after writes show them, yet bookings and cancels (inventory) invalidate no cached
+/// read and write nothing to the catalog index; catalog writes do both.
 async fn reads_after_writes_are_fresh(backend: Backend) {
-    let app = TestApp::new(backend).await;
+    let cache = Arc::new(RecordingCache::new(cache_for(backend).await));
+    let app = TestApp::with_parts(
+        backend,
+        Config::for_tests(),
+        store_for(backend).await,
+        cache.clone(),
+    );
+    let store = app.state.store.clone();
     let admin = app.admin_token().await;
     let (user, _) = app.quick_user(Role::User).await;
     let id = app
@@ -494,32 +506,72 @@ async fn reads_after_writes_are_fresh(backend: Backend) {
                 .clone()
         }
     };
-    // Prime both caches, then write, then read.
+    // Prime the caches and the projection, then write, then read.
     assert_eq!(app.event(&id).await["availableTickets"], 10);
     assert_eq!(list_available().await, 10);
+    let version = store.catalog_version().await.unwrap();
+    let before_bookings = Utc::now();
+    cache.drain();
     let booked = app
         .book(&user, &uuid::Uuid::new_v4().to_string(), &id, 3)
         .await;
     assert_eq!(app.event(&id).await["availableTickets"], 7);
     assert_eq!(list_available().await, 7);
     let booking_id = booked.body["data"]["id"].as_str().unwrap();
-    app.call(
-        "PATCH",
-        &format!("/api/v1/bookings/{booking_id}/cancel"),
-        Some(&user),
-        None,
-    )
-    .await;
+    let cancelled = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/bookings/{booking_id}/cancel"),
+            Some(&user),
+            None,
+        )
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.raw);
     assert_eq!(app.event(&id).await["availableTickets"], 10);
     assert_eq!(list_available().await, 10);
-    app.call(
-        "PUT",
-        &format!("/api/v1/events/{id}"),
-        Some(&admin),
-        Some(json!({ "name": "Renamed" })),
-    )
-    .await;
+    let (written, deleted) = cache.drain();
+    assert!(
+        deleted.is_empty(),
+        "inventory writes invalidated {deleted:?}"
+    );
+    assert!(
+        written
+            .iter()
+            // Idempotency records, rate limits, and the first fill of the booking terms.
+            .all(|k| ["idempotency:", "ratelimit:", "event-terms:"]
+                .iter()
+                .any(|prefix| k.starts_with(prefix))),
+        "inventory writes touched cached reads: {written:?}"
+    );
+    assert_eq!(store.catalog_version().await.unwrap(), version);
+    assert!(
+        store
+            .catalog_changes(Some(before_bookings))
+            .await
+            .unwrap()
+            .is_empty(),
+        "a booking or cancel wrote to the catalog index"
+    );
+
+    let renamed = app
+        .call(
+            "PUT",
+            &format!("/api/v1/events/{id}"),
+            Some(&admin),
+            Some(json!({ "name": "Renamed" })),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.raw);
+    let (_, deleted) = cache.drain();
+    let event_id: EventId = id.parse().unwrap();
+    for key in [keys::event(event_id), keys::CATALOG_VERSION.to_owned()] {
+        assert!(deleted.contains(&key), "{key} not invalidated: {deleted:?}");
+    }
+    assert!(store.catalog_version().await.unwrap() > version);
     assert_eq!(app.event(&id).await["name"], "Renamed");
+    let listed = app.call("GET", "/api/v1/events", None, None).await;
+    assert_eq!(listed.body["data"][0]["name"], "Renamed");
+    assert_eq!(listed.body["data"][0]["availableTickets"], 10);
 }
 
 async fn delete_racing_bookings_never_leaves_a_booking_on_a_deleted_event(backend: Backend) {
