@@ -31,10 +31,13 @@ pub struct CatalogProjection {
     state: tokio::sync::Mutex<Projection>,
 }
 
-/// What a refresh read from the store, for tests and benchmarks.
+/// What serving one listing read from the store, for tests and benchmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Refresh {
-    pub entries_read: usize,
+pub struct ListingCost {
+    /// Catalog entries the projection's refresh read (0 while the catalog did not change).
+    pub catalog_entries_read: usize,
+    /// Inventory shard items read for the page's counters.
+    pub inventory_items_read: usize,
 }
 
 impl CatalogProjection {
@@ -44,7 +47,7 @@ impl CatalogProjection {
         store: &dyn Store,
         version: u64,
         view: impl FnOnce(&mut dyn Iterator<Item = &Event>) -> T,
-    ) -> StoreResult<(T, Refresh)> {
+    ) -> StoreResult<(T, ListingCost)> {
         let mut projection = self.state.lock().await;
         let refresh = projection.refresh(store, version).await?;
         let mut live = projection
@@ -56,15 +59,15 @@ impl CatalogProjection {
 }
 
 impl Projection {
-    async fn refresh(&mut self, store: &dyn Store, version: u64) -> StoreResult<Refresh> {
+    async fn refresh(&mut self, store: &dyn Store, version: u64) -> StoreResult<ListingCost> {
         let moved = self.version != Some(version);
         let lagging = self.recheck_until.is_some_and(|t| Instant::now() < t);
         if !moved && !lagging {
-            return Ok(Refresh::default());
+            return Ok(ListingCost::default());
         }
         let since = self.latest_write.map(|t| t - CLOCK_SKEW);
         let changes = store.catalog_changes(since).await?;
-        let entries_read = changes.len();
+        let catalog_entries_read = changes.len();
         for entry in changes {
             self.latest_write = self.latest_write.max(Some(entry.updated_at));
             let newer_known = self
@@ -79,6 +82,9 @@ impl Projection {
             self.recheck_until = Some(Instant::now() + INDEX_LAG);
             self.version = Some(version);
         }
-        Ok(Refresh { entries_read })
+        Ok(ListingCost {
+            catalog_entries_read,
+            inventory_items_read: 0,
+        })
     }
 }

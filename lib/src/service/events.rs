@@ -1,4 +1,4 @@
-use super::catalog::{CatalogProjection, Refresh};
+use super::catalog::{CatalogProjection, ListingCost};
 use crate::cache::{keys, Cache};
 use crate::domain::{
     Event, EventPatch, EventQuery, EventStatus, Identity, NewEvent, PageMeta, ShardRule,
@@ -169,14 +169,14 @@ impl EventService {
         &self,
         who: Option<Identity>,
         query: &EventQuery,
-    ) -> Result<((Vec<Event>, PageMeta), Refresh), AppError> {
+    ) -> Result<((Vec<Event>, PageMeta), ListingCost), AppError> {
         let admin = who.is_some_and(|w| w.is_admin());
         let visible = |status: EventStatus| match query.status {
             Some(wanted) => status == wanted && (admin || wanted != EventStatus::Draft),
             None => admin || status != EventStatus::Draft,
         };
         let version = self.catalog_version().await?;
-        let ((page, meta), refresh) = self
+        let ((page, meta), mut cost) = self
             .catalog
             .read(&*self.store, version, |live| {
                 let mut matching: Vec<&Event> = live
@@ -189,6 +189,7 @@ impl EventService {
             .await?;
         let shards: Vec<(EventId, u16)> = page.iter().map(|e| (e.id, e.inventory_shards)).collect();
         let inventories = self.store.inventories(&shards).await?;
+        cost.inventory_items_read = shards.iter().map(|(_, k)| usize::from(*k)).sum();
         let page = page
             .into_iter()
             .map(|e| match inventories.get(&e.id) {
@@ -196,7 +197,7 @@ impl EventService {
                 None => e,
             })
             .collect();
-        Ok(((page, meta), refresh))
+        Ok(((page, meta), cost))
     }
 
     pub async fn create(&self, new_event: NewEvent) -> Result<Event, AppError> {
