@@ -479,17 +479,17 @@ impl EventQuery {
         })
     }
 
-    /// Whether `event` passes the filters other than status.
+    /// Whether `item` passes the filters other than status.
     /// Substring matches are literal: no pattern syntax is ever interpreted.
-    pub fn matches(&self, event: &Event) -> bool {
-        let contains = |hay: &str, needle: &str| hay.to_lowercase().contains(needle);
+    pub fn matches(&self, item: Listed) -> bool {
+        let (event, folded) = (item.event, item.folded);
         self.venue
             .as_deref()
-            .is_none_or(|v| contains(&event.venue, v))
+            .is_none_or(|v| folded.venue.contains(v))
             && self.search.as_deref().is_none_or(|s| {
-                contains(&event.name, s)
-                    || contains(&event.description, s)
-                    || contains(&event.venue, s)
+                folded.name.contains(s)
+                    || folded.description.contains(s)
+                    || folded.venue.contains(s)
             })
             && self.min_price.is_none_or(|m| event.price >= m)
             && self.max_price.is_none_or(|m| event.price <= m)
@@ -497,22 +497,60 @@ impl EventQuery {
             && self.to.is_none_or(|t| event.date <= t)
     }
 
-    /// Sorts in place; ties are broken by id so pages never overlap.
-    pub fn sort(&self, events: &mut [&Event]) {
-        events.sort_by(|a, b| {
-            let primary = match self.sort_by {
-                SortBy::Date => a.date.cmp(&b.date),
-                SortBy::Name => a.name.to_lowercase().cmp(&b.name.to_lowercase()),
-                SortBy::Price => a.price.cmp(&b.price),
-                SortBy::CreatedAt => a.created_at.cmp(&b.created_at),
-            }
-            .then_with(|| a.id.cmp(&b.id));
-            match self.sort_order {
-                SortOrder::Asc => primary,
-                SortOrder::Desc => primary.reverse(),
-            }
-        });
+    /// Orders items by the query's sort; ties are broken by id so pages never overlap.
+    fn order(&self, a: &Listed, b: &Listed) -> std::cmp::Ordering {
+        let primary = match self.sort_by {
+            SortBy::Date => a.event.date.cmp(&b.event.date),
+            SortBy::Name => a.folded.name.cmp(&b.folded.name),
+            SortBy::Price => a.event.price.cmp(&b.event.price),
+            SortBy::CreatedAt => a.event.created_at.cmp(&b.event.created_at),
+        }
+        .then_with(|| a.event.id.cmp(&b.event.id));
+        match self.sort_order {
+            SortOrder::Asc => primary,
+            SortOrder::Desc => primary.reverse(),
+        }
     }
+
+    /// Sorts just enough for the requested page: the items up to its end in order (a linear
+    /// selection first, so a catalog of any size is not sorted whole for one page).
+    pub fn sort(&self, items: &mut [Listed]) {
+        let end = (u64::from(self.page.page) * u64::from(self.page.limit)).min(items.len() as u64)
+            as usize;
+        if end == 0 {
+            return;
+        }
+        if end < items.len() {
+            items.select_nth_unstable_by(end - 1, |a, b| self.order(a, b));
+        }
+        items[..end].sort_unstable_by(|a, b| self.order(a, b));
+    }
+}
+
+/// An event's text folded to lower case once, so filters and name sorts over a whole catalog
+/// do not fold it again for every listing and comparison.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FoldedText {
+    pub name: String,
+    pub description: String,
+    pub venue: String,
+}
+
+impl FoldedText {
+    pub fn of(event: &Event) -> Self {
+        Self {
+            name: event.name.to_lowercase(),
+            description: event.description.to_lowercase(),
+            venue: event.venue.to_lowercase(),
+        }
+    }
+}
+
+/// An event as a listing filters and sorts it.
+#[derive(Debug, Clone, Copy)]
+pub struct Listed<'a> {
+    pub event: &'a Event,
+    pub folded: &'a FoldedText,
 }
 
 #[cfg(test)]
@@ -617,8 +655,14 @@ mod tests {
         let mut event = NewEvent::parse(fields(), Utc::now())
             .unwrap()
             .into_event(Utc::now(), super::super::ShardRule::DEFAULT);
-        assert!(!query.matches(&event));
+        assert!(!query.matches(Listed {
+            event: &event,
+            folded: &FoldedText::of(&event)
+        }));
         event.venue = "Bar .* Club".into();
-        assert!(query.matches(&event));
+        assert!(query.matches(Listed {
+            event: &event,
+            folded: &FoldedText::of(&event)
+        }));
     }
 }

@@ -3,6 +3,7 @@
 //! what changed since the projection last looked (through the catalog-by-write index) when
 //! the catalog version moved. Only catalog writes move it; bookings never do.
 
+use crate::domain::event::{FoldedText, Listed};
 use crate::domain::Event;
 use crate::ids::EventId;
 use crate::store::{Store, StoreResult};
@@ -20,8 +21,9 @@ const INDEX_LAG: Duration = Duration::from_secs(2);
 #[derive(Default)]
 struct Projection {
     version: Option<u64>,
-    /// Every entry seen, deleted ones kept as tombstones so an older copy cannot revive them.
-    entries: HashMap<EventId, Event>,
+    /// Every entry seen (with its text folded once), deleted ones kept as tombstones so an
+    /// older copy cannot revive them.
+    entries: HashMap<EventId, (Event, FoldedText)>,
     latest_write: Option<DateTime<Utc>>,
     recheck_until: Option<Instant>,
 }
@@ -46,14 +48,15 @@ impl CatalogProjection {
         &self,
         store: &dyn Store,
         version: u64,
-        view: impl FnOnce(&mut dyn Iterator<Item = &Event>) -> T,
+        view: impl FnOnce(&mut dyn Iterator<Item = Listed<'_>>) -> T,
     ) -> StoreResult<(T, ListingCost)> {
         let mut projection = self.state.lock().await;
         let refresh = projection.refresh(store, version).await?;
         let mut live = projection
             .entries
             .values()
-            .filter(|e| e.deleted_at.is_none());
+            .filter(|(event, _)| event.deleted_at.is_none())
+            .map(|(event, folded)| Listed { event, folded });
         Ok((view(&mut live), refresh))
     }
 }
@@ -73,9 +76,10 @@ impl Projection {
             let newer_known = self
                 .entries
                 .get(&entry.id)
-                .is_some_and(|known| known.updated_at > entry.updated_at);
+                .is_some_and(|(known, _)| known.updated_at > entry.updated_at);
             if !newer_known {
-                self.entries.insert(entry.id, entry);
+                let folded = FoldedText::of(&entry);
+                self.entries.insert(entry.id, (entry, folded));
             }
         }
         if moved {

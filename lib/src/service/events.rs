@@ -1,5 +1,6 @@
 use super::catalog::{CatalogProjection, ListingCost};
 use crate::cache::{keys, Cache};
+use crate::domain::event::Listed;
 use crate::domain::{
     Event, EventPatch, EventQuery, EventStatus, Identity, NewEvent, PageMeta, ShardRule,
 };
@@ -179,12 +180,13 @@ impl EventService {
         let ((page, meta), mut cost) = self
             .catalog
             .read(&*self.store, version, |live| {
-                let mut matching: Vec<&Event> = live
-                    .filter(|e| visible(e.status) && query.matches(e))
+                let mut matching: Vec<Listed> = live
+                    .filter(|item| visible(item.event.status) && query.matches(*item))
                     .collect();
                 query.sort(&mut matching);
                 let (page, meta) = query.page.slice(matching);
-                (page.into_iter().cloned().collect::<Vec<Event>>(), meta)
+                let page: Vec<Event> = page.into_iter().map(|item| item.event.clone()).collect();
+                (page, meta)
             })
             .await?;
         let shards: Vec<(EventId, u16)> = page.iter().map(|e| (e.id, e.inventory_shards)).collect();
