@@ -9,7 +9,7 @@ use super::table::{
 };
 use super::*;
 use crate::domain::inventory::split;
-use crate::domain::{BookingStatus, ShardCounts};
+use crate::domain::{BookingStatus, ShardCounts, ShardTake};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -138,6 +138,13 @@ fn failed_shard(reasons: &[CancellationReason]) -> bool {
         .skip(1)
         .any(|r| reason_code(Some(r)) == "ConditionalCheckFailed")
 }
+/// Which way a take's tickets move.
+#[derive(Clone, Copy)]
+enum Taking {
+    Out,
+    Back,
+}
+
 /// A cancelled transaction whose reasons this code does not expect: a bug or a manual edit.
 fn unexpected(what: &str, reasons: &[CancellationReason]) -> StoreError {
     let codes: Vec<&str> = reasons.iter().map(|r| reason_code(Some(r))).collect();
@@ -270,6 +277,38 @@ impl DynamoStore {
             .build()
             .map_err(request_error)?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// One take's counter change on its shard: tickets out (a booking) or back (a cancel);
+    /// the first take of a booking also counts it, so Σ confirmed is the event's bookings.
+    fn shard_counter(
+        &self,
+        event: EventId,
+        take: ShardTake,
+        first: bool,
+        taking: Taking,
+    ) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        let (tickets, count) = match taking {
+            Taking::Out => ('-', '+'),
+            Taking::Back => ('+', '-'),
+        };
+        let counted = if first {
+            format!(", {CONFIRMED_BOOKINGS} = {CONFIRMED_BOOKINGS} {count} :one")
+        } else {
+            String::new()
+        };
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::inventory_shard(event, take.shard))))
+            .update_expression(format!(
+                "SET {AVAILABLE_TICKETS} = {AVAILABLE_TICKETS} {tickets} :q{counted}"
+            ))
+            .expression_attribute_values(":q", n(take.quantity));
+        if first {
+            update.expression_attribute_values(":one", n(1))
+        } else {
+            update
+        }
     }
 
     /// Part of every catalog write's transaction: projections revalidate against it.
@@ -780,34 +819,16 @@ impl BookingStore for DynamoStore {
             .transact_items(TransactWriteItem::builder().put(guard_put).build())
             .transact_items(self.put(booking_item, "attribute_not_exists(pk)")?);
         for (i, take) in booking.takes().into_iter().enumerate() {
-            // The first shard also counts the booking, so Σ confirmed is the event's bookings.
-            let counted = if i == 0 {
-                format!(", {CONFIRMED_BOOKINGS} = {CONFIRMED_BOOKINGS} + :one")
-            } else {
-                String::new()
-            };
-            let shard = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(keys::inventory_shard(booking.event_id, take.shard))))
-                .update_expression(format!(
-                    "SET {AVAILABLE_TICKETS} = {AVAILABLE_TICKETS} - :q{counted}"
-                ))
+            let shard = self
+                .shard_counter(booking.event_id, take, i == 0, Taking::Out)
                 .condition_expression(format!(
                     "attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :published \
                      AND {DATE_MS} > :now AND {PRICE} = :price AND {AVAILABLE_TICKETS} >= :q"
                 ))
                 .set_expression_attribute_names(names(&[("#status", attr::STATUS)]))
-                .set_expression_attribute_values(values(
-                    [
-                        (":q", n(take.quantity)),
-                        (":published", s("published")),
-                        (":now", n(attempt.now.timestamp_millis())),
-                        (":price", n(booking.unit_price.0)),
-                    ]
-                    .into_iter()
-                    .chain((i == 0).then(|| (":one", n(1))))
-                    .collect(),
-                ))
+                .expression_attribute_values(":published", s("published"))
+                .expression_attribute_values(":now", n(attempt.now.timestamp_millis()))
+                .expression_attribute_values(":price", n(booking.unit_price.0))
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
                 )
@@ -884,30 +905,10 @@ impl BookingStore for DynamoStore {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(booking_update).build());
         for (i, take) in booking.takes().into_iter().enumerate() {
-            let uncounted = if i == 0 {
-                format!(", {CONFIRMED_BOOKINGS} = {CONFIRMED_BOOKINGS} - :one")
-            } else {
-                String::new()
-            };
-            let shard = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(keys::inventory_shard(
-                    booking.event_id,
-                    take.shard,
-                ))))
-                .update_expression(format!(
-                    "SET {AVAILABLE_TICKETS} = {AVAILABLE_TICKETS} + :q{uncounted}"
-                ))
+            let shard = self
+                .shard_counter(booking.event_id, take, i == 0, Taking::Back)
                 .condition_expression(format!("attribute_exists(pk) AND {DATE_MS} > :now"))
-                .set_expression_attribute_values(values(
-                    [
-                        (":q", n(take.quantity)),
-                        (":now", n(now.timestamp_millis())),
-                    ]
-                    .into_iter()
-                    .chain((i == 0).then(|| (":one", n(1))))
-                    .collect(),
-                ))
+                .expression_attribute_values(":now", n(now.timestamp_millis()))
                 .build()
                 .map_err(request_error)?;
             request = request.transact_items(TransactWriteItem::builder().update(shard).build());

@@ -527,6 +527,29 @@ async fn flash_sale_on_the_partition_model_never_oversells(backend: Backend) {
     assert!(refused > 0, "the model's limits never bound");
 }
 
+/// A sale's answers: each 201 or 409 `INSUFFICIENT_TICKETS`, exactly `tickets` sold, every
+/// ticket number unique. Returns the tickets sold.
+fn check_sale<'a>(replies: impl Iterator<Item = &'a Reply>, tickets: u64) -> u64 {
+    let mut sold = 0;
+    let mut numbers = HashSet::new();
+    for r in replies {
+        let ok = r.status == 201 || (r.status == 409 && r.code() == "INSUFFICIENT_TICKETS");
+        assert!(ok, "unexpected answer: {} {}", r.status, r.raw);
+        if r.status == 201 {
+            sold += r.body["data"]["quantity"].as_u64().unwrap();
+            for number in r.body["data"]["ticketNumbers"].as_array().unwrap() {
+                assert!(
+                    numbers.insert(number.as_str().unwrap().to_owned()),
+                    "ticket number {number} sold twice"
+                );
+            }
+        }
+    }
+    assert_eq!(sold, tickets, "exactly the tickets there are");
+    assert_eq!(numbers.len() as u64, tickets, "one number per ticket");
+    sold
+}
+
 /// `requests` one-ticket bookings by 50 users, 64 at a time, on an event of `tickets`, each as
 /// a careful client; then exactly `tickets` sold, unique ticket numbers, and the counter equal to
 /// what the bookings say.
@@ -557,31 +580,13 @@ async fn flash_sale(app: Arc<TestApp>, tickets: u64, requests: usize) {
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let created: Vec<_> = replies.iter().filter(|r| r.status == 201).collect();
-    for r in &replies {
-        let ok = r.status == 201 || (r.status == 409 && r.code() == "INSUFFICIENT_TICKETS");
-        assert!(ok, "unexpected answer: {} {}", r.status, r.raw);
-    }
+    let created: Vec<&Reply> = replies.iter().filter(|r| r.status == 201).collect();
     assert_eq!(
         created.len() as u64,
         tickets,
         "exactly the tickets there are"
     );
-    let numbers: HashSet<_> = created
-        .iter()
-        .flat_map(|r| {
-            r.body["data"]["ticketNumbers"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t.as_str().unwrap().to_owned())
-        })
-        .collect();
-    assert_eq!(numbers.len() as u64, tickets, "ticket numbers unique");
-    let sold: u64 = created
-        .iter()
-        .map(|r| r.body["data"]["quantity"].as_u64().unwrap())
-        .sum();
+    let sold = check_sale(replies.iter(), tickets);
     let event = app.event(&event).await;
     assert_eq!(
         event["availableTickets"].as_u64().unwrap(),
@@ -653,27 +658,8 @@ async fn sharded_event_sells_exactly_and_cancels_give_back_once(backend: Backend
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    for (_, r) in &replies {
-        let ok = r.status == 201 || (r.status == 409 && r.code() == "INSUFFICIENT_TICKETS");
-        assert!(ok, "unexpected answer: {} {}", r.status, r.raw);
-    }
+    check_sale(replies.iter().map(|(_, r)| r), 100);
     let created: Vec<&(String, Reply)> = replies.iter().filter(|(_, r)| r.status == 201).collect();
-    let sold: u64 = created
-        .iter()
-        .map(|(_, r)| r.body["data"]["quantity"].as_u64().unwrap())
-        .sum();
-    assert_eq!(sold, 100, "exactly the tickets there are");
-    let numbers: HashSet<String> = created
-        .iter()
-        .flat_map(|(_, r)| {
-            r.body["data"]["ticketNumbers"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t.as_str().unwrap().to_owned())
-        })
-        .collect();
-    assert_eq!(numbers.len(), 100, "ticket numbers unique");
     let shards = shards_of(&app, &event).await;
     assert_eq!(shards.iter().map(|s| s.0).sum::<u32>(), 0);
     assert_eq!(
