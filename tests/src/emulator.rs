@@ -81,6 +81,9 @@ impl LocalStack {
             ("RATE_LIMIT_PER_MINUTE", "10000".into()),
             ("AUTH_RATE_LIMIT_PER_MINUTE", "10000".into()),
             ("METRICS_NAMESPACE", namespace.clone()),
+            // The template's defaults.
+            ("TICKETS_PER_SHARD", "2000".into()),
+            ("MAX_SHARDS", "16".into()),
             // No trace collector here: export stays off (the traces test covers the spans).
             ("OTEL_EXPORTER_OTLP_ENDPOINT", String::new()),
             ("RUST_LOG", "info".into()),
