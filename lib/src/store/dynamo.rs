@@ -311,6 +311,27 @@ impl DynamoStore {
         }
     }
 
+    /// Sends a catalog write (`items` and the version bump) as one transaction: `None` when it
+    /// was written, else the per-item reasons it was cancelled for (contention already mapped).
+    async fn write_catalog(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> StoreResult<Option<Vec<CancellationReason>>> {
+        let mut items = items;
+        items.push(self.version_bump()?);
+        match self
+            .client()
+            .await
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(None),
+            Err(err) => cancellation_reasons(err).map(Some),
+        }
+    }
+
     /// Part of every catalog write's transaction: projections revalidate against it.
     fn version_bump(&self) -> StoreResult<TransactWriteItem> {
         let update = Update::builder()
@@ -544,25 +565,17 @@ impl UserStore for DynamoStore {
 #[async_trait]
 impl EventStore for DynamoStore {
     async fn create_event(&self, event: &Event) -> StoreResult<()> {
-        let mut request = self
-            .client()
-            .await
-            .transact_write_items()
-            .transact_items(self.put(self.catalog_item(event)?, "attribute_not_exists(pk)")?);
+        let mut items = vec![self.put(self.catalog_item(event)?, "attribute_not_exists(pk)")?];
         for (shard, tickets) in split(event.total_tickets, event.inventory_shards)
             .into_iter()
             .enumerate()
         {
             let item = self.shard_item(event, shard as u16, tickets);
-            request = request.transact_items(self.put(item, "attribute_not_exists(pk)")?);
+            items.push(self.put(item, "attribute_not_exists(pk)")?);
         }
-        let result = request.transact_items(self.version_bump()?).send().await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => {
-                let reasons = cancellation_reasons(err)?;
-                Err(unexpected("creating an event", &reasons))
-            }
+        match self.write_catalog(items).await? {
+            None => Ok(()),
+            Some(reasons) => Err(unexpected("creating an event", &reasons)),
         }
     }
 
@@ -679,11 +692,7 @@ impl EventStore for DynamoStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(request_error)?;
-        let mut request = self
-            .client()
-            .await
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(catalog).build());
+        let mut items = vec![TransactWriteItem::builder().update(catalog).build()];
         for k in 0..event.inventory_shards {
             let mut vals = vec![
                 (":dateTs", n(event.date.timestamp_millis())),
@@ -707,11 +716,11 @@ impl EventStore for DynamoStore {
                 .set_expression_attribute_values(values(vals))
                 .build()
                 .map_err(request_error)?;
-            request = request.transact_items(TransactWriteItem::builder().update(shard).build());
+            items.push(TransactWriteItem::builder().update(shard).build());
         }
-        let result = request.transact_items(self.version_bump()?).send().await;
-        let Err(err) = result else { return Ok(()) };
-        let reasons = cancellation_reasons(err)?;
+        let Some(reasons) = self.write_catalog(items).await? else {
+            return Ok(());
+        };
         if reason_code(reasons.first()) == "ConditionalCheckFailed" {
             let old = reasons.first().and_then(|r| r.item());
             return match old {
@@ -751,11 +760,7 @@ impl EventStore for DynamoStore {
             ]))
             .build()
             .map_err(request_error)?;
-        let mut request = self
-            .client()
-            .await
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(catalog).build());
+        let mut items = vec![TransactWriteItem::builder().update(catalog).build()];
         for k in 0..event.inventory_shards {
             let shard = Update::builder()
                 .table_name(&self.table)
@@ -765,11 +770,11 @@ impl EventStore for DynamoStore {
                 .set_expression_attribute_values(values(vec![(":at", s(&at)), (":zero", n(0))]))
                 .build()
                 .map_err(request_error)?;
-            request = request.transact_items(TransactWriteItem::builder().update(shard).build());
+            items.push(TransactWriteItem::builder().update(shard).build());
         }
-        let result = request.transact_items(self.version_bump()?).send().await;
-        let Err(err) = result else { return Ok(()) };
-        let reasons = cancellation_reasons(err)?;
+        let Some(reasons) = self.write_catalog(items).await? else {
+            return Ok(());
+        };
         if reason_code(reasons.first()) == "ConditionalCheckFailed" {
             return Err(StoreError::NotFound);
         }

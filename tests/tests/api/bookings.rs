@@ -527,6 +527,39 @@ async fn flash_sale_on_the_partition_model_never_oversells(backend: Backend) {
     assert!(refused > 0, "the model's limits never bound");
 }
 
+/// `requests` bookings of `quantity(i)` tickets by 50 users, 64 at a time, each as a careful
+/// client; each answer with the token of the user who got it.
+async fn rush(
+    app: &Arc<TestApp>,
+    event: &str,
+    requests: usize,
+    quantity: fn(usize) -> i64,
+) -> Vec<(String, Reply)> {
+    let mut users = Vec::new();
+    for _ in 0..50 {
+        users.push(app.quick_user(Role::User).await.0);
+    }
+    let gate = Arc::new(tokio::sync::Semaphore::new(64));
+    let tasks = (0..requests).map(|i| {
+        let (app, event, user, gate) = (
+            app.clone(),
+            event.to_owned(),
+            users[i % users.len()].clone(),
+            gate.clone(),
+        );
+        tokio::spawn(async move {
+            let _permit = gate.acquire().await.unwrap();
+            let reply = app.book_carefully(&user, &key(), &event, quantity(i)).await;
+            (user, reply)
+        })
+    });
+    futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
 /// A sale's answers: each 201 or 409 `INSUFFICIENT_TICKETS`, exactly `tickets` sold, every
 /// ticket number unique. Returns the tickets sold.
 fn check_sale<'a>(replies: impl Iterator<Item = &'a Reply>, tickets: u64) -> u64 {
@@ -558,27 +591,10 @@ async fn flash_sale(app: Arc<TestApp>, tickets: u64, requests: usize) {
     let event = app
         .create_event(&admin, json!({ "totalTickets": tickets }))
         .await;
-    let mut users = Vec::new();
-    for _ in 0..50 {
-        users.push(app.quick_user(Role::User).await.0);
-    }
-    let gate = Arc::new(tokio::sync::Semaphore::new(64));
-    let tasks = (0..requests).map(|i| {
-        let (app, event, user, gate) = (
-            app.clone(),
-            event.clone(),
-            users[i % users.len()].clone(),
-            gate.clone(),
-        );
-        tokio::spawn(async move {
-            let _permit = gate.acquire().await.unwrap();
-            app.book_carefully(&user, &key(), &event, 1).await
-        })
-    });
-    let replies: Vec<Reply> = futures::future::join_all(tasks)
+    let replies: Vec<Reply> = rush(&app, &event, requests, |_| 1)
         .await
         .into_iter()
-        .map(Result::unwrap)
+        .map(|(_, reply)| reply)
         .collect();
     let created: Vec<&Reply> = replies.iter().filter(|r| r.status == 201).collect();
     assert_eq!(
@@ -632,32 +648,7 @@ async fn sharded_event_sells_exactly_and_cancels_give_back_once(backend: Backend
         .await;
     let initial = shards_of(&app, &event).await;
     assert_eq!(initial.len(), 8, "100 tickets at 13 a shard");
-    let mut users = Vec::new();
-    for _ in 0..50 {
-        users.push(app.quick_user(Role::User).await.0);
-    }
-    let gate = Arc::new(tokio::sync::Semaphore::new(64));
-    let tasks = (0..500).map(|i| {
-        let (app, event, user, gate) = (
-            app.clone(),
-            event.clone(),
-            users[i % users.len()].clone(),
-            gate.clone(),
-        );
-        tokio::spawn(async move {
-            let _permit = gate.acquire().await.unwrap();
-            let quantity = (i % 4 + 1) as i64;
-            (
-                user.clone(),
-                app.book_carefully(&user, &key(), &event, quantity).await,
-            )
-        })
-    });
-    let replies: Vec<(String, Reply)> = futures::future::join_all(tasks)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let replies = rush(&app, &event, 500, |i| (i % 4 + 1) as i64).await;
     check_sale(replies.iter().map(|(_, r)| r), 100);
     let created: Vec<&(String, Reply)> = replies.iter().filter(|(_, r)| r.status == 201).collect();
     let shards = shards_of(&app, &event).await;
