@@ -12,7 +12,7 @@ use std::time::Instant;
 use ticketing::config::Config;
 use ticketing::domain::{EventQuery, EventStatus, NewEvent, Role};
 use ticketing::money::Cents;
-use ticketing_tests::{dynamo_store, redis_cache, Backend, TestApp};
+use ticketing_tests::{cache_for, store_for, Backend, TestApp};
 
 #[derive(Parser)]
 struct Args {
@@ -22,6 +22,16 @@ struct Args {
     /// Timed listings (each right after a booking) per size.
     #[arg(long, default_value_t = 40)]
     samples: usize,
+    /// `memory` runs the same on the in-memory store and cache: the listing's own work in
+    /// process, without DynamoDB Local's (which grows with its table) or Redis's.
+    #[arg(long, value_enum, default_value_t = BenchBackend::Real)]
+    backend: BenchBackend,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum BenchBackend {
+    Real,
+    Memory,
 }
 
 const VENUES: [&str; 4] = ["Arena", "Hall", "Club", "Stadium"];
@@ -46,14 +56,18 @@ fn median(mut ms: Vec<f64>) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let store = dynamo_store().await;
+    let backend = match args.backend {
+        BenchBackend::Real => Backend::Real,
+        BenchBackend::Memory => Backend::Memory,
+    };
+    let store = store_for(backend).await;
     let config = Config::for_tests();
     let rule = config.shard_rule;
     let app = Arc::new(TestApp::with_parts(
-        Backend::Real,
+        backend,
         config,
         store.clone(),
-        redis_cache().await,
+        cache_for(backend).await,
     ));
     let admin = app.admin_token().await;
     let (buyer, _) = app.quick_user(Role::User).await;
@@ -91,6 +105,11 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         catalog = catalog.max(size);
+        // Seeded past the service, so drop the cached catalog version as a catalog write does.
+        app.state
+            .cache
+            .delete(ticketing::cache::keys::CATALOG_VERSION)
+            .await?;
         // The first listing after the catalog changed reads what changed (here: everything
         // seeded since the last size); timed apart, as it happens once per catalog change.
         let reload = Instant::now();

@@ -3,6 +3,7 @@ use super::{text, PageParams, Problems};
 use crate::ids::{EventId, UserId};
 use crate::money::{Cents, MoneyError};
 use chrono::{DateTime, NaiveDate, Utc};
+use memchr::memmem;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -479,22 +480,22 @@ impl EventQuery {
         })
     }
 
-    /// Whether `item` passes the filters other than status.
-    /// Substring matches are literal: no pattern syntax is ever interpreted.
-    pub fn matches(&self, item: Listed) -> bool {
-        let (event, folded) = (item.event, item.folded);
-        self.venue
-            .as_deref()
-            .is_none_or(|v| folded.venue.contains(v))
-            && self.search.as_deref().is_none_or(|s| {
-                folded.name.contains(s)
-                    || folded.description.contains(s)
-                    || folded.venue.contains(s)
-            })
-            && self.min_price.is_none_or(|m| event.price >= m)
-            && self.max_price.is_none_or(|m| event.price <= m)
-            && self.from.is_none_or(|f| event.date >= f)
-            && self.to.is_none_or(|t| event.date <= t)
+    /// The query's filters other than status, ready to run over many entries.
+    pub fn filter(&self) -> ListingFilter<'_> {
+        ListingFilter {
+            query: self,
+            search: self.search.as_deref().map(memmem::Finder::new),
+            venue: self.venue.as_deref().map(memmem::Finder::new),
+        }
+    }
+
+    /// The folded substrings every match contains (search and venue), for a text index to
+    /// narrow the entries before `matches` checks them.
+    pub fn needles(&self) -> Vec<&str> {
+        [self.search.as_deref(), self.venue.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     /// Orders items by the query's sort; ties are broken by id so pages never overlap.
@@ -524,6 +525,30 @@ impl EventQuery {
             items.select_nth_unstable_by(end - 1, |a, b| self.order(a, b));
         }
         items[..end].sort_unstable_by(|a, b| self.order(a, b));
+    }
+}
+
+/// A query's filters with its substring searchers built once, not once per entry and field.
+/// Substring matches are literal: no pattern syntax is ever interpreted.
+pub struct ListingFilter<'q> {
+    query: &'q EventQuery,
+    search: Option<memmem::Finder<'q>>,
+    venue: Option<memmem::Finder<'q>>,
+}
+
+impl ListingFilter<'_> {
+    /// Whether `item` passes the filters other than status.
+    pub fn matches(&self, item: Listed) -> bool {
+        let (event, folded, query) = (item.event, item.folded, self.query);
+        let found = |finder: &memmem::Finder, text: &str| finder.find(text.as_bytes()).is_some();
+        self.venue.as_ref().is_none_or(|v| found(v, &folded.venue))
+            && self.search.as_ref().is_none_or(|s| {
+                found(s, &folded.name) || found(s, &folded.description) || found(s, &folded.venue)
+            })
+            && query.min_price.is_none_or(|m| event.price >= m)
+            && query.max_price.is_none_or(|m| event.price <= m)
+            && query.from.is_none_or(|f| event.date >= f)
+            && query.to.is_none_or(|t| event.date <= t)
     }
 }
 
@@ -655,12 +680,12 @@ mod tests {
         let mut event = NewEvent::parse(fields(), Utc::now())
             .unwrap()
             .into_event(Utc::now(), super::super::ShardRule::DEFAULT);
-        assert!(!query.matches(Listed {
+        assert!(!query.filter().matches(Listed {
             event: &event,
             folded: &FoldedText::of(&event)
         }));
         event.venue = "Bar .* Club".into();
-        assert!(query.matches(Listed {
+        assert!(query.filter().matches(Listed {
             event: &event,
             folded: &FoldedText::of(&event)
         }));

@@ -4,6 +4,7 @@ pub mod booking;
 pub mod event;
 pub mod inventory;
 pub mod page;
+pub mod search;
 pub mod user;
 
 pub use booking::{Booking, BookingStatus, NewBookingRequest};

@@ -4,6 +4,7 @@
 //! the catalog version moved. Only catalog writes move it; bookings never do.
 
 use crate::domain::event::{FoldedText, Listed};
+use crate::domain::search::TrigramIndex;
 use crate::domain::Event;
 use crate::ids::EventId;
 use crate::store::{Store, StoreResult};
@@ -18,14 +19,39 @@ const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(5);
 /// listing for this long, so an entry the index showed late still arrives.
 const INDEX_LAG: Duration = Duration::from_secs(2);
 
+/// Superseded copies are dropped (and the text index rebuilt) once they outnumber the
+/// current ones, so memory and listing work stay within twice the catalog's.
+const MIN_COMPACTION: usize = 64;
+
 #[derive(Default)]
 struct Projection {
     version: Option<u64>,
-    /// Every entry seen (with its text folded once), deleted ones kept as tombstones so an
-    /// older copy cannot revive them.
-    entries: HashMap<EventId, (Event, FoldedText)>,
+    /// Every copy of an entry seen, by slot. A copy is superseded when a newer one of its
+    /// event arrives; slots only grow until compaction, as the text index needs them ascending.
+    copies: Vec<Copy>,
+    /// Each event's current copy, deleted events' too (tombstones: an older copy arriving
+    /// late must not revive them).
+    current: HashMap<EventId, u32>,
+    /// The live copies' folded text, so a search visits only the entries that can match.
+    text: TrigramIndex,
+    superseded: usize,
     latest_write: Option<DateTime<Utc>>,
     recheck_until: Option<Instant>,
+}
+
+struct Copy {
+    event: Event,
+    folded: FoldedText,
+    current: bool,
+}
+
+impl Copy {
+    fn listed(&self) -> Option<Listed<'_>> {
+        (self.current && self.event.deleted_at.is_none()).then_some(Listed {
+            event: &self.event,
+            folded: &self.folded,
+        })
+    }
 }
 
 #[derive(Default)]
@@ -40,24 +66,39 @@ pub struct ListingCost {
     pub catalog_entries_read: usize,
     /// Inventory shard items read for the page's counters.
     pub inventory_items_read: usize,
+    /// Projected entries the listing visited in memory: the live catalog, or for a text
+    /// filter only the entries its trigram index could not rule out.
+    pub entries_visited: usize,
 }
 
 impl CatalogProjection {
-    /// Brings the projection up to `version`, then runs `view` over its live events.
+    /// Brings the projection up to `version`, then runs `view` over its live events: those
+    /// that may contain every one of `needles` (folded substrings the listing filters by).
     pub async fn read<T>(
         &self,
         store: &dyn Store,
         version: u64,
+        needles: &[&str],
         view: impl FnOnce(&mut dyn Iterator<Item = Listed<'_>>) -> T,
     ) -> StoreResult<(T, ListingCost)> {
         let mut projection = self.state.lock().await;
-        let refresh = projection.refresh(store, version).await?;
-        let mut live = projection
-            .entries
-            .values()
-            .filter(|(event, _)| event.deleted_at.is_none())
-            .map(|(event, folded)| Listed { event, folded });
-        Ok((view(&mut live), refresh))
+        let mut cost = projection.refresh(store, version).await?;
+        let copies = &projection.copies;
+        let result = match projection.text.candidates(needles) {
+            Some(slots) => {
+                cost.entries_visited = slots.len();
+                view(
+                    &mut slots
+                        .iter()
+                        .filter_map(|&slot| copies[slot as usize].listed()),
+                )
+            }
+            None => {
+                cost.entries_visited = copies.len();
+                view(&mut copies.iter().filter_map(Copy::listed))
+            }
+        };
+        Ok((result, cost))
     }
 }
 
@@ -73,14 +114,10 @@ impl Projection {
         let catalog_entries_read = changes.len();
         for entry in changes {
             self.latest_write = self.latest_write.max(Some(entry.updated_at));
-            let newer_known = self
-                .entries
-                .get(&entry.id)
-                .is_some_and(|(known, _)| known.updated_at > entry.updated_at);
-            if !newer_known {
-                let folded = FoldedText::of(&entry);
-                self.entries.insert(entry.id, (entry, folded));
-            }
+            self.project(entry);
+        }
+        if self.superseded > self.current.len().max(MIN_COMPACTION) {
+            self.compact();
         }
         if moved {
             self.recheck_until = Some(Instant::now() + INDEX_LAG);
@@ -88,7 +125,174 @@ impl Projection {
         }
         Ok(ListingCost {
             catalog_entries_read,
-            inventory_items_read: 0,
+            ..ListingCost::default()
         })
+    }
+
+    /// Takes `entry` as its event's current copy unless as new a copy is already current
+    /// (changes are re-read after a version move, and may arrive out of order).
+    fn project(&mut self, entry: Event) {
+        if let Some(&slot) = self.current.get(&entry.id) {
+            let known = &mut self.copies[slot as usize];
+            if known.event.updated_at >= entry.updated_at {
+                return;
+            }
+            known.current = false;
+            self.superseded += 1;
+        }
+        let slot = u32::try_from(self.copies.len()).expect("fewer than 2^32 catalog copies");
+        self.current.insert(entry.id, slot);
+        let folded = FoldedText::of(&entry);
+        self.push(slot, entry, folded);
+    }
+
+    fn push(&mut self, slot: u32, event: Event, folded: FoldedText) {
+        if event.deleted_at.is_none() {
+            self.text
+                .insert(slot, &[&folded.name, &folded.description, &folded.venue]);
+        }
+        self.copies.push(Copy {
+            event,
+            folded,
+            current: true,
+        });
+    }
+
+    /// Drops superseded copies and renumbers the rest from 0, rebuilding the text index.
+    fn compact(&mut self) {
+        let copies = std::mem::take(&mut self.copies);
+        self.text = TrigramIndex::default();
+        self.current.clear();
+        self.superseded = 0;
+        for (slot, copy) in (0u32..).zip(copies.into_iter().filter(|copy| copy.current)) {
+            self.current.insert(copy.event.id, slot);
+            self.push(slot, copy.event, copy.folded);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{EventQuery, EventStatus, NewEvent, ShardRule};
+    use crate::ids::UserId;
+    use crate::money::Cents;
+    use crate::store::{EventStore, MemoryStore};
+
+    const VENUES: [&str; 4] = ["Hall", "Club", "Arena", "Royal Albert Hall"];
+
+    fn event(i: usize) -> Event {
+        NewEvent {
+            name: format!("Show {i}"),
+            description: if i % 7 == 0 {
+                "Jazz night".into()
+            } else {
+                String::new()
+            },
+            venue: VENUES[i % VENUES.len()].to_owned(),
+            date: Utc::now() + chrono::Duration::days(1 + i as i64),
+            price: Cents(1_000),
+            total_tickets: 10,
+            status: EventStatus::Published,
+        }
+        .into_event(Utc::now(), ShardRule::DEFAULT)
+    }
+
+    /// What the projection lists for `search` (ids, sorted) next to what a scan of the store
+    /// finds, and how many entries the listing visited.
+    async fn listed(
+        projection: &CatalogProjection,
+        store: &MemoryStore,
+        search: &str,
+    ) -> (Vec<EventId>, Vec<EventId>, usize) {
+        let query = EventQuery::parse(&HashMap::from([("search".into(), search.into())]))
+            .expect("a valid query");
+        let version = store.catalog_version().await.unwrap();
+        let (mut found, cost) = projection
+            .read(store, version, &query.needles(), |live| {
+                let filter = query.filter();
+                live.filter(|item| filter.matches(*item))
+                    .map(|item| item.event.id)
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap();
+        found.sort();
+        let mut exact: Vec<EventId> = store
+            .catalog_changes(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.deleted_at.is_none())
+            .filter(|e| {
+                [&e.name, &e.description, &e.venue]
+                    .iter()
+                    .any(|text| text.to_lowercase().contains(search))
+            })
+            .map(|e| e.id)
+            .collect();
+        exact.sort();
+        (found, exact, cost.entries_visited)
+    }
+
+    #[tokio::test]
+    async fn searches_find_what_a_scan_finds_through_updates_compaction_and_deletes() {
+        let store = MemoryStore::new();
+        let projection = CatalogProjection::default();
+        let mut events: Vec<Event> = (0..200).map(event).collect();
+        for e in &events {
+            store.create_event(e).await.unwrap();
+        }
+        let searches = ["hall", "albert hall", "club", "jazz", "show 1", "ha", "zzz"];
+        let check = |stage: &'static str| {
+            let (projection, store) = (&projection, &store);
+            async move {
+                for search in searches {
+                    let (found, exact, _) = listed(projection, store, search).await;
+                    assert_eq!(found, exact, "{stage}: {search}");
+                }
+            }
+        };
+        check("created").await;
+        // A rare needle visits only its candidates, not the catalog.
+        let (found, _, visited) = listed(&projection, &store, "albert hall").await;
+        assert_eq!(found.len(), 50);
+        assert_eq!(
+            visited, 50,
+            "a search visits the entries its trigrams allow"
+        );
+        let (_, _, visited) = listed(&projection, &store, "zzz").await;
+        assert_eq!(visited, 0);
+
+        // Three rounds of renames: copies superseded past the current count are compacted.
+        for round in 1..=3 {
+            for (i, e) in events.iter_mut().enumerate().filter(|(i, _)| i % 4 != 3) {
+                e.venue = VENUES[(i + round) % VENUES.len()].to_owned();
+                e.name = format!("Show {i} round {round}");
+                e.updated_at += chrono::Duration::seconds(round as i64);
+                store
+                    .update_event_details(e, EventStatus::Published)
+                    .await
+                    .unwrap();
+            }
+            check("renamed").await;
+            let state = projection.state.lock().await;
+            assert!(
+                state.copies.len() <= 2 * state.current.len().max(MIN_COMPACTION),
+                "round {round}: {} copies for {} events",
+                state.copies.len(),
+                state.current.len()
+            );
+        }
+        // Deleted events leave every listing, and a late older copy does not revive them.
+        for e in events.iter().step_by(5) {
+            let at = e.updated_at + chrono::Duration::seconds(10);
+            store.delete_event(e.id, UserId::new(), at).await.unwrap();
+        }
+        check("deleted").await;
+        let mut state = projection.state.lock().await;
+        state.project(events[0].clone());
+        let slot = state.current[&events[0].id] as usize;
+        assert!(state.copies[slot].event.deleted_at.is_some());
     }
 }

@@ -179,9 +179,10 @@ impl EventService {
         let version = self.catalog_version().await?;
         let ((page, meta), mut cost) = self
             .catalog
-            .read(&*self.store, version, |live| {
+            .read(&*self.store, version, &query.needles(), |live| {
+                let filter = query.filter();
                 let mut matching: Vec<Listed> = live
-                    .filter(|item| visible(item.event.status) && query.matches(*item))
+                    .filter(|item| visible(item.event.status) && filter.matches(*item))
                     .collect();
                 query.sort(&mut matching);
                 let (page, meta) = query.page.slice(matching);
