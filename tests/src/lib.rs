@@ -533,6 +533,9 @@ impl EventStore for ContendedStore {
     ) -> StoreResult<HashMap<EventId, Inventory>> {
         self.inner.inventories(events).await
     }
+    async fn inventory_snapshot(&self, id: EventId, shards: u16) -> StoreResult<Inventory> {
+        self.inner.inventory_snapshot(id, shards).await
+    }
     async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()> {
         self.inner.update_event_details(event, was).await
     }

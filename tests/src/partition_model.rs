@@ -58,6 +58,8 @@ impl Limits {
 const TRANSACTIONAL_WRITE: f64 = 2.0;
 const WRITE: f64 = 1.0;
 const CONSISTENT_READ: f64 = 1.0;
+/// "A transactional read is 2 read units" (per item up to 4 KB).
+const TRANSACTIONAL_READ: f64 = 2.0;
 /// An index query reads ~4 KB per unit, eventually consistent (half a unit): about 16 of our
 /// event items (~0.5 KB each) per read unit.
 const EVENTS_PER_INDEX_READ_UNIT: f64 = 16.0;
@@ -282,6 +284,16 @@ impl EventStore for PartitionModelStore {
             .collect();
         self.consume(true, &costs)?;
         self.inner.inventories(events).await
+    }
+    async fn inventory_snapshot(&self, id: EventId, shards: u16) -> StoreResult<Inventory> {
+        let items: Vec<String> = (0..shards).map(|k| shard_key(id, k)).collect();
+        let costs: Vec<(String, f64)> = items
+            .iter()
+            .map(|k| (k.clone(), TRANSACTIONAL_READ))
+            .collect();
+        self.consume(true, &costs)?;
+        self.transaction(&items, self.inner.inventory_snapshot(id, shards))
+            .await
     }
     async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()> {
         self.catalog_write(

@@ -188,12 +188,21 @@ impl BookingService {
                 }
                 // The shard(s) tried lack the quantity; the event as a whole may not.
                 Err(StoreError::InsufficientTickets) if terms.shards > 1 => {
-                    let inventory = self
+                    let inventory = match self
                         .store
-                        .inventories(&[(event_id, terms.shards)])
-                        .await?
-                        .remove(&event_id)
-                        .unwrap_or_default();
+                        .inventory_snapshot(event_id, terms.shards)
+                        .await
+                    {
+                        Ok(inventory) => inventory,
+                        // A write in flight on a shard: read again after a pause.
+                        Err(StoreError::Contention(reason)) if tries < MAX_ATTEMPTS => {
+                            tracing::debug!(reason = %reason.chain(), tries, "shard snapshot met contention; retrying");
+                            metric::contention_retry();
+                            backoff(tries).await;
+                            continue;
+                        }
+                        Err(other) => return Err(other.into()),
+                    };
                     match inventory.plan(request.quantity, rand::rng().random::<u32>() as usize) {
                         None => return Err(StoreError::InsufficientTickets.into()),
                         Some(plan) if tries < MAX_ATTEMPTS => allocation = plan,

@@ -11,12 +11,13 @@ use super::*;
 use crate::domain::inventory::split;
 use crate::domain::{BookingStatus, ShardCounts, ShardTake};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, KeysAndAttributes, Put,
-    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, CancellationReason, Get, KeysAndAttributes, Put,
+    ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use chrono::SecondsFormat;
@@ -126,6 +127,12 @@ fn catalog_sort_key(at: DateTime<Utc>, id: EventId) -> String {
 /// A numeric attribute, if present and a whole number.
 fn number(item: &Item, name: &str) -> Option<u64> {
     item.get(name)?.as_n().ok()?.parse().ok()
+}
+fn shard_counts(item: &Item) -> ShardCounts {
+    ShardCounts {
+        available: number(item, AVAILABLE_TICKETS).unwrap_or(0) as u32,
+        confirmed: number(item, CONFIRMED_BOOKINGS).unwrap_or(0) as u32,
+    }
 }
 fn request_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Request(Cause::new(e))
@@ -643,14 +650,60 @@ impl EventStore for DynamoStore {
                 let item = found
                     .get(&pk)
                     .ok_or_else(|| StoreError::Corrupt(format!("missing shard {pk}").into()))?;
-                inventory.shards.push(ShardCounts {
-                    available: number(item, AVAILABLE_TICKETS).unwrap_or(0) as u32,
-                    confirmed: number(item, CONFIRMED_BOOKINGS).unwrap_or(0) as u32,
-                });
+                inventory.shards.push(shard_counts(item));
             }
             out.insert(id, inventory);
         }
         Ok(out)
+    }
+
+    async fn inventory_snapshot(&self, id: EventId, shards: u16) -> StoreResult<Inventory> {
+        let gets = (0..shards)
+            .map(|k| {
+                let get = Get::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::inventory_shard(id, k))))
+                    .build()
+                    .map_err(request_error)?;
+                Ok(TransactGetItem::builder().get(get).build())
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let out = self
+            .client()
+            .await
+            .transact_get_items()
+            .set_transact_items(Some(gets))
+            .send()
+            .await
+            .map_err(|err| {
+                // Cancelled only by a write in flight on one of the shards: retryable.
+                let conflict = matches!(
+                    err.as_service_error(),
+                    Some(TransactGetItemsError::TransactionCanceledException(_))
+                );
+                if conflict {
+                    StoreError::Contention(Cause::new(err))
+                } else {
+                    classify(err)
+                }
+            })?;
+        let mut inventory = Inventory::default();
+        for (k, response) in (0..shards).zip(out.responses()) {
+            let item = response.item().ok_or_else(|| {
+                StoreError::Corrupt(format!("missing shard {k} of event {id}").into())
+            })?;
+            inventory.shards.push(shard_counts(item));
+        }
+        if inventory.shards.len() != usize::from(shards) {
+            return Err(StoreError::Corrupt(
+                format!(
+                    "{} of {shards} shards of event {id} read",
+                    inventory.shards.len()
+                )
+                .into(),
+            ));
+        }
+        Ok(inventory)
     }
 
     async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()> {

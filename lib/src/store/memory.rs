@@ -146,6 +146,15 @@ impl EventStore for MemoryStore {
             .collect()
     }
 
+    async fn inventory_snapshot(&self, id: EventId, _shards: u16) -> StoreResult<Inventory> {
+        // One lock: every shard as of one instant.
+        self.lock()
+            .inventory
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| StoreError::Corrupt(format!("no inventory for event {id}").into()))
+    }
+
     async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()> {
         let mut inner = self.lock();
         let inner = &mut *inner;

@@ -177,13 +177,20 @@ async fn sharded_inventory_takes_and_gives_back_per_shard(backend: Backend) {
     let mut event = sample_event(10, EventStatus::Published, Utc::now() + Duration::days(2));
     event.inventory_shards = 4;
     store.create_event(&event).await.unwrap();
+    // Each shard's counters, read in one batch and as one snapshot (which must agree).
     let shards = |store: Arc<dyn Store>| async move {
-        store
+        let batch = store
             .inventories(&[(event.id, 4)])
             .await
             .unwrap()
             .remove(&event.id)
-            .unwrap()
+            .unwrap();
+        let snapshot = store.inventory_snapshot(event.id, 4).await.unwrap();
+        assert_eq!(
+            batch, snapshot,
+            "a batch read and a snapshot of quiet shards agree"
+        );
+        batch
             .shards
             .iter()
             .map(|s| (s.available, s.confirmed))
