@@ -184,7 +184,7 @@ mod tests {
     fn event(i: usize) -> Event {
         NewEvent {
             name: format!("Show {i}"),
-            description: if i % 7 == 0 {
+            description: if i.is_multiple_of(7) {
                 "Jazz night".into()
             } else {
                 String::new()
