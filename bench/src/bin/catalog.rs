@@ -1,7 +1,8 @@
 //! Listing cost against catalog size, on DynamoDB Local + Redis, through the whole router
-//! (every layer but the socket): the catalog grows to each size in turn and, at each, the
-//! median `GET /api/v1/events?limit=20` and a search are timed right after a booking, with the
-//! DynamoDB items one such listing reads. Target: 100 → 10,000 events costs ≤ 1.5× and the items
+//! (every layer but the socket): one catalog per size, each in its own table, measured side by
+//! side in the same rounds (so DynamoDB Local's warm-up and the machine's noise favour no
+//! size): the median `GET /api/v1/events?limit=20` and a search, each right after a booking,
+//! with the DynamoDB items one such listing reads. Target: 100 → 10,000 events costs ≤ 1.5× and the items
 //! read do not grow with the catalog.
 
 use chrono::{Duration, Utc};
@@ -9,19 +10,26 @@ use clap::Parser;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
+use ticketing::cache::keys;
 use ticketing::config::Config;
 use ticketing::domain::{EventQuery, EventStatus, NewEvent, Role};
+use ticketing::ids::EventId;
 use ticketing::money::Cents;
+use ticketing::service::catalog::ListingCost;
+use ticketing::store::Store;
 use ticketing_tests::{cache_for, store_for, Backend, TestApp};
 
 #[derive(Parser)]
 struct Args {
-    /// Catalog sizes, measured in this order in one run.
+    /// Catalog sizes, measured side by side in one run.
     #[arg(long, value_delimiter = ',', default_value = "100,1000,10000")]
     sizes: Vec<usize>,
     /// Timed listings (each right after a booking) per size.
     #[arg(long, default_value_t = 40)]
     samples: usize,
+    /// Untimed rounds (booking, listing, search on every catalog) before the timed ones.
+    #[arg(long, default_value_t = 100)]
+    warmup: usize,
     /// `memory` runs the same on the in-memory store and cache: the listing's own work in
     /// process, without DynamoDB Local's (which grows with its table) or Redis's.
     #[arg(long, value_enum, default_value_t = BenchBackend::Real)]
@@ -53,6 +61,118 @@ fn median(mut ms: Vec<f64>) -> f64 {
     ms[ms.len() / 2]
 }
 
+/// One catalog of `size` events behind its own router, store and cache.
+struct Catalog {
+    size: usize,
+    app: TestApp,
+    store: Arc<dyn Store>,
+    buyer: String,
+    hot: String,
+    reload_ms: f64,
+    list_ms: Vec<f64>,
+    search_ms: Vec<f64>,
+}
+
+const LISTING: &str = "/api/v1/events?limit=20";
+const SEARCH: &str = "/api/v1/events?limit=20&search=hall&sortBy=price";
+
+impl Catalog {
+    async fn seed(backend: Backend, size: usize) -> anyhow::Result<Self> {
+        let store = store_for(backend).await;
+        let config = Config::for_tests();
+        let rule = config.shard_rule;
+        let app = TestApp::with_parts(backend, config, store.clone(), cache_for(backend).await);
+        let admin = app.admin_token().await;
+        let (buyer, _) = app.quick_user(Role::User).await;
+        // The soonest event: always first on the date-sorted page, so each booking changes it.
+        let hot = app
+            .create_event(
+                &admin,
+                serde_json::json!({ "totalTickets": 100_000, "date": (Utc::now() + Duration::minutes(30)).to_rfc3339() }),
+            )
+            .await;
+        // The rest straight through the store, 32 writes at a time.
+        let rest: Vec<usize> = (1..size).collect();
+        for chunk in rest.chunks(32) {
+            let writes = chunk.iter().map(|&i| {
+                let event = new_event(i, 24 + i as i64).into_event(Utc::now(), rule);
+                let store = store.clone();
+                async move { store.create_event(&event).await }
+            });
+            for result in futures::future::join_all(writes).await {
+                result?;
+            }
+        }
+        // Seeded past the service, so drop the cached catalog version as a catalog write does.
+        app.state.cache.delete(keys::CATALOG_VERSION).await?;
+        // The first listing after the catalog changed reads what changed (here: everything);
+        // timed apart, as it happens once per catalog change (and once per cold instance).
+        let reload = Instant::now();
+        let first = app.call("GET", LISTING, None, None).await;
+        anyhow::ensure!(first.status == 200, "listing failed: {}", first.raw);
+        let reload_ms = reload.elapsed().as_secs_f64() * 1000.0;
+        Ok(Self {
+            size,
+            app,
+            store,
+            buyer,
+            hot,
+            reload_ms,
+            list_ms: Vec::new(),
+            search_ms: Vec::new(),
+        })
+    }
+
+    /// Books one ticket of the hot event, then times a listing (which must show the hot event
+    /// first) and a search.
+    async fn round(&mut self, timed: bool) -> anyhow::Result<()> {
+        let key = uuid::Uuid::new_v4().to_string();
+        let booked = self.app.book(&self.buyer, &key, &self.hot, 1).await;
+        anyhow::ensure!(booked.status == 201, "booking failed: {}", booked.raw);
+        let started = Instant::now();
+        let page = self.app.call("GET", LISTING, None, None).await;
+        let list_ms = started.elapsed().as_secs_f64() * 1000.0;
+        anyhow::ensure!(
+            page.body["data"][0]["id"] == self.hot.as_str(),
+            "the hot event leads the page: {}",
+            page.raw
+        );
+        let started = Instant::now();
+        let found = self.app.call("GET", SEARCH, None, None).await;
+        let search_ms = started.elapsed().as_secs_f64() * 1000.0;
+        anyhow::ensure!(found.status == 200, "search failed: {}", found.raw);
+        if timed {
+            self.list_ms.push(list_ms);
+            self.search_ms.push(search_ms);
+        }
+        Ok(())
+    }
+
+    /// What one listing (and one search) cost the service, asked of it directly.
+    async fn cost(&self, path: &str) -> anyhow::Result<(Vec<(EventId, u16)>, ListingCost)> {
+        let params: HashMap<String, String> = path
+            .split_once('?')
+            .map(|(_, q)| q)
+            .unwrap_or("")
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let query = EventQuery::parse(&params).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let ((page, _), cost) = self
+            .app
+            .state
+            .events
+            .list(None, &query)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok((
+            page.iter().map(|e| (e.id, e.inventory_shards)).collect(),
+            cost,
+        ))
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -60,115 +180,62 @@ async fn main() -> anyhow::Result<()> {
         BenchBackend::Real => Backend::Real,
         BenchBackend::Memory => Backend::Memory,
     };
-    let store = store_for(backend).await;
-    let config = Config::for_tests();
-    let rule = config.shard_rule;
-    let app = Arc::new(TestApp::with_parts(
-        backend,
-        config,
-        store.clone(),
-        cache_for(backend).await,
-    ));
-    let admin = app.admin_token().await;
-    let (buyer, _) = app.quick_user(Role::User).await;
-    // The soonest event: always first on the date-sorted page, so each booking changes it.
-    let hot = app
-        .create_event(
-            &admin,
-            serde_json::json!({ "totalTickets": 100_000, "date": (Utc::now() + Duration::minutes(30)).to_rfc3339() }),
-        )
-        .await;
-    let listing = "/api/v1/events?limit=20";
-    let search = "/api/v1/events?limit=20&search=hall&sortBy=price";
-    let mut catalog = 1;
-    let mut rows = Vec::new();
+    let mut catalogs = Vec::new();
+    for &size in &args.sizes {
+        catalogs.push(Catalog::seed(backend, size).await?);
+    }
+    // For 2 s after the catalog moved, listings also re-read its last 5 s of writes (the
+    // index lags its table a little); measured past that, as listings between catalog writes run.
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    for round in 0..args.warmup + args.samples {
+        // Each round starts at another catalog, so none is always measured first.
+        let start = round % catalogs.len();
+        for k in 0..catalogs.len() {
+            let n = catalogs.len();
+            catalogs[(start + k) % n]
+                .round(round >= args.warmup)
+                .await?;
+        }
+    }
+
     println!(
-        "{:>8} | {:>14} | {:>14} | {:>22} | {:>18} | {:>16}",
+        "{:>8} | {:>14} | {:>14} | {:>22} | {:>18} | {:>16} | {:>14}",
         "events",
         "listing median",
         "search median",
         "items read per listing",
         "projection reload",
-        "page counters"
+        "page counters",
+        "search visits"
     );
-    for &size in &args.sizes {
-        // Grow the catalog straight through the store, 32 writes at a time.
-        let missing: Vec<usize> = (catalog..size).collect();
-        for chunk in missing.chunks(32) {
-            let writes = chunk.iter().map(|&i| {
-                let event = new_event(i, 24 + i as i64).into_event(Utc::now(), rule);
-                let store = store.clone();
-                async move { ticketing::store::EventStore::create_event(&*store, &event).await }
-            });
-            for result in futures::future::join_all(writes).await {
-                result?;
-            }
-        }
-        catalog = catalog.max(size);
-        // Seeded past the service, so drop the cached catalog version as a catalog write does.
-        app.state
-            .cache
-            .delete(ticketing::cache::keys::CATALOG_VERSION)
-            .await?;
-        // The first listing after the catalog changed reads what changed (here: everything
-        // seeded since the last size); timed apart, as it happens once per catalog change.
-        let reload = Instant::now();
-        let first = app.call("GET", listing, None, None).await;
-        anyhow::ensure!(first.status == 200, "listing failed: {}", first.raw);
-        let reload_ms = reload.elapsed().as_secs_f64() * 1000.0;
-        app.call("GET", search, None, None).await;
-        // For 2 s after the catalog moved, listings also re-read its last 5 s of writes (the
-        // index lags its table a little); measured past that, as listings between catalog
-        // writes run.
-        tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
-
-        let mut list_ms = Vec::new();
-        let mut search_ms = Vec::new();
-        for _ in 0..args.samples {
-            let booked = app
-                .book(&buyer, &uuid::Uuid::new_v4().to_string(), &hot, 1)
-                .await;
-            anyhow::ensure!(booked.status == 201, "booking failed: {}", booked.raw);
-            let started = Instant::now();
-            let page = app.call("GET", listing, None, None).await;
-            list_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-            anyhow::ensure!(
-                page.body["data"][0]["id"] == hot.as_str(),
-                "the hot event leads the page: {}",
-                page.raw
-            );
-            let started = Instant::now();
-            let found = app.call("GET", search, None, None).await;
-            search_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-            anyhow::ensure!(found.status == 200, "search failed: {}", found.raw);
-        }
-        // What one such listing reads from DynamoDB, asked of the service itself.
-        let query = EventQuery::parse(&HashMap::from([("limit".into(), "20".into())]))
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let ((page, _), cost) = app
-            .state
-            .events
-            .list(None, &query)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut rows = Vec::new();
+    for catalog in &catalogs {
+        let (page, cost) = catalog.cost(LISTING).await?;
+        let (_, search_cost) = catalog.cost(SEARCH).await?;
         // The page's counters alone (one BatchGetItem), to tell DynamoDB Local's own growth
         // with the table from the listing's.
-        let shards: Vec<_> = page.iter().map(|e| (e.id, e.inventory_shards)).collect();
         let mut counters_ms = Vec::new();
         for _ in 0..args.samples {
             let started = Instant::now();
-            ticketing::store::EventStore::inventories(&*store, &shards).await?;
+            catalog.store.inventories(&page).await?;
             counters_ms.push(started.elapsed().as_secs_f64() * 1000.0);
         }
         let counters = median(counters_ms);
         // The catalog version comes from the cache (a store read only when its 2 s entry lapsed).
         let items = cost.catalog_entries_read + cost.inventory_items_read;
-        let (list, found) = (median(list_ms), median(search_ms));
-        println!(
-            "{size:>8} | {list:>11.2} ms | {found:>11.2} ms | {items:>4} ({} catalog + {} shards) | {reload_ms:>12.1} ms | {counters:>13.2} ms",
-            cost.catalog_entries_read, cost.inventory_items_read
+        let (list, found) = (
+            median(catalog.list_ms.clone()),
+            median(catalog.search_ms.clone()),
         );
-        rows.push((size, list, found, items, counters));
+        println!(
+            "{:>8} | {list:>11.2} ms | {found:>11.2} ms | {items:>4} ({} catalog + {} shards) | {:>12.1} ms | {counters:>13.2} ms | {:>14}",
+            catalog.size,
+            cost.catalog_entries_read,
+            cost.inventory_items_read,
+            catalog.reload_ms,
+            search_cost.entries_visited
+        );
+        rows.push((catalog.size, list, found, items, counters));
     }
     if let (Some(small), Some(large)) = (rows.first(), rows.last()) {
         println!(
