@@ -341,13 +341,26 @@ impl EventPatch {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SortBy {
     #[default]
     Date,
     Name,
     Price,
     CreatedAt,
+}
+
+impl SortBy {
+    /// Ascending order by this key, ties broken by id (a total order: pages never overlap).
+    pub fn compare(self, a: &Listed, b: &Listed) -> std::cmp::Ordering {
+        match self {
+            SortBy::Date => a.event.date.cmp(&b.event.date),
+            SortBy::Name => a.folded.name.cmp(&b.folded.name),
+            SortBy::Price => a.event.price.cmp(&b.event.price),
+            SortBy::CreatedAt => a.event.created_at.cmp(&b.event.created_at),
+        }
+        .then_with(|| a.event.id.cmp(&b.event.id))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -500,17 +513,22 @@ impl EventQuery {
 
     /// Orders items by the query's sort; ties are broken by id so pages never overlap.
     fn order(&self, a: &Listed, b: &Listed) -> std::cmp::Ordering {
-        let primary = match self.sort_by {
-            SortBy::Date => a.event.date.cmp(&b.event.date),
-            SortBy::Name => a.folded.name.cmp(&b.folded.name),
-            SortBy::Price => a.event.price.cmp(&b.event.price),
-            SortBy::CreatedAt => a.event.created_at.cmp(&b.event.created_at),
-        }
-        .then_with(|| a.event.id.cmp(&b.event.id));
+        let ascending = self.sort_by.compare(a, b);
         match self.sort_order {
-            SortOrder::Asc => primary,
-            SortOrder::Desc => primary.reverse(),
+            SortOrder::Asc => ascending,
+            SortOrder::Desc => ascending.reverse(),
         }
+    }
+
+    /// Whether only status narrows the listing (no text, price or date filter): its page can
+    /// then be read off a presorted order, and its total off counts per status.
+    pub fn filters_only_status(&self) -> bool {
+        self.search.is_none()
+            && self.venue.is_none()
+            && self.min_price.is_none()
+            && self.max_price.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
     }
 
     /// Sorts just enough for the requested page: the items up to its end in order (a linear

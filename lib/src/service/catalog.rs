@@ -5,7 +5,7 @@
 
 use crate::domain::event::{FoldedText, Listed};
 use crate::domain::search::TrigramIndex;
-use crate::domain::Event;
+use crate::domain::{Event, EventQuery, EventStatus, PageMeta, SortBy, SortOrder};
 use crate::ids::EventId;
 use crate::store::{Store, StoreResult};
 use chrono::{DateTime, Utc};
@@ -35,6 +35,10 @@ struct Projection {
     /// The live copies' folded text, so a search visits only the entries that can match.
     text: TrigramIndex,
     superseded: usize,
+    /// Live slots presorted ascending by each key asked for so far, and the live entries per
+    /// status: what a listing filtered by status alone is read off. Dropped on any change.
+    orders: HashMap<SortBy, Vec<u32>>,
+    status_counts: Option<HashMap<EventStatus, usize>>,
     latest_write: Option<DateTime<Utc>>,
     recheck_until: Option<Instant>,
 }
@@ -46,11 +50,19 @@ struct Copy {
 }
 
 impl Copy {
-    fn listed(&self) -> Option<Listed<'_>> {
-        (self.current && self.event.deleted_at.is_none()).then_some(Listed {
+    fn live(&self) -> bool {
+        self.current && self.event.deleted_at.is_none()
+    }
+
+    fn as_listed(&self) -> Listed<'_> {
+        Listed {
             event: &self.event,
             folded: &self.folded,
-        })
+        }
+    }
+
+    fn listed(&self) -> Option<Listed<'_>> {
+        self.live().then(|| self.as_listed())
     }
 }
 
@@ -72,9 +84,70 @@ pub struct ListingCost {
 }
 
 impl CatalogProjection {
+    /// One page of `query` over the live events whose status `visible` admits. A listing
+    /// narrowed by status alone is read off a presorted order (its cost is the page's offset
+    /// and length, not the catalog); any other is filtered from the entries its text filters
+    /// allow (all of them without one) and only the page's prefix sorted.
+    pub async fn page(
+        &self,
+        store: &dyn Store,
+        version: u64,
+        query: &EventQuery,
+        visible: impl Fn(EventStatus) -> bool,
+    ) -> StoreResult<((Vec<Event>, PageMeta), ListingCost)> {
+        if !query.filters_only_status() {
+            return self
+                .read(store, version, &query.needles(), |live| {
+                    let filter = query.filter();
+                    let mut matching: Vec<Listed> = live
+                        .filter(|item| visible(item.event.status) && filter.matches(*item))
+                        .collect();
+                    query.sort(&mut matching);
+                    let (page, meta) = query.page.slice(matching);
+                    (
+                        page.into_iter().map(|item| item.event.clone()).collect(),
+                        meta,
+                    )
+                })
+                .await;
+        }
+        let mut projection = self.state.lock().await;
+        let mut cost = projection.refresh(store, version).await?;
+        projection.presort(query.sort_by);
+        let projection = &*projection;
+        let total: usize = projection
+            .status_counts
+            .iter()
+            .flatten()
+            .filter(|(status, _)| visible(**status))
+            .map(|(_, count)| count)
+            .sum();
+        let meta = PageMeta::new(query.page, total as u64);
+        let skip = u64::from(query.page.page - 1) * u64::from(query.page.limit);
+        let order = projection
+            .orders
+            .get(&query.sort_by)
+            .map_or(&[][..], Vec::as_slice);
+        let walk: &mut dyn Iterator<Item = &u32> = match query.sort_order {
+            SortOrder::Asc => &mut order.iter(),
+            SortOrder::Desc => &mut order.iter().rev(),
+        };
+        let mut visited = 0;
+        let page = walk
+            .map(|&slot| &projection.copies[slot as usize].event)
+            .inspect(|_| visited += 1)
+            .filter(|event| visible(event.status))
+            .skip(usize::try_from(skip.min(total as u64)).unwrap_or(usize::MAX))
+            .take(query.page.limit as usize)
+            .cloned()
+            .collect();
+        cost.entries_visited = visited;
+        Ok(((page, meta), cost))
+    }
+
     /// Brings the projection up to `version`, then runs `view` over its live events: those
     /// that may contain every one of `needles` (folded substrings the listing filters by).
-    pub async fn read<T>(
+    async fn read<T>(
         &self,
         store: &dyn Store,
         version: u64,
@@ -146,7 +219,36 @@ impl Projection {
         self.push(slot, entry, folded);
     }
 
+    /// Sorts the live slots by `key` (and counts them per status) unless done since the last
+    /// change: once per catalog change and key, not per listing.
+    fn presort(&mut self, key: SortBy) {
+        let copies = &self.copies;
+        self.status_counts.get_or_insert_with(|| {
+            let mut counts = HashMap::new();
+            for copy in copies.iter().filter(|copy| copy.live()) {
+                *counts.entry(copy.event.status).or_default() += 1;
+            }
+            counts
+        });
+        self.orders.entry(key).or_insert_with(|| {
+            let mut slots: Vec<u32> = (0u32..)
+                .zip(copies)
+                .filter(|(_, copy)| copy.live())
+                .map(|(slot, _)| slot)
+                .collect();
+            slots.sort_unstable_by(|a, b| {
+                key.compare(
+                    &copies[*a as usize].as_listed(),
+                    &copies[*b as usize].as_listed(),
+                )
+            });
+            slots
+        });
+    }
+
     fn push(&mut self, slot: u32, event: Event, folded: FoldedText) {
+        self.orders.clear();
+        self.status_counts = None;
         if event.deleted_at.is_none() {
             self.text
                 .insert(slot, &[&folded.name, &folded.description, &folded.venue]);
@@ -294,5 +396,110 @@ mod tests {
         state.project(events[0].clone());
         let slot = state.current[&events[0].id] as usize;
         assert!(state.copies[slot].event.deleted_at.is_some());
+    }
+
+    /// Every status-only listing (each sort, order, page and audience) read off the presorted
+    /// orders matches a sort of the whole live catalog, before and after catalog writes.
+    #[tokio::test]
+    async fn status_only_pages_match_a_full_sort_through_catalog_writes() {
+        let store = MemoryStore::new();
+        let projection = CatalogProjection::default();
+        let statuses = [
+            EventStatus::Published,
+            EventStatus::Draft,
+            EventStatus::Published,
+            EventStatus::Cancelled,
+        ];
+        let mut events: Vec<Event> = (0..60)
+            .map(|i| {
+                let mut e = event(i);
+                e.status = statuses[i % statuses.len()];
+                e.name = format!("{} show", (b'a' + (i * 7 % 26) as u8) as char);
+                e.price = Cents(1_000 * (i as i64 % 5));
+                e
+            })
+            .collect();
+        for e in &events {
+            store.create_event(e).await.unwrap();
+        }
+        type Audience = (&'static str, fn(EventStatus) -> bool);
+        let audiences: [Audience; 3] = [
+            ("admin", |_| true),
+            ("public", |s| s != EventStatus::Draft),
+            ("cancelled", |s| s == EventStatus::Cancelled),
+        ];
+        let check = |stage: &'static str| {
+            let (projection, store) = (&projection, &store);
+            async move {
+                let live: Vec<Event> = store
+                    .catalog_changes(None)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|e| e.deleted_at.is_none())
+                    .collect();
+                let version = store.catalog_version().await.unwrap();
+                for sort_by in ["date", "name", "price", "createdAt"] {
+                    for order in ["asc", "desc"] {
+                        for page in ["1", "2", "4", "9"] {
+                            let query = EventQuery::parse(&HashMap::from([
+                                ("sortBy".into(), sort_by.into()),
+                                ("sortOrder".into(), order.into()),
+                                ("page".into(), page.into()),
+                                ("limit".into(), "7".into()),
+                            ]))
+                            .unwrap();
+                            for (audience, visible) in audiences {
+                                let folded: Vec<(&Event, FoldedText)> = live
+                                    .iter()
+                                    .filter(|e| visible(e.status))
+                                    .map(|e| (e, FoldedText::of(e)))
+                                    .collect();
+                                let mut all: Vec<Listed> = folded
+                                    .iter()
+                                    .map(|(event, folded)| Listed { event, folded })
+                                    .collect();
+                                all.sort_by(|a, b| query.sort_by.compare(a, b));
+                                if order == "desc" {
+                                    all.reverse();
+                                }
+                                let (want, want_meta) = query.page.slice(all);
+                                let want: Vec<EventId> =
+                                    want.iter().map(|item| item.event.id).collect();
+                                let ((got, meta), cost) = projection
+                                    .page(store, version, &query, visible)
+                                    .await
+                                    .unwrap();
+                                let got: Vec<EventId> = got.iter().map(|e| e.id).collect();
+                                let case = format!("{stage} {sort_by} {order} p{page} {audience}");
+                                assert_eq!(got, want, "{case}");
+                                assert_eq!(meta, want_meta, "{case}");
+                                if audience == "admin" {
+                                    // Every live entry is visible: the walk stops at the page's end.
+                                    let end = (meta.page as usize * 7).min(meta.total as usize);
+                                    assert_eq!(cost.entries_visited, end, "{case}");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        check("created").await;
+        // Renames, new dates and prices, status changes and deletes reorder every key.
+        for (i, e) in events.iter_mut().enumerate().filter(|(i, _)| i % 3 == 0) {
+            e.name = format!("z{i} renamed");
+            e.date -= chrono::Duration::days(40);
+            e.price = Cents(99_000 - i as i64);
+            let was = e.status;
+            e.status = statuses[(i + 1) % statuses.len()];
+            e.updated_at += chrono::Duration::seconds(1);
+            store.update_event_details(e, was).await.unwrap();
+        }
+        for e in events.iter().skip(1).step_by(7) {
+            let at = e.updated_at + chrono::Duration::seconds(5);
+            store.delete_event(e.id, UserId::new(), at).await.unwrap();
+        }
+        check("rewritten").await;
     }
 }

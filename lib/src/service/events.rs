@@ -1,6 +1,5 @@
 use super::catalog::{CatalogProjection, ListingCost};
 use crate::cache::{keys, Cache};
-use crate::domain::event::Listed;
 use crate::domain::{
     Event, EventPatch, EventQuery, EventStatus, Identity, NewEvent, PageMeta, ShardRule,
 };
@@ -179,16 +178,7 @@ impl EventService {
         let version = self.catalog_version().await?;
         let ((page, meta), mut cost) = self
             .catalog
-            .read(&*self.store, version, &query.needles(), |live| {
-                let filter = query.filter();
-                let mut matching: Vec<Listed> = live
-                    .filter(|item| visible(item.event.status) && filter.matches(*item))
-                    .collect();
-                query.sort(&mut matching);
-                let (page, meta) = query.page.slice(matching);
-                let page: Vec<Event> = page.into_iter().map(|item| item.event.clone()).collect();
-                (page, meta)
-            })
+            .page(&*self.store, version, query, visible)
             .await?;
         let shards: Vec<(EventId, u16)> = page.iter().map(|e| (e.id, e.inventory_shards)).collect();
         let inventories = self.store.inventories(&shards).await?;
