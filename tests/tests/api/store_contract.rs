@@ -4,7 +4,7 @@
 use chrono::{Duration, Utc};
 use std::sync::Arc;
 use ticketing::domain::{Booking, BookingStatus, Email, EventStatus, Role, ShardTake, User};
-use ticketing::ids::{BookingId, UserId};
+use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{
     BookOutcome, BookingAttempt, Rotation, SessionRecord, Store, StoreError, StoreResult,
 };
@@ -200,6 +200,12 @@ async fn sharded_inventory_takes_and_gives_back_per_shard(backend: Backend) {
         shards(store.clone()).await,
         vec![(3, 0), (3, 0), (2, 0), (2, 0)]
     );
+    // A snapshot of an event the store does not hold is an error, never an empty inventory
+    // (which a booking's re-plan would read as sold out).
+    assert!(matches!(
+        store.inventory_snapshot(EventId::new(), 4).await,
+        Err(StoreError::Corrupt(_))
+    ));
 
     let mut across = attempt(&event, UserId::new(), "k1", 4);
     across.booking.allocation = vec![ShardTake::new(1, 3), ShardTake::new(3, 1)];
