@@ -14,11 +14,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use ticketing::cache::{Cache, MemoryCache, RedisCache};
 use ticketing::config::Config;
-use ticketing::domain::{Booking, Email, Event, EventStatus, Inventory, Role, User};
+use ticketing::domain::{
+    Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, User,
+};
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{
-    table, BookOutcome, BookingAttempt, BookingStore, DynamoStore, EventStore, MemoryStore,
-    Rotation, SessionRecord, SessionStore, Store, StoreError, StoreResult, UserStore,
+    table, BookOutcome, BookingAttempt, BookingPage, BookingStore, DynamoStore, EventStore,
+    MemoryStore, Rotation, SessionRecord, SessionStore, Store, StoreError, StoreResult,
+    StoredGuard, UserStore,
 };
 use ticketing::tokens::TokenService;
 use ticketing::AppState;
@@ -558,8 +561,21 @@ impl BookingStore for ContendedStore {
     async fn booking_by_id(&self, id: BookingId) -> StoreResult<Option<Booking>> {
         self.inner.booking_by_id(id).await
     }
-    async fn bookings_by_user(&self, user: UserId) -> StoreResult<Vec<Booking>> {
-        self.inner.bookings_by_user(user).await
+    async fn idempotency_guard(
+        &self,
+        user: UserId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredGuard>> {
+        self.inner.idempotency_guard(user, key, now).await
+    }
+    async fn bookings_by_user(
+        &self,
+        user: UserId,
+        status: Option<BookingStatus>,
+        page: PageParams,
+    ) -> StoreResult<BookingPage> {
+        self.inner.bookings_by_user(user, status, page).await
     }
     async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking> {
         if self.contended() {
@@ -609,6 +625,9 @@ pub struct RecordingCache {
     pub inner: Arc<dyn Cache>,
     pub writes: std::sync::Mutex<Vec<String>>,
     pub deletes: std::sync::Mutex<Vec<String>>,
+    /// While set, `set` and `delete` fail as in a Redis blip (reads and `set_nx` still work):
+    /// what a request sees when Redis stalls between its first and its last cache call.
+    pub blip: std::sync::atomic::AtomicBool,
 }
 
 impl RecordingCache {
@@ -617,7 +636,16 @@ impl RecordingCache {
             inner,
             writes: Default::default(),
             deletes: Default::default(),
+            blip: Default::default(),
         }
+    }
+    fn blipped(&self) -> ticketing::cache::CacheResult<()> {
+        if self.blip.load(Ordering::SeqCst) {
+            return Err(ticketing::cache::CacheError::because(
+                "redis blip (injected)",
+            ));
+        }
+        Ok(())
     }
     /// What was written and deleted since the last call, and forgets it.
     pub fn drain(&self) -> (Vec<String>, Vec<String>) {
@@ -641,6 +669,7 @@ impl Cache for RecordingCache {
         ttl: std::time::Duration,
     ) -> ticketing::cache::CacheResult<()> {
         self.wrote(key);
+        self.blipped()?;
         self.inner.set(key, value, ttl).await
     }
     async fn set_nx(
@@ -658,6 +687,7 @@ impl Cache for RecordingCache {
     }
     async fn delete(&self, key: &str) -> ticketing::cache::CacheResult<()> {
         self.deletes.lock().unwrap().push(key.to_owned());
+        self.blipped()?;
         self.inner.delete(key).await
     }
     async fn incr_window(

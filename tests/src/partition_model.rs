@@ -24,11 +24,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use ticketing::domain::{Booking, Email, Event, EventStatus, Inventory, Role, User};
+use ticketing::domain::{
+    Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, User,
+};
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{
-    BookOutcome, BookingAttempt, BookingStore, EventStore, Rotation, SessionRecord, SessionStore,
-    Store, StoreError, StoreResult, UserStore,
+    BookOutcome, BookingAttempt, BookingPage, BookingStore, EventStore, Rotation, SessionRecord,
+    SessionStore, Store, StoreError, StoreResult, StoredGuard, UserStore,
 };
 
 /// Per-partition throughput, in units per second.
@@ -97,6 +99,13 @@ const CATALOG_INDEX: &str = "gsi1#CATALOG";
 const CATALOG_VERSION: &str = "CATALOG#VERSION";
 fn bookings_index_key(user: UserId) -> String {
     format!("gsi2#BOOKINGS#{user}")
+}
+fn bookings_status_index_key(user: UserId, status: BookingStatus) -> String {
+    format!("gsi3#BOOKINGS#{user}#{}", status.as_str())
+}
+/// The user's booking counts (beside the user item), which every booking and cancel updates.
+fn booking_counts_key(user: UserId) -> String {
+    format!("USER#{user}#BOOKINGCOUNTS")
 }
 
 fn throttled(partition: &str) -> StoreError {
@@ -198,11 +207,16 @@ impl PartitionModelStore {
             .map(|t| shard_key(booking.event_id, t.shard))
             .collect();
         items.extend(others.iter().cloned());
+        items.push(booking_counts_key(booking.user_id));
         let mut costs: Vec<(String, f64)> = items
             .iter()
             .map(|k| (k.clone(), TRANSACTIONAL_WRITE))
             .collect();
         costs.push((bookings_index_key(booking.user_id), WRITE));
+        // Its status index partition (a cancel moves it from the confirmed one, too).
+        for status in BookingStatus::ALL {
+            costs.push((bookings_status_index_key(booking.user_id, status), WRITE));
+        }
         self.consume(false, &costs)?;
         self.transaction(&items, run).await
     }
@@ -328,8 +342,21 @@ impl BookingStore for PartitionModelStore {
     async fn booking_by_id(&self, id: BookingId) -> StoreResult<Option<Booking>> {
         self.inner.booking_by_id(id).await
     }
-    async fn bookings_by_user(&self, user: UserId) -> StoreResult<Vec<Booking>> {
-        self.inner.bookings_by_user(user).await
+    async fn idempotency_guard(
+        &self,
+        user: UserId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredGuard>> {
+        self.inner.idempotency_guard(user, key, now).await
+    }
+    async fn bookings_by_user(
+        &self,
+        user: UserId,
+        status: Option<BookingStatus>,
+        page: PageParams,
+    ) -> StoreResult<BookingPage> {
+        self.inner.bookings_by_user(user, status, page).await
     }
     async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking> {
         let item = format!("BOOKING#{}", booking.id);

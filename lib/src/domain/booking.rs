@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BookingStatus {
     Confirmed,
@@ -13,12 +13,18 @@ pub enum BookingStatus {
 }
 
 impl BookingStatus {
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "confirmed" => Some(Self::Confirmed),
-            "cancelled" => Some(Self::Cancelled),
-            _ => None,
+    pub const ALL: [Self; 2] = [Self::Confirmed, Self::Cancelled];
+
+    /// The name the contract and the store use (serde's spelling).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Cancelled => "cancelled",
         }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw)
     }
 }
 
@@ -114,6 +120,16 @@ pub fn parse_idempotency_key(raw: &str) -> Result<uuid::Uuid, DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_names_are_serdes() {
+        for status in BookingStatus::ALL {
+            let json = serde_json::to_string(&status).unwrap();
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+            assert_eq!(BookingStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(BookingStatus::parse("Confirmed"), None);
+    }
 
     #[test]
     fn idempotency_key_forms() {

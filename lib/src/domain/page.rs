@@ -34,11 +34,15 @@ impl PageParams {
         params
     }
 
+    /// How many items come before this page.
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page.saturating_sub(1)) * u64::from(self.limit)
+    }
+
     /// Cuts one page out of an already filtered and sorted list.
     pub fn slice<T>(&self, items: Vec<T>) -> (Vec<T>, PageMeta) {
         let meta = PageMeta::new(*self, items.len() as u64);
-        let start =
-            (u64::from(self.page - 1) * u64::from(self.limit)).min(items.len() as u64) as usize;
+        let start = self.offset().min(items.len() as u64) as usize;
         let page = items
             .into_iter()
             .skip(start)

@@ -18,9 +18,11 @@ use std::time::Duration;
 const CACHE_DOWN: &str = "idempotency cache unavailable; relying on the durable guard";
 /// How long a key is honoured.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
-/// How long an in-flight marker lives: longer than the function timeout, so a crashed attempt
-/// frees its key by itself.
-pub const IN_FLIGHT_TTL: Duration = Duration::from_secs(30);
+/// How long an in-flight marker claims its key (`IDEMPOTENCY_KEY_IN_USE`): longer than a booking
+/// takes, short enough that a marker its request could not clear (a Redis blip as it finished)
+/// or a crashed attempt frees the key soon. The marker is a courtesy, not the safety: a second
+/// request that gets past it meets the durable guard, which books the key once.
+pub const IN_FLIGHT_TTL: Duration = Duration::from_secs(5);
 /// Attempts at a transaction that meets contention before answering 503.
 pub const MAX_ATTEMPTS: u32 = 5;
 const BACKOFF_BASE_MS: u64 = 15;
@@ -88,7 +90,15 @@ impl BookingService {
             Ok(true) => true,
             Ok(false) => match self.cache.get(&cache_key).await {
                 Ok(Some(raw)) => match serde_json::from_str::<IdempotencyRecord>(&raw) {
+                    // The marker may outlive its request (it finished while Redis could not
+                    // be told): the durable guard decides before the marker is believed.
                     Ok(IdempotencyRecord::InFlight { fingerprint: seen }) => {
+                        if let Some(reply) =
+                            self.replay_from_guard(who, &request, &fingerprint).await?
+                        {
+                            self.remember(&cache_key, &fingerprint, &reply).await;
+                            return Ok(reply);
+                        }
                         return Err(if seen == fingerprint {
                             AppError::IdempotencyKeyInUse
                         } else {
@@ -126,28 +136,60 @@ impl BookingService {
         // Bookings write inventory only: no cached read (catalog entries, listings) to drop.
         let result = self.book_durably(who, &request, &fingerprint).await;
         if owns_cache_entry {
-            let recorded = match &result {
-                Ok(reply) => {
-                    let done = IdempotencyRecord::Done {
-                        fingerprint: fingerprint.clone(),
-                        body: reply.body.clone(),
-                    };
-                    match serde_json::to_string(&done) {
-                        Ok(raw) => self.cache.set(&cache_key, &raw, IDEMPOTENCY_TTL).await,
-                        Err(e) => Err(crate::cache::CacheError::new(e)),
+            match &result {
+                Ok(reply) => self.remember(&cache_key, &fingerprint, reply).await,
+                // A failed request does not consume its key.
+                Err(_) => {
+                    if let Err(e) = self.cache.delete(&cache_key).await {
+                        metric::cache_fail_open(
+                            &e,
+                            "could not clear the idempotency marker (it lapses by itself)",
+                        );
                     }
                 }
-                // A failed request does not consume its key.
-                Err(_) => self.cache.delete(&cache_key).await,
-            };
-            if let Err(e) = recorded {
-                metric::cache_fail_open(
-                    &e,
-                    "could not record the idempotency outcome in the cache",
-                );
             }
         }
         result
+    }
+
+    /// Records a 201 in the cache for fast replays; the durable guard already holds it.
+    async fn remember(&self, cache_key: &str, fingerprint: &str, reply: &BookingReply) {
+        let done = IdempotencyRecord::Done {
+            fingerprint: fingerprint.to_owned(),
+            body: reply.body.clone(),
+        };
+        let recorded = match serde_json::to_string(&done) {
+            Ok(raw) => self.cache.set(cache_key, &raw, IDEMPOTENCY_TTL).await,
+            Err(e) => Err(crate::cache::CacheError::new(e)),
+        };
+        if let Err(e) = recorded {
+            metric::cache_fail_open(&e, "could not record the idempotency outcome in the cache");
+        }
+    }
+
+    /// The answer the durable guard holds for this key, if a booking was made with it: the
+    /// original 201 (a replay) or, for another body, `IDEMPOTENCY_KEY_REUSED`.
+    async fn replay_from_guard(
+        &self,
+        who: Identity,
+        request: &NewBookingRequest,
+        fingerprint: &str,
+    ) -> Result<Option<BookingReply>, AppError> {
+        let key = request.idempotency_key.to_string();
+        let Some(guard) = self
+            .store
+            .idempotency_guard(who.user_id, &key, Utc::now())
+            .await?
+        else {
+            return Ok(None);
+        };
+        match guard.outcome(fingerprint)? {
+            BookOutcome::Replayed { response_body, .. } => Ok(Some(BookingReply {
+                body: response_body,
+                replayed: true,
+            })),
+            BookOutcome::Created => Ok(None),
+        }
     }
 
     async fn book_durably(
@@ -157,7 +199,18 @@ impl BookingService {
         fingerprint: &str,
     ) -> Result<BookingReply, AppError> {
         let event_id = request.event_id;
-        let mut terms = self.events.terms_of(event_id).await?;
+        let mut terms = match self.events.terms_of(event_id).await {
+            Ok(terms) => terms,
+            // A key already used is answered as before even if its event is gone since (the
+            // cache, which would have replayed it, lost the key): the guard decides first.
+            Err(refused) => {
+                return match self.replay_from_guard(who, request, fingerprint).await {
+                    Ok(Some(reply)) => Ok(reply),
+                    Err(reused @ AppError::IdempotencyKeyReused) => Err(reused),
+                    Ok(None) | Err(_) => Err(refused),
+                }
+            }
+        };
         // One id for every try: if a try landed but its answer was lost, the next one finds the
         // guard pointing at this very booking and answers as the first response, not a replay.
         let id = BookingId::new();
@@ -273,14 +326,11 @@ impl BookingService {
         status: Option<BookingStatus>,
         page: PageParams,
     ) -> Result<(Vec<Booking>, PageMeta), AppError> {
-        let bookings: Vec<Booking> = self
+        let found = self
             .store
-            .bookings_by_user(who.user_id)
-            .await?
-            .into_iter()
-            .filter(|b| status.is_none_or(|s| b.status == s))
-            .collect();
-        Ok(page.slice(bookings))
+            .bookings_by_user(who.user_id, status, page)
+            .await?;
+        Ok((found.bookings, PageMeta::new(page, found.total)))
     }
 
     /// A booking for its owner or an admin; anyone else learns nothing (404).

@@ -5,7 +5,8 @@ use super::table::attr::{
     DESCRIPTION, PRICE, UPDATED_AT, VENUE,
 };
 use super::table::{
-    keys, BOOKINGS_BY_USER, CATALOG_BY_WRITE, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE,
+    keys, IndexDesign, BOOKINGS_BY_USER, BOOKINGS_BY_USER_STATUS, CATALOG_BY_WRITE, PARTITION_KEY,
+    SORT_KEY, TTL_ATTRIBUTE,
 };
 use super::*;
 use crate::domain::inventory::split;
@@ -466,30 +467,89 @@ impl DynamoStore {
         }
     }
 
-    /// Reads an existing idempotency guard and turns it into a replay or a reuse error.
-    fn guard_outcome(item: &Item, attempt: &BookingAttempt) -> StoreResult<Option<BookOutcome>> {
+    /// A guard item as the store keeps it; `None` once expired (TTL deletion lags).
+    fn stored_guard(item: &Item, now: DateTime<Utc>) -> StoreResult<Option<StoredGuard>> {
         let text = |name: &str| match item.get(name) {
             Some(AttributeValue::S(v)) => Some(v.clone()),
             _ => None,
         };
-        let expires = match item.get(TTL_ATTRIBUTE) {
-            Some(AttributeValue::N(v)) => v.parse::<i64>().unwrap_or(0),
-            _ => 0,
-        };
-        if expires <= attempt.now.timestamp() {
+        let expires = number(item, TTL_ATTRIBUTE).unwrap_or(0);
+        if expires <= now.timestamp().max(0) as u64 {
             return Ok(None);
-        }
-        if text(attr::FINGERPRINT).as_deref() != Some(attempt.fingerprint.as_str()) {
-            return Err(StoreError::IdempotencyKeyReused);
         }
         let booking_id = text(attr::BOOKING_ID)
             .and_then(|id| id.parse().ok())
             .ok_or_else(|| StoreError::Corrupt("guard without bookingId".into()))?;
-        let response_body = text(attr::RESPONSE_BODY).unwrap_or_default();
-        Ok(Some(BookOutcome::Replayed {
+        Ok(Some(StoredGuard {
             booking_id,
-            response_body,
+            fingerprint: text(attr::FINGERPRINT).unwrap_or_default(),
+            response_body: text(attr::RESPONSE_BODY).unwrap_or_default(),
         }))
+    }
+
+    /// Reads an existing idempotency guard and turns it into a replay or a reuse error.
+    fn guard_outcome(item: &Item, attempt: &BookingAttempt) -> StoreResult<Option<BookOutcome>> {
+        Self::stored_guard(item, attempt.now)?
+            .map(|guard| guard.outcome(&attempt.fingerprint))
+            .transpose()
+    }
+
+    /// A user's booking counts per status change: `+1` for `to`, `-1` for `from`.
+    fn booking_count_change(
+        &self,
+        user: UserId,
+        from: Option<BookingStatus>,
+        to: BookingStatus,
+    ) -> StoreResult<TransactWriteItem> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::booking_counts(user))))
+            .expression_attribute_names("#to", to.as_str())
+            .expression_attribute_values(":plus", n(1));
+        update = match from {
+            Some(from) => update
+                .update_expression("ADD #to :plus, #from :minus")
+                .expression_attribute_names("#from", from.as_str())
+                .expression_attribute_values(":minus", n(-1)),
+            None => update.update_expression("ADD #to :plus"),
+        };
+        let update = update.build().map_err(request_error)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The first `count` items of one index partition, newest first (page by page, each asking
+    /// only for what is still missing).
+    async fn query_newest(
+        &self,
+        index: IndexDesign,
+        partition: String,
+        count: usize,
+    ) -> StoreResult<Vec<Item>> {
+        let client = self.client().await;
+        let mut out = Vec::with_capacity(count);
+        let mut start: Option<Item> = None;
+        while out.len() < count {
+            let page = client
+                .query()
+                .table_name(&self.table)
+                .index_name(index.name)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", index.partition_key)
+                .expression_attribute_values(":pk", s(&partition))
+                .scan_index_forward(false)
+                .limit(i32::try_from(count - out.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            out.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => break,
+            }
+        }
+        out.truncate(count);
+        Ok(out)
     }
 }
 
@@ -869,6 +929,17 @@ impl BookingStore for DynamoStore {
             s(keys::bookings_by_user(booking.user_id)),
         );
         booking_item.insert(BOOKINGS_BY_USER.sort_key.into(), s(booking.id.to_string()));
+        booking_item.insert(
+            BOOKINGS_BY_USER_STATUS.partition_key.into(),
+            s(keys::bookings_by_user_status(
+                booking.user_id,
+                booking.status,
+            )),
+        );
+        booking_item.insert(
+            BOOKINGS_BY_USER_STATUS.sort_key.into(),
+            s(booking.id.to_string()),
+        );
 
         let mut request = self
             .client()
@@ -894,6 +965,12 @@ impl BookingStore for DynamoStore {
                 .map_err(request_error)?;
             request = request.transact_items(TransactWriteItem::builder().update(shard).build());
         }
+        // Last, so the reasons keep their places (guard, booking, shards); it has no condition.
+        request = request.transact_items(self.booking_count_change(
+            booking.user_id,
+            None,
+            booking.status,
+        )?);
         let err = match request.send().await {
             Ok(_) => return Ok(BookOutcome::Created),
             Err(err) => err,
@@ -932,28 +1009,74 @@ impl BookingStore for DynamoStore {
         self.get(keys::booking(id)).await?.map(decode).transpose()
     }
 
-    async fn bookings_by_user(&self, user: UserId) -> StoreResult<Vec<Booking>> {
-        self.query_all(
-            BOOKINGS_BY_USER.name,
-            "#pk = :pk",
-            names(&[("#pk", BOOKINGS_BY_USER.partition_key)]),
-            values(vec![(":pk", s(keys::bookings_by_user(user)))]),
-            true,
-        )
-        .await
+    async fn idempotency_guard(
+        &self,
+        user: UserId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredGuard>> {
+        match self.get(keys::idempotency_guard(user, key)).await? {
+            Some(item) => Self::stored_guard(&item, now),
+            None => Ok(None),
+        }
+    }
+
+    async fn bookings_by_user(
+        &self,
+        user: UserId,
+        status: Option<BookingStatus>,
+        page: PageParams,
+    ) -> StoreResult<BookingPage> {
+        let (index, partition) = match status {
+            Some(status) => (
+                BOOKINGS_BY_USER_STATUS,
+                keys::bookings_by_user_status(user, status),
+            ),
+            None => (BOOKINGS_BY_USER, keys::bookings_by_user(user)),
+        };
+        let offset = page.offset() as usize;
+        let wanted = offset.saturating_add(page.limit as usize);
+        let (counts, items) = tokio::join!(
+            self.get(keys::booking_counts(user)),
+            self.query_newest(index, partition, wanted)
+        );
+        let counts = counts?.unwrap_or_default();
+        let statuses = status.map_or(BookingStatus::ALL.to_vec(), |one| vec![one]);
+        let total = statuses
+            .iter()
+            .map(|s| number(&counts, s.as_str()).unwrap_or(0))
+            .sum();
+        let bookings = items?
+            .into_iter()
+            .skip(offset)
+            .map(decode)
+            .collect::<StoreResult<Vec<Booking>>>()?;
+        Ok(BookingPage { bookings, total })
     }
 
     async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking> {
         let booking_update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::booking(booking.id))))
-            .update_expression(format!("SET #status = :cancelled, {CANCELLED_AT} = :now"))
+            .update_expression(format!(
+                "SET #status = :cancelled, {CANCELLED_AT} = :now, #byStatus = :byStatus"
+            ))
             .condition_expression("#status = :confirmed")
-            .set_expression_attribute_names(names(&[("#status", attr::STATUS)]))
+            .set_expression_attribute_names(names(&[
+                ("#status", attr::STATUS),
+                ("#byStatus", BOOKINGS_BY_USER_STATUS.partition_key),
+            ]))
             .set_expression_attribute_values(values(vec![
-                (":cancelled", s("cancelled")),
-                (":confirmed", s("confirmed")),
+                (":cancelled", s(BookingStatus::Cancelled.as_str())),
+                (":confirmed", s(BookingStatus::Confirmed.as_str())),
                 (":now", s(now.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
+                (
+                    ":byStatus",
+                    s(keys::bookings_by_user_status(
+                        booking.user_id,
+                        BookingStatus::Cancelled,
+                    )),
+                ),
             ]))
             .build()
             .map_err(request_error)?;
@@ -971,6 +1094,11 @@ impl BookingStore for DynamoStore {
                 .map_err(request_error)?;
             request = request.transact_items(TransactWriteItem::builder().update(shard).build());
         }
+        request = request.transact_items(self.booking_count_change(
+            booking.user_id,
+            Some(BookingStatus::Confirmed),
+            BookingStatus::Cancelled,
+        )?);
         match request.send().await {
             Ok(_) => Ok(Booking {
                 status: BookingStatus::Cancelled,

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::domain::inventory::split;
-use crate::domain::ShardCounts;
+use crate::domain::{BookingStatus, ShardCounts};
 use std::sync::Mutex;
 
 #[derive(Default)]
@@ -15,6 +15,8 @@ struct Inner {
     inventory: HashMap<EventId, Inventory>,
     catalog_version: u64,
     bookings: HashMap<BookingId, Booking>,
+    /// Each user's bookings by status, in id (= time) order: the per-user index.
+    bookings_by_user: HashMap<(UserId, BookingStatus), std::collections::BTreeSet<BookingId>>,
     guards: HashMap<(UserId, String), Guard>,
     sessions: HashMap<String, MemorySession>,
 }
@@ -29,6 +31,31 @@ struct Guard {
     fingerprint: String,
     response_body: String,
     expires_at: DateTime<Utc>,
+}
+
+impl Inner {
+    /// The guard of `key`, unless it has expired (TTL deletion lags in DynamoDB too).
+    fn guard(&self, key: &(UserId, String), now: DateTime<Utc>) -> Option<StoredGuard> {
+        self.guards
+            .get(key)
+            .filter(|g| g.expires_at > now)
+            .map(|g| StoredGuard {
+                booking_id: g.booking_id,
+                fingerprint: g.fingerprint.clone(),
+                response_body: g.response_body.clone(),
+            })
+    }
+
+    /// Moves a booking whose status changed from `was` to its new status's per-user list.
+    fn move_in_index(&mut self, booking: &Booking, was: BookingStatus) {
+        if let Some(list) = self.bookings_by_user.get_mut(&(booking.user_id, was)) {
+            list.remove(&booking.id);
+        }
+        self.bookings_by_user
+            .entry((booking.user_id, booking.status))
+            .or_default()
+            .insert(booking.id);
+    }
 }
 
 #[derive(Default)]
@@ -212,18 +239,8 @@ impl BookingStore for MemoryStore {
         let mut inner = self.lock();
         let inner = &mut *inner;
         let guard_key = (booking.user_id, booking.idempotency_key.clone());
-        if let Some(guard) = inner
-            .guards
-            .get(&guard_key)
-            .filter(|g| g.expires_at > attempt.now)
-        {
-            if guard.fingerprint != attempt.fingerprint {
-                return Err(StoreError::IdempotencyKeyReused);
-            }
-            return Ok(BookOutcome::Replayed {
-                booking_id: guard.booking_id,
-                response_body: guard.response_body.clone(),
-            });
+        if let Some(guard) = inner.guard(&guard_key, attempt.now) {
+            return guard.outcome(&attempt.fingerprint);
         }
         let event = inner
             .events
@@ -256,6 +273,11 @@ impl BookingStore for MemoryStore {
         }
         inventory.shards[usize::from(takes[0].shard)].confirmed += 1;
         inner.bookings.insert(booking.id, booking.clone());
+        inner
+            .bookings_by_user
+            .entry((booking.user_id, booking.status))
+            .or_default()
+            .insert(booking.id);
         inner.guards.insert(
             guard_key,
             Guard {
@@ -272,16 +294,50 @@ impl BookingStore for MemoryStore {
         Ok(self.lock().bookings.get(&id).cloned())
     }
 
-    async fn bookings_by_user(&self, user: UserId) -> StoreResult<Vec<Booking>> {
-        let mut list: Vec<Booking> = self
-            .lock()
-            .bookings
-            .values()
-            .filter(|b| b.user_id == user)
-            .cloned()
+    async fn idempotency_guard(
+        &self,
+        user: UserId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredGuard>> {
+        Ok(self.lock().guard(&(user, key.to_owned()), now))
+    }
+
+    async fn bookings_by_user(
+        &self,
+        user: UserId,
+        status: Option<BookingStatus>,
+        page: PageParams,
+    ) -> StoreResult<BookingPage> {
+        let inner = self.lock();
+        let statuses: Vec<BookingStatus> = match status {
+            Some(one) => vec![one],
+            None => BookingStatus::ALL.to_vec(),
+        };
+        let lists: Vec<_> = statuses
+            .iter()
+            .filter_map(|s| inner.bookings_by_user.get(&(user, *s)))
             .collect();
-        list.sort_by_key(|b| std::cmp::Reverse(b.id));
-        Ok(list)
+        let total = lists.iter().map(|l| l.len() as u64).sum();
+        // Newest first across the statuses' lists, merged: only the page's offset and length
+        // are visited.
+        let mut merged: Vec<BookingId> = lists
+            .iter()
+            .flat_map(|l| {
+                l.iter()
+                    .rev()
+                    .take((page.offset() + u64::from(page.limit)) as usize)
+            })
+            .copied()
+            .collect();
+        merged.sort_unstable_by(|a, b| b.cmp(a));
+        let bookings = merged
+            .into_iter()
+            .skip(page.offset() as usize)
+            .take(page.limit as usize)
+            .filter_map(|id| inner.bookings.get(&id).cloned())
+            .collect();
+        Ok(BookingPage { bookings, total })
     }
 
     async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking> {
@@ -291,7 +347,7 @@ impl BookingStore for MemoryStore {
             .bookings
             .get_mut(&booking.id)
             .ok_or(StoreError::NotFound)?;
-        if stored.status != crate::domain::BookingStatus::Confirmed {
+        if stored.status != BookingStatus::Confirmed {
             return Err(StoreError::NotCancellable);
         }
         let event = inner
@@ -310,9 +366,11 @@ impl BookingStore for MemoryStore {
             inventory.shards[usize::from(take.shard)].available += take.quantity;
         }
         inventory.shards[usize::from(takes[0].shard)].confirmed -= 1;
-        stored.status = crate::domain::BookingStatus::Cancelled;
+        stored.status = BookingStatus::Cancelled;
         stored.cancelled_at = Some(now);
-        Ok(stored.clone())
+        let cancelled = stored.clone();
+        inner.move_in_index(&cancelled, BookingStatus::Confirmed);
+        Ok(cancelled)
     }
 }
 

@@ -6,7 +6,9 @@ pub mod memory;
 pub mod table;
 
 use crate::cause::Cause;
-use crate::domain::{Booking, Email, Event, EventStatus, Inventory, Role, User};
+use crate::domain::{
+    Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, User,
+};
 use crate::ids::{BookingId, EventId, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -74,6 +76,36 @@ pub enum BookOutcome {
     },
 }
 
+/// A durable idempotency guard that is still honoured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredGuard {
+    pub booking_id: BookingId,
+    pub fingerprint: String,
+    /// The exact 201 body of the booking it guards.
+    pub response_body: String,
+}
+
+impl StoredGuard {
+    /// What a request with `fingerprint` gets from this guard: the original answer, or a reuse
+    /// error for a different body.
+    pub fn outcome(self, fingerprint: &str) -> StoreResult<BookOutcome> {
+        if self.fingerprint != fingerprint {
+            return Err(StoreError::IdempotencyKeyReused);
+        }
+        Ok(BookOutcome::Replayed {
+            booking_id: self.booking_id,
+            response_body: self.response_body,
+        })
+    }
+}
+
+/// One page of a user's bookings, and how many the whole list (under its filter) holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookingPage {
+    pub bookings: Vec<Booking>,
+    pub total: u64,
+}
+
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Fails with `EmailTaken` when the email is already registered, also under a race.
@@ -125,8 +157,23 @@ pub trait BookingStore: Send + Sync {
     /// at the booking's unit price), write the booking, write the durable idempotency guard.
     async fn book(&self, attempt: &BookingAttempt) -> StoreResult<BookOutcome>;
     async fn booking_by_id(&self, id: BookingId) -> StoreResult<Option<Booking>>;
-    /// The user's bookings, newest first, through the per-user index.
-    async fn bookings_by_user(&self, user: UserId) -> StoreResult<Vec<Booking>>;
+    /// The guard of a user's idempotency key, if one is still honoured at `now` (read
+    /// consistently): what decides a replay when the cache cannot.
+    async fn idempotency_guard(
+        &self,
+        user: UserId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredGuard>>;
+    /// One page of the user's bookings (of one status, or all), newest first, through a per-user
+    /// index, with the total from per-user counters: the cost is the page's offset and length,
+    /// never the user's whole history.
+    async fn bookings_by_user(
+        &self,
+        user: UserId,
+        status: Option<BookingStatus>,
+        page: PageParams,
+    ) -> StoreResult<BookingPage>;
     /// One atomic step: `confirmed → cancelled` and the tickets back to the shards they came from.
     /// `NotCancellable` if not confirmed any more or the event has started.
     async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking>;

@@ -34,7 +34,14 @@ pub const BOOKINGS_BY_USER: IndexDesign = IndexDesign {
     partition_key: "gsi2pk",
     sort_key: "gsi2sk",
 };
-pub const INDEXES: [IndexDesign; 2] = [CATALOG_BY_WRITE, BOOKINGS_BY_USER];
+/// Bookings by user and status, sorted by booking id: a `status` filter reads its own page, not
+/// the user's history of other statuses. A status change moves the booking's key here.
+pub const BOOKINGS_BY_USER_STATUS: IndexDesign = IndexDesign {
+    name: "gsi3",
+    partition_key: "gsi3pk",
+    sort_key: "gsi3sk",
+};
+pub const INDEXES: [IndexDesign; 3] = [CATALOG_BY_WRITE, BOOKINGS_BY_USER, BOOKINGS_BY_USER_STATUS];
 
 /// Attribute names that the store's expressions and readers name, defined once. Events and
 /// bookings are mapped by serde (camelCase); a test checks these constants against that mapping.
@@ -72,7 +79,7 @@ pub mod attr {
 
 /// Item keys. Every entity lives in one table, keyed by a typed prefix.
 pub mod keys {
-    use crate::domain::Email;
+    use crate::domain::{BookingStatus, Email};
     use crate::ids::{BookingId, EventId, UserId};
 
     pub fn user(id: UserId) -> (String, String) {
@@ -101,6 +108,14 @@ pub mod keys {
     }
     pub fn bookings_by_user(user: UserId) -> String {
         format!("BOOKINGS#{user}")
+    }
+    pub fn bookings_by_user_status(user: UserId, status: BookingStatus) -> String {
+        format!("BOOKINGS#{user}#{}", status.as_str())
+    }
+    /// A user's booking counts per status (the totals of `GET /bookings`), beside the user item.
+    /// Only that user's bookings write it, so it is no hot item.
+    pub fn booking_counts(user: UserId) -> (String, String) {
+        (format!("USER#{user}"), "BOOKINGCOUNTS".into())
     }
     pub fn idempotency_guard(user: UserId, key: &str) -> (String, String) {
         (format!("IDEMPOTENCY#{user}#{key}"), "IDEMPOTENCY".into())

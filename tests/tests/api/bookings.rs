@@ -9,9 +9,10 @@ use ticketing::cache::RedisCache;
 use ticketing::config::Config;
 use ticketing::domain::{Role, ShardRule};
 use ticketing::ids::EventId;
+use ticketing::service::bookings::IN_FLIGHT_TTL;
 use ticketing_tests::partition_model::{Limits, PartitionModelStore};
 use ticketing_tests::{
-    cache_for, on_both_backends, store_for, Backend, ContendedStore, Reply, TestApp,
+    cache_for, on_both_backends, store_for, Backend, ContendedStore, RecordingCache, Reply, TestApp,
 };
 use uuid::Uuid;
 
@@ -464,6 +465,111 @@ async fn durable_guard_replays_after_the_cache_lost_the_key(backend: Backend) {
     assert_eq!(forgetful.event(&event).await["availableTickets"], 3);
 }
 
+/// Redis stalls as a booking finishes, so its marker is neither replaced by the 201 nor cleared:
+/// the finished booking is replayed from the durable guard (never `IN_USE`), and a failed
+/// request's leftover marker frees its key within the marker's short lease.
+async fn a_marker_left_behind_by_a_redis_blip_does_not_hold_its_key(backend: Backend) {
+    let store = store_for(backend).await;
+    let cache = Arc::new(RecordingCache::new(cache_for(backend).await));
+    let app = TestApp::with_parts(backend, Config::for_tests(), store, cache.clone());
+    let admin = app.admin_token().await;
+    let (user, _) = app.quick_user(Role::User).await;
+    let event = app.create_event(&admin, json!({ "totalTickets": 5 })).await;
+
+    let k = key();
+    cache.blip.store(true, Ordering::SeqCst);
+    let first = app.book(&user, &k, &event, 2).await;
+    cache.blip.store(false, Ordering::SeqCst);
+    assert_eq!(first.status, 201, "{}", first.raw);
+    let again = app.book(&user, &k, &event, 2).await;
+    assert_eq!(again.status, 201, "{}", again.raw);
+    assert_eq!(again.raw, first.raw, "the guard's byte-exact 201");
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    app.book(&user, &k, &event, 1)
+        .await
+        .expect(422, "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(app.event(&event).await["availableTickets"], 3);
+
+    // A refused request (more than is left) whose marker could not be cleared.
+    let k2 = key();
+    cache.blip.store(true, Ordering::SeqCst);
+    app.book(&user, &k2, &event, 4)
+        .await
+        .expect(409, "INSUFFICIENT_TICKETS");
+    cache.blip.store(false, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + IN_FLIGHT_TTL + std::time::Duration::from_secs(10);
+    let retried = loop {
+        let reply = app.book(&user, &k2, &event, 4).await;
+        if reply.code() != "IDEMPOTENCY_KEY_IN_USE" {
+            break reply;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the leftover marker still holds its key"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    // Answered on its merits again (still more than is left), and nothing was booked.
+    retried.expect(409, "INSUFFICIENT_TICKETS");
+    assert_eq!(app.event(&event).await["availableTickets"], 3);
+}
+
+/// A replay whose event was deleted since (and whose key the cache lost) is the original 201
+/// from the durable guard, not a 404.
+async fn a_key_is_replayed_after_its_event_is_gone(backend: Backend) {
+    let store = store_for(backend).await;
+    let app = TestApp::with_parts(
+        backend,
+        Config::for_tests(),
+        store.clone(),
+        cache_for(backend).await,
+    );
+    let admin = app.admin_token().await;
+    let (user, _) = app.quick_user(Role::User).await;
+    let event = app.create_event(&admin, json!({ "totalTickets": 5 })).await;
+    let k = key();
+    let first = app.book(&user, &k, &event, 2).await;
+    assert_eq!(first.status, 201, "{}", first.raw);
+    let id = first.body["data"]["id"].as_str().unwrap().to_owned();
+    let cancel = app
+        .call(
+            "PATCH",
+            &format!("/api/v1/bookings/{id}/cancel"),
+            Some(&user),
+            None,
+        )
+        .await;
+    assert_eq!(cancel.status, 200, "{}", cancel.raw);
+    let deleted = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/events/{event}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.raw);
+
+    let forgetful = TestApp::with_parts(
+        backend,
+        Config::for_tests(),
+        store,
+        cache_for(backend).await,
+    );
+    let again = forgetful.book(&user, &k, &event, 2).await;
+    assert_eq!(again.status, 201, "{}", again.raw);
+    assert_eq!(again.raw, first.raw);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    forgetful
+        .book(&user, &k, &event, 1)
+        .await
+        .expect(422, "IDEMPOTENCY_KEY_REUSED");
+    forgetful
+        .book(&user, &key(), &event, 2)
+        .await
+        .expect(404, "NOT_FOUND");
+}
+
 async fn contention_is_retried_then_503(backend: Backend) {
     let store = store_for(backend).await;
     let contended = Arc::new(ContendedStore::new(store, 0));
@@ -747,6 +853,8 @@ async fn a_booking_larger_than_any_shard_succeeds(backend: Backend) {
 }
 
 on_both_backends!(
+    a_marker_left_behind_by_a_redis_blip_does_not_hold_its_key,
+    a_key_is_replayed_after_its_event_is_gone,
     booking_decrements_and_returns_the_booking,
     replays_are_byte_identical_and_reuse_is_422,
     failed_requests_do_not_consume_their_key,

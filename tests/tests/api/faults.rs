@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use ticketing::cache::RedisCache;
 use ticketing::config::Config;
-use ticketing::domain::Role;
+use ticketing::domain::{PageParams, Role};
 use ticketing::store::{table, DynamoStore};
 use ticketing_tests::{cache_for, store_for, Backend, TestApp, PASSWORD};
 
@@ -247,9 +247,10 @@ async fn dynamodb_stopped_mid_run_then_back() {
     let sold: u64 = app
         .state
         .store
-        .bookings_by_user(user_id)
+        .bookings_by_user(user_id, None, PageParams::default())
         .await
         .unwrap()
+        .bookings
         .iter()
         .map(|b| u64::from(b.quantity))
         .sum();
@@ -296,8 +297,15 @@ async fn a_booking_abandoned_mid_flight_and_retried_books_once() {
         );
         let retried = later.book(&user, &k, &event, 2).await;
         assert_eq!(retried.status, 201, "{}", retried.raw);
-        let bookings = store.bookings_by_user(user_id).await.unwrap();
-        assert_eq!(bookings.len(), 1, "cut after {cut_after_ms} ms");
+        let bookings = store
+            .bookings_by_user(user_id, None, PageParams::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            (bookings.bookings.len(), bookings.total),
+            (1, 1),
+            "cut after {cut_after_ms} ms"
+        );
         assert_eq!(later.event(&event).await["availableTickets"], 8);
     }
 }

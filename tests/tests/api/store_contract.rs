@@ -3,7 +3,9 @@
 
 use chrono::{Duration, Utc};
 use std::sync::Arc;
-use ticketing::domain::{Booking, BookingStatus, Email, EventStatus, Role, ShardTake, User};
+use ticketing::domain::{
+    Booking, BookingStatus, Email, EventStatus, PageParams, Role, ShardTake, User,
+};
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{
     BookOutcome, BookingAttempt, Rotation, SessionRecord, Store, StoreError, StoreResult,
@@ -568,15 +570,112 @@ async fn bookings_by_user_newest_first(backend: Backend) {
         .book(&attempt(&event, UserId::new(), "other", 1))
         .await
         .unwrap();
-    let listed: Vec<_> = store
-        .bookings_by_user(buyer)
+    let listed = store
+        .bookings_by_user(buyer, None, PageParams::default())
+        .await
+        .unwrap();
+    ids.reverse();
+    assert_eq!(ids_of(&listed.bookings), ids);
+    assert_eq!(listed.total, 3);
+}
+
+fn ids_of(bookings: &[Booking]) -> Vec<BookingId> {
+    bookings.iter().map(|b| b.id).collect()
+}
+
+/// Pages of one user's bookings, with and without a status filter, equal the slices of the
+/// whole list, and the totals follow every booking and cancel (never another user's).
+async fn bookings_by_user_pages_by_status(backend: Backend) {
+    let store = store_for(backend).await;
+    let buyer = UserId::new();
+    let event = sample_event(50, EventStatus::Published, Utc::now() + Duration::days(2));
+    store.create_event(&event).await.unwrap();
+    let mut booked = Vec::new();
+    for i in 0..7 {
+        let a = attempt(&event, buyer, &format!("k{i}"), 1);
+        store.book(&a).await.unwrap();
+        booked.push(a.booking);
+    }
+    store
+        .book(&attempt(&event, UserId::new(), "someone-else", 1))
+        .await
+        .unwrap();
+    for i in [1, 3, 4] {
+        let cancelled = store.cancel_booking(&booked[i], Utc::now()).await.unwrap();
+        booked[i] = cancelled;
+    }
+    // A second cancel is refused and moves no count.
+    assert_eq!(
+        store.cancel_booking(&booked[1], Utc::now()).await,
+        Err(StoreError::NotCancellable)
+    );
+    booked.reverse();
+    for status in [
+        None,
+        Some(BookingStatus::Confirmed),
+        Some(BookingStatus::Cancelled),
+    ] {
+        let all: Vec<&Booking> = booked
+            .iter()
+            .filter(|b| status.is_none_or(|s| b.status == s))
+            .collect();
+        for limit in [1u32, 2, 3, 100] {
+            for page in 1..=(all.len() as u32 / limit + 2) {
+                let params = PageParams { page, limit };
+                let got = store.bookings_by_user(buyer, status, params).await.unwrap();
+                let want: Vec<Booking> = all
+                    .iter()
+                    .skip(params.offset() as usize)
+                    .take(limit as usize)
+                    .map(|b| (*b).clone())
+                    .collect();
+                assert_eq!(got.bookings, want, "{status:?} page {page} of {limit}");
+                assert_eq!(got.total, all.len() as u64, "{status:?} total");
+            }
+        }
+    }
+    let nobody = store
+        .bookings_by_user(UserId::new(), None, PageParams::default())
+        .await
+        .unwrap();
+    assert_eq!((nobody.bookings.len(), nobody.total), (0, 0));
+}
+
+/// The durable guard of a key, as a replay without the cache reads it: the booking's id,
+/// fingerprint and exact body; nothing for another user's same key or an expired guard.
+async fn idempotency_guard_is_read_back(backend: Backend) {
+    let store = store_for(backend).await;
+    let buyer = UserId::new();
+    let event = sample_event(10, EventStatus::Published, Utc::now() + Duration::days(2));
+    store.create_event(&event).await.unwrap();
+    let a = attempt(&event, buyer, "guarded", 2);
+    store.book(&a).await.unwrap();
+    let guard = store
+        .idempotency_guard(buyer, "guarded", Utc::now())
         .await
         .unwrap()
-        .into_iter()
-        .map(|b| b.id)
-        .collect();
-    ids.reverse();
-    assert_eq!(listed, ids);
+        .expect("the guard");
+    assert_eq!(guard.booking_id, a.booking.id);
+    assert_eq!(guard.fingerprint, a.fingerprint);
+    assert_eq!(guard.response_body, a.response_body);
+    assert_eq!(
+        guard.clone().outcome("another body"),
+        Err(StoreError::IdempotencyKeyReused)
+    );
+    assert_eq!(
+        store
+            .idempotency_guard(UserId::new(), "guarded", Utc::now())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .idempotency_guard(buyer, "guarded", a.guard_expires_at + Duration::seconds(1))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 /// Calls the store as a careful caller would on a busy machine: transient failures (a slow
@@ -730,6 +829,8 @@ on_both_backends!(
     cancel_restores_tickets_once_and_unblocks_delete,
     cancel_after_the_event_started_is_refused,
     bookings_by_user_newest_first,
+    bookings_by_user_pages_by_status,
+    idempotency_guard_is_read_back,
     concurrent_bookings_never_oversell,
     ping_answers,
 );
