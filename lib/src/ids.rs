@@ -42,8 +42,14 @@ macro_rules! ulid_id {
         impl FromStr for $name {
             type Err = ulid::DecodeError;
             fn from_str(raw: &str) -> Result<Self, Self::Err> {
-                // Only the canonical 26-character form: no case games in ids.
-                if raw.len() != ulid::ULID_LEN || raw.bytes().any(|b| b.is_ascii_lowercase()) {
+                // Only the canonical 26-character form: no case games in ids, and a first
+                // character of at most '7' (26 base-32 digits hold 130 bits, a ULID 128: a
+                // larger one overflows, and decoding would drop the excess bits, giving one
+                // id four spellings).
+                if raw.len() != ulid::ULID_LEN
+                    || raw.bytes().any(|b| b.is_ascii_lowercase())
+                    || raw.as_bytes()[0] > b'7'
+                {
                     return Err(ulid::DecodeError::InvalidLength);
                 }
                 ulid::Ulid::from_string(raw).map(Self)
@@ -90,6 +96,10 @@ mod tests {
             "01ARZ3NDEKTSV4RRFFQ69G5FA",
             "01arz3ndektsv4rrffq69g5fav",
             "01ARZ3NDEKTSV4RRFFQ69G5FA!",
+            // Overflowing spellings: 8… to Z… would decode to another id (or fail).
+            "81M8XTDEYJA5S48NEWY6MB53CM",
+            "8ZZZZZZZZZZZZZZZZZZZZZZZZZ",
+            "ZZZZZZZZZZZZZZZZZZZZZZZZZZ",
         ] {
             let err = EventId::parse(bad, "id").unwrap_err();
             assert!(
@@ -97,6 +107,12 @@ mod tests {
                 "{bad}: {err:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_largest_canonical_id_parses() {
+        let max = "7ZZZZZZZZZZZZZZZZZZZZZZZZZ";
+        assert_eq!(EventId::parse(max, "id").unwrap().to_string(), max);
     }
 
     #[test]

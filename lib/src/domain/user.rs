@@ -64,9 +64,13 @@ impl fmt::Display for Email {
     }
 }
 
+/// The longest password: bcrypt ignores every byte past 72, so a longer one could be "right"
+/// with any tail. Register refuses it; login treats it as wrong.
+pub const MAX_PASSWORD_BYTES: usize = 72;
+
 /// Password rules: 8-72 bytes (bcrypt ignores bytes past 72), upper, lower, digit.
 pub fn check_password(password: &str) -> Result<(), &'static str> {
-    if password.len() < 8 || password.len() > 72 {
+    if password.len() < 8 || password.len() > MAX_PASSWORD_BYTES {
         return Err("must be 8-72 bytes long");
     }
     if !password.chars().any(|c| c.is_uppercase()) {

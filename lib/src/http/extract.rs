@@ -236,20 +236,47 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` value; the scheme is case-insensitive (RFC
+/// 9110 §11.1). `None` for another scheme or an empty token. The one parser of the header, for
+/// the extractors and the rate limiter alike.
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 fn bearer(parts: &Parts) -> Option<Result<&str, AppError>> {
     let value = parts.headers.get(header::AUTHORIZATION)?;
     Some(
         value
             .to_str()
             .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
+            .and_then(bearer_token)
             .ok_or(AppError::Unauthorized),
     )
+}
+
+#[cfg(test)]
+mod bearer_tests {
+    use super::bearer_token;
+
+    #[test]
+    fn the_scheme_is_case_insensitive_and_the_token_required() {
+        for value in ["Bearer abc", "bearer abc", "BEARER abc", "bEaReR  abc "] {
+            assert_eq!(bearer_token(value), Some("abc"), "{value}");
+        }
+        for value in [
+            "Basic abc",
+            "Bearer",
+            "Bearer ",
+            "Bearer    ",
+            "Bearerabc",
+            "abc",
+            "",
+        ] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
+        }
+    }
 }
 
 /// An access token already verified by an earlier layer of this request (the rate limiter).

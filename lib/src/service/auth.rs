@@ -1,3 +1,4 @@
+use crate::domain::user::MAX_PASSWORD_BYTES;
 use crate::domain::{Email, Identity, NewUser, Role, User};
 use crate::ids::UserId;
 use crate::store::{Rotation, SessionRecord, Store, StoreError};
@@ -136,8 +137,17 @@ impl AuthService {
             Ok(email) => self.store.user_by_email(&email).await?,
             Err(_) => None,
         };
+        if user.is_none() {
+            // A known address costs two reads (address, then user): an unknown one pays the
+            // second too, so the answer's timing does not tell them apart.
+            self.store.user_by_id(UserId::new()).await?;
+        }
         let hash = user.as_ref().map(|u| u.password_hash.clone());
-        if !tokens::verify_password(password.to_owned(), hash).await? {
+        // bcrypt would ignore the bytes past 72 and accept any tail: such a password is never
+        // right, after the same hashing work as any wrong one.
+        let too_long = password.len() > MAX_PASSWORD_BYTES;
+        let verified = tokens::verify_password(password.to_owned(), hash).await?;
+        if !verified || too_long {
             return Err(AppError::InvalidCredentials);
         }
         let user = user.ok_or(AppError::InvalidCredentials)?;

@@ -190,6 +190,39 @@ async fn role_in_the_body_is_refused_and_creates_nobody(backend: Backend) {
     login.expect(401, "INVALID_CREDENTIALS");
 }
 
+/// bcrypt reads 72 bytes of a password: a login password longer than that is wrong, whatever
+/// its first 72 bytes, like any wrong password.
+async fn a_password_past_72_bytes_never_logs_in(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let password = format!("Aa1{}", "x".repeat(69));
+    assert_eq!(password.len(), 72);
+    let email = "long@example.com";
+    let registered = app
+        .call(
+            "POST",
+            "/api/v1/auth/register",
+            None,
+            Some(json!({ "email": email, "password": password, "name": "Long" })),
+        )
+        .await;
+    assert_eq!(registered.status, 201, "{}", registered.raw);
+    let login = |password: String| {
+        app.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": email, "password": password })),
+        )
+    };
+    login(format!("{password}Z"))
+        .await
+        .expect(401, "INVALID_CREDENTIALS");
+    login(format!("{password}{password}"))
+        .await
+        .expect(401, "INVALID_CREDENTIALS");
+    assert_eq!(login(password).await.status, 200);
+}
+
 async fn login_failures_are_indistinguishable(backend: Backend) {
     let app = TestApp::new(backend).await;
     app.call(
@@ -431,6 +464,68 @@ async fn refresh_from_cookie_and_logout(backend: Backend) {
         .expect(401, "UNAUTHORIZED");
 }
 
+/// Several accounts from one address share the address's budget: the general limit counts an
+/// authenticated request against the IP as well as the user.
+async fn authenticated_requests_count_against_their_ip_too(backend: Backend) {
+    let config = Config::from_lookup(Mode::Local, |k| match k {
+        "RATE_LIMIT_PER_MINUTE" => Some("5".into()),
+        _ => None,
+    })
+    .unwrap();
+    let app = TestApp::with_config(backend, config).await;
+    let (first, _) = app.quick_user(Role::User).await;
+    let (second, _) = app.quick_user(Role::User).await;
+    for token in [&first, &first, &first, &second, &second] {
+        let reply = app.call("GET", "/api/v1/bookings", Some(token), None).await;
+        assert_eq!(reply.status, 200, "{}", reply.raw);
+    }
+    // The second user has sent 2 of its 5, but the address has sent 5.
+    let limited = app
+        .call("GET", "/api/v1/bookings", Some(&second), None)
+        .await;
+    limited.expect(429, "RATE_LIMITED");
+    assert_eq!(limited.header("ratelimit-remaining"), Some("0"));
+    // Anonymous requests from the address are over its budget too.
+    app.call("GET", "/api/v1/events", None, None)
+        .await
+        .expect(429, "RATE_LIMITED");
+}
+
+/// The Bearer scheme is case-insensitive, for the rate limiter and the extractors alike; any
+/// other scheme or an empty token is 401.
+async fn the_bearer_scheme_is_case_insensitive(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let (token, _) = app.quick_user(Role::User).await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let value = format!("{scheme} {token}");
+        let reply = app
+            .call_with(
+                "GET",
+                "/api/v1/auth/me",
+                None,
+                &[("authorization", &value)],
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{scheme}: {}", reply.raw);
+    }
+    for value in [
+        format!("Basic {token}"),
+        "Bearer ".into(),
+        format!("Bearer{token}"),
+    ] {
+        app.call_with(
+            "GET",
+            "/api/v1/auth/me",
+            None,
+            &[("authorization", &value)],
+            None,
+        )
+        .await
+        .expect(401, "UNAUTHORIZED");
+    }
+}
+
 async fn login_is_rate_limited_per_ip(backend: Backend) {
     let config = Config::from_lookup(Mode::Local, |k| match k {
         "AUTH_RATE_LIMIT_PER_MINUTE" => Some("3".into()),
@@ -482,10 +577,13 @@ on_both_backends!(
     registration_rules_each_refused,
     role_in_the_body_is_refused_and_creates_nobody,
     login_failures_are_indistinguishable,
+    a_password_past_72_bytes_never_logs_in,
     forged_and_misused_tokens_are_401,
     refresh_rotates_and_reuse_revokes_the_family,
     refresh_from_cookie_and_logout,
     login_is_rate_limited_per_ip,
+    authenticated_requests_count_against_their_ip_too,
+    the_bearer_scheme_is_case_insensitive,
 );
 
 /// Sessions live in the store: a cache that forgot everything (flushed, evicted, restarted)
