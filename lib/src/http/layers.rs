@@ -12,6 +12,7 @@ use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{from_fn, from_fn_with_state, map_request, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -43,6 +44,7 @@ pub const SECURITY_HEADERS: [(&str, &str); 5] = [
 pub(super) fn apply(routes: Router<AppState>, state: AppState) -> Router {
     let cors = cors(&state.config.cors_allowed_origins);
     let x_request_id = HeaderName::from_static(REQUEST_ID_HEADER);
+    let allow = Arc::new(super::allow_by_path(&state));
     let mut router = routes
         .layer(from_fn_with_state(state.clone(), rate_limit::general))
         .with_state(state)
@@ -52,6 +54,7 @@ pub(super) fn apply(routes: Router<AppState>, state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
         .layer(cors)
+        .layer(from_fn_with_state(allow, answer_plain_options))
         .layer(from_fn(check_request_head))
         .layer(from_fn(finalize));
     for (name, value) in SECURITY_HEADERS {
@@ -121,6 +124,34 @@ async fn check_request_head(req: Request, next: Next) -> Response {
         }
     }
     next.run(req).await
+}
+
+fn is_preflight(req: &Request) -> bool {
+    req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+/// An `OPTIONS` that is no CORS preflight asks which methods a path has: 204 with `Allow` (the
+/// CORS layer, next, would answer it as a preflight: 200 with no `Allow`). These layers run per
+/// route, so the matched route names the path; no route matched is a 404.
+async fn answer_plain_options(
+    axum::extract::State(allow): axum::extract::State<Arc<super::AllowByPath>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.method() != Method::OPTIONS || is_preflight(&req) {
+        return next.run(req).await;
+    }
+    let listed = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .and_then(|path| allow.get(path.as_str()));
+    match listed.and_then(|methods| HeaderValue::from_str(methods).ok()) {
+        Some(methods) => ([(header::ALLOW, methods)], StatusCode::NO_CONTENT).into_response(),
+        None => AppError::NotFound.into_response(),
+    }
 }
 
 /// "Sane" per the contract: 1-128 characters of `[A-Za-z0-9._-]`.
@@ -218,10 +249,7 @@ async fn finalize(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let preflight = req.method() == Method::OPTIONS
-        && req
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let preflight = is_preflight(&req);
     REQUEST_ID
         .scope(id, async move {
             let response = next.run(req).await;

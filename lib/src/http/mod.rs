@@ -38,10 +38,44 @@ impl Endpoint {
 }
 
 fn build(endpoints: Vec<Endpoint>) -> Router<AppState> {
+    let paths: std::collections::BTreeSet<&'static str> =
+        endpoints.iter().map(|e| e.path).collect();
     // Same-path method routers merge, so a path may appear once per method.
-    endpoints
+    let router = endpoints
         .into_iter()
-        .fold(Router::new(), |router, e| router.route(e.path, e.handler))
+        .fold(Router::new(), |router, e| router.route(e.path, e.handler));
+    // Every path answers OPTIONS (the layers answer it: a preflight, or 204 with `Allow`), so a
+    // 405's `Allow` lists it too.
+    paths.into_iter().fold(router, |router, path| {
+        router.route(
+            path,
+            axum::routing::options(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
+    })
+}
+
+/// Each route's path and the methods it answers, as `Allow` lists them.
+pub(crate) type AllowByPath = std::collections::HashMap<&'static str, String>;
+
+pub(crate) fn allow_by_path(state: &AppState) -> AllowByPath {
+    let mut methods: std::collections::HashMap<&'static str, Vec<Method>> = Default::default();
+    for function in Function::ALL {
+        for (method, path) in function.route_list(state) {
+            let listed = methods.entry(path).or_default();
+            if method == Method::GET {
+                listed.push(Method::HEAD);
+            }
+            listed.push(method);
+        }
+    }
+    methods
+        .into_iter()
+        .map(|(path, mut listed)| {
+            listed.push(Method::OPTIONS);
+            let names: Vec<&str> = listed.iter().map(Method::as_str).collect();
+            (path, names.join(","))
+        })
+        .collect()
 }
 
 /// The endpoint groups, one Lambda function each.

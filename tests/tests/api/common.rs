@@ -33,6 +33,44 @@ async fn wrong_method_is_405_with_allow(backend: Backend) {
     );
     let reply = app.call("PUT", "/api/v1/bookings", None, None).await;
     reply.expect(405, "METHOD_NOT_ALLOWED");
+    let allow = reply.header("allow").unwrap();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    assert!(
+        allow.contains("OPTIONS"),
+        "every path answers OPTIONS: {allow}"
+    );
+}
+
+/// An `OPTIONS` that is no CORS preflight is answered 204 with the path's methods in `Allow`
+/// (OPTIONS among them); an unknown path is a 404 envelope.
+async fn plain_options_lists_the_methods(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let reply = app.call("OPTIONS", "/api/v1/auth/login", None, None).await;
+    assert_eq!(reply.status, 204, "{}", reply.raw);
+    assert!(reply.raw.is_empty());
+    let allow = reply.header("allow").expect("an Allow header");
+    let methods: Vec<&str> = allow.split(',').map(str::trim).collect();
+    assert!(
+        methods.contains(&"POST") && methods.contains(&"OPTIONS"),
+        "{allow}"
+    );
+    assert!(!methods.contains(&"GET"), "{allow}");
+    let reply = app
+        .call(
+            "OPTIONS",
+            &format!("/api/v1/events/{}", ulid::Ulid::new()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 204, "{}", reply.raw);
+    let allow = reply.header("allow").unwrap();
+    for method in ["GET", "PUT", "DELETE", "OPTIONS"] {
+        assert!(allow.contains(method), "{method} in {allow}");
+    }
+    app.call("OPTIONS", "/api/v1/nothing-here", None, None)
+        .await
+        .expect(404, "NOT_FOUND");
 }
 
 async fn request_id_is_echoed_only_when_sane(backend: Backend) {
@@ -262,6 +300,7 @@ on_both_backends!(
     charsets_and_repeated_headers,
     unknown_route_is_a_404_envelope_with_request_id,
     wrong_method_is_405_with_allow,
+    plain_options_lists_the_methods,
     request_id_is_echoed_only_when_sane,
     security_headers_on_every_response,
     bodies_are_strict,
