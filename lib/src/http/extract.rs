@@ -22,6 +22,9 @@ where
 
 /// Request bodies over this are 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// A whole body must arrive within this: the layers' read timeout is a gap between frames, so a
+/// client trickling a byte just inside it could otherwise hold a connection for days.
+pub const BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A JSON body: 415 for another content type, 413 past the limit, 400 `VALIDATION_ERROR` naming
 /// the field for anything malformed, missing, mistyped or unknown (bodies deny unknown fields).
@@ -154,22 +157,27 @@ fn deserialize_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<JsonBody<T>, 
 /// Reads the body; `None` when it is empty. A non-empty body must be JSON.
 async fn read_json<T: DeserializeOwned>(req: Request) -> Result<Option<JsonBody<T>>, AppError> {
     let json = is_json(req.headers().get(header::CONTENT_TYPE));
-    let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
-        .await
-        .map_err(|e| {
-            // The limit's error may sit under the body layers' wrappers: walk the chain.
-            let too_long =
-                std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |err| {
-                    err.source()
-                })
-                .any(|err| err.is::<http_body_util::LengthLimitError>());
-            if too_long {
-                AppError::PayloadTooLarge
-            } else {
-                // Cut off or too slow (shorter than its Content-Length, past the read timeout).
-                AppError::validation("body", "was not received completely")
-            }
-        })?;
+    let incomplete = || AppError::validation("body", "was not received completely");
+    let bytes = tokio::time::timeout(
+        BODY_DEADLINE,
+        axum::body::to_bytes(req.into_body(), BODY_LIMIT),
+    )
+    .await
+    .map_err(|_| incomplete())?
+    .map_err(|e| {
+        // The limit's error may sit under the body layers' wrappers: walk the chain.
+        let too_long =
+            std::iter::successors(Some(&e as &(dyn std::error::Error + 'static)), |err| {
+                err.source()
+            })
+            .any(|err| err.is::<http_body_util::LengthLimitError>());
+        if too_long {
+            AppError::PayloadTooLarge
+        } else {
+            // Cut off or too slow (shorter than its Content-Length, past the read timeout).
+            incomplete()
+        }
+    })?;
     if bytes.iter().all(u8::is_ascii_whitespace) && !json {
         return Ok(None);
     }

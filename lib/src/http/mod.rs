@@ -10,7 +10,9 @@ mod rate_limit;
 mod response;
 pub mod site;
 
-pub use extract::{client_ip, Admin, Caller, JsonBody, MaybeCaller, OptionalJsonBody, QueryMap};
+pub use extract::{
+    client_ip, Admin, Caller, JsonBody, MaybeCaller, OptionalJsonBody, QueryMap, BODY_DEADLINE,
+};
 pub use layers::SECURITY_HEADERS;
 pub use response::{envelope, json, REQUEST_ID_HEADER};
 

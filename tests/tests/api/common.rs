@@ -389,3 +389,28 @@ async fn cors_preflight_is_204_for_configured_origins() {
     let reply = app.send(preflight("https://evil.example.com")).await;
     assert_eq!(reply.header("access-control-allow-origin"), None);
 }
+
+/// A body trickled a byte at a time, each inside the read timeout between frames, is still cut
+/// off at the body deadline: a 400, not a connection held for as long as the client likes.
+#[tokio::test]
+async fn a_trickled_body_meets_its_deadline() {
+    let app = TestApp::new(Backend::Memory).await;
+    let trickle = futures::stream::unfold(0u32, |sent| async move {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        Some((
+            Ok::<_, std::convert::Infallible>(axum::body::Bytes::from_static(b" ")),
+            sent + 1,
+        ))
+    });
+    let request = Request::post("/api/v1/auth/login")
+        .header("content-type", "application/json")
+        .header("content-length", "60000")
+        .body(Body::from_stream(trickle))
+        .unwrap();
+    let limit = ticketing::http::BODY_DEADLINE + std::time::Duration::from_secs(20);
+    let reply = tokio::time::timeout(limit, app.send(request))
+        .await
+        .expect("answered once the body deadline passed");
+    reply.expect(400, "VALIDATION_ERROR");
+    assert!(reply.raw.contains("body"), "{}", reply.raw);
+}
