@@ -1,6 +1,6 @@
 //! `/api/v1/bookings`: book (idempotent), list own, get, cancel.
 
-use super::{envelope, Caller, Endpoint, JsonBody, QueryMap};
+use super::{envelope, Caller, CurrentCaller, Endpoint, JsonBody, QueryMap};
 use crate::domain::booking::parse_idempotency_key;
 use crate::domain::{BookingStatus, NewBookingRequest, PageParams, Problems};
 use crate::ids::BookingId;
@@ -100,7 +100,7 @@ async fn list(
 
 async fn show(
     State(state): State<AppState>,
-    Caller(who): Caller,
+    CurrentCaller(who): CurrentCaller,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let booking = state
@@ -115,7 +115,7 @@ async fn show(
 
 async fn cancel(
     State(state): State<AppState>,
-    Caller(who): Caller,
+    CurrentCaller(who): CurrentCaller,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let booking = state

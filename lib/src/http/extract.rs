@@ -312,7 +312,21 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// The caller if a token was sent (an invalid one is still 401), else anonymous.
+/// The authenticated caller with the role the store holds now (a promotion counts as soon as a
+/// demotion does), for routes whose answer the role widens: another user's booking.
+pub struct CurrentCaller(pub Identity);
+
+impl FromRequestParts<AppState> for CurrentCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let identity = token_identity(parts, state).ok_or(AppError::Unauthorized)??;
+        state.auth.current(identity).await.map(Self)
+    }
+}
+
+/// The caller if a token was sent (an invalid one is still 401), else anonymous; with the stored
+/// role, which decides whether drafts are shown.
 pub struct MaybeCaller(pub Option<Identity>);
 
 impl FromRequestParts<AppState> for MaybeCaller {
@@ -321,7 +335,7 @@ impl FromRequestParts<AppState> for MaybeCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         match token_identity(parts, state) {
             None => Ok(Self(None)),
-            Some(identity) => Ok(Self(Some(state.auth.confirmed(identity?).await?))),
+            Some(identity) => Ok(Self(Some(state.auth.current(identity?).await?))),
         }
     }
 }

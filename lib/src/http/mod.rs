@@ -11,7 +11,8 @@ mod response;
 pub mod site;
 
 pub use extract::{
-    client_ip, Admin, Caller, JsonBody, MaybeCaller, OptionalJsonBody, QueryMap, BODY_DEADLINE,
+    client_ip, Admin, Caller, CurrentCaller, JsonBody, MaybeCaller, OptionalJsonBody, QueryMap,
+    BODY_DEADLINE,
 };
 pub use layers::SECURITY_HEADERS;
 pub use response::{envelope, json, REQUEST_ID_HEADER};

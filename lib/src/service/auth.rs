@@ -89,6 +89,13 @@ impl AuthService {
         if !who.is_admin() {
             return Ok(who);
         }
+        self.current(who).await
+    }
+
+    /// A token's identity with the role the store holds now, whatever the token claims (a
+    /// promotion counts too): for what the role shows beyond admin routes (drafts, other users'
+    /// bookings).
+    pub async fn current(&self, who: Identity) -> Result<Identity, AppError> {
         let role = self.stored_role(who.user_id).await?;
         Ok(Identity { role, ..who })
     }

@@ -674,8 +674,38 @@ async fn role_changes_reach_admin_routes_within_seconds(backend: Backend) {
         )
     };
     create().await.expect(403, "FORBIDDEN");
+    // What only an admin may see: a draft, another user's booking.
+    let admin = app.admin_token().await;
+    let draft = app
+        .create_event(&admin, json!({ "status": "draft", "totalTickets": 5 }))
+        .await;
+    let public = app.create_event(&admin, json!({ "totalTickets": 5 })).await;
+    let (other, _) = app.quick_user(Role::User).await;
+    let booked = app
+        .book(&other, &uuid::Uuid::new_v4().to_string(), &public, 1)
+        .await;
+    let theirs = format!(
+        "/api/v1/bookings/{}",
+        booked.body["data"]["id"].as_str().unwrap()
+    );
+    let draft_uri = format!("/api/v1/events/{draft}");
+    app.call("GET", &draft_uri, Some(&access), None)
+        .await
+        .expect(404, "NOT_FOUND");
+    app.call("GET", &theirs, Some(&access), None)
+        .await
+        .expect(404, "NOT_FOUND");
     app.state.auth.set_role(&email, Role::Admin).await.unwrap();
     within_five_seconds(|| async { create().await.status == 201 }).await;
+    // With the same old token, the stored role decides what is visible too.
+    within_five_seconds(|| async {
+        app.call("GET", &draft_uri, Some(&access), None)
+            .await
+            .status
+            == 200
+            && app.call("GET", &theirs, Some(&access), None).await.status == 200
+    })
+    .await;
     // The same token, issued when the user was a user, now works; `/auth/me` agrees.
     let me = app
         .call("GET", "/api/v1/auth/me", Some(&access), None)
