@@ -5,6 +5,7 @@ pub mod event;
 pub mod inventory;
 pub mod page;
 pub mod search;
+pub mod text;
 pub mod user;
 
 pub use booking::{Booking, BookingStatus, NewBookingRequest};

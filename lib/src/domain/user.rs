@@ -25,16 +25,19 @@ impl Identity {
     }
 }
 
-/// A trimmed, lower-cased email address of a plausible shape.
+/// A trimmed, NFKC-normalised, lower-cased email address of a plausible shape, with no invisible
+/// or control character (so two addresses that look alike are one, or one is refused).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let value = raw.trim().to_lowercase();
+        let value = super::text::nfkc(raw.trim()).to_lowercase();
         let valid = value.len() <= 254
-            && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+            && !value
+                .chars()
+                .any(|c| c.is_whitespace() || super::text::is_invisible_or_control(c))
             && match value.split_once('@') {
                 Some((local, domain)) => {
                     !local.is_empty()
@@ -103,6 +106,12 @@ impl NewUser {
             problems.add("password", message);
         }
         let name = text(&mut problems, "name", name, 1, 100);
+        if name.chars().any(super::text::is_control_or_bidi_override) {
+            problems.add(
+                "name",
+                "must not contain control or text-direction override characters",
+            );
+        }
         problems.into_result(())?;
         Ok(Self {
             email: email.expect("checked above"),

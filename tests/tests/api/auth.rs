@@ -75,6 +75,60 @@ async fn duplicate_email_is_409_case_insensitively(backend: Backend) {
     .expect(409, "EMAIL_TAKEN");
 }
 
+/// Addresses that look alike are one address (NFKC: full-width letters are plain ones) or are
+/// refused (an invisible character in them); names may not hide control or direction-override
+/// characters.
+async fn look_alike_addresses_and_hidden_characters(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let register = |email: &str, name: &str| {
+        app.call(
+            "POST",
+            "/api/v1/auth/register",
+            None,
+            Some(json!({ "email": email, "password": PASSWORD, "name": name })),
+        )
+    };
+    let unique = ulid::Ulid::new().to_string().to_lowercase();
+    let plain = format!("adminx{unique}@example.com");
+    assert_eq!(register(&plain, "Ada").await.status, 201);
+    let full_width = format!("ＡＤＭＩＮx{unique}@example.com");
+    register(&full_width, "Ada")
+        .await
+        .expect(409, "EMAIL_TAKEN");
+    let login = app
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": full_width, "password": PASSWORD })),
+        )
+        .await;
+    assert_eq!(login.status, 200, "the same account: {}", login.raw);
+    for hidden in ["\u{200b}", "\u{202e}", "\u{feff}", "\u{0}"] {
+        let email = format!("adminx{unique}{hidden}@example.com");
+        let reply = register(&email, "Ada").await;
+        reply.expect(400, "VALIDATION_ERROR");
+        assert_eq!(reply.field_errors(), ["email"], "{hidden:?}");
+    }
+    for name in [
+        "Ada\u{0}",
+        "Ada\u{1b}[31m",
+        "Ada \u{202e}evol",
+        "\u{2066}Ada",
+    ] {
+        let reply = register(&format!("n{}@example.com", ulid::Ulid::new()), name).await;
+        reply.expect(400, "VALIDATION_ERROR");
+        assert_eq!(reply.field_errors(), ["name"], "{name:?}");
+    }
+    // Joiners hold emoji and scripts together: such a name is fine.
+    let family = register(
+        &format!("z{}@example.com", ulid::Ulid::new()),
+        "Ada 👩\u{200d}💻",
+    )
+    .await;
+    assert_eq!(family.status, 201, "{}", family.raw);
+}
+
 async fn racing_registrations_give_one_201_and_409s(backend: Backend) {
     let app = Arc::new(TestApp::new(backend).await);
     let tasks = (0..5).map(|_| {
@@ -573,6 +627,7 @@ on_both_backends!(
     role_changes_reach_admin_routes_within_seconds,
     register_returns_user_tokens_and_cookie,
     duplicate_email_is_409_case_insensitively,
+    look_alike_addresses_and_hidden_characters,
     racing_registrations_give_one_201_and_409s,
     registration_rules_each_refused,
     role_in_the_body_is_refused_and_creates_nobody,
