@@ -598,9 +598,10 @@ impl SessionStore for ContendedStore {
         presented: &str,
         next: &str,
         expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> StoreResult<Rotation> {
         self.inner
-            .rotate_session(family, presented, next, expires_at)
+            .rotate_session(family, presented, next, expires_at, now)
             .await
     }
     async fn revoke_session(&self, family: &str) -> StoreResult<()> {

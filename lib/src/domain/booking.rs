@@ -89,12 +89,13 @@ impl NewBookingRequest {
         if !(1..=i64::from(MAX_QUANTITY)).contains(&quantity) {
             problems.add("quantity", "must be a whole number from 1 to 10");
         }
-        problems.into_result(())?;
-        Ok(Self {
-            event_id: event_id.expect("checked"),
-            quantity: quantity as u32,
+        let quantity = u32::try_from(quantity).ok();
+        let parsed = event_id.zip(quantity).map(|(event_id, quantity)| Self {
+            event_id,
+            quantity,
             idempotency_key,
-        })
+        });
+        problems.finish(parsed)
     }
 
     /// Identifies "the same request" for idempotency: equal bodies give equal fingerprints.

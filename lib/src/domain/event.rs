@@ -228,16 +228,19 @@ impl NewEvent {
             Some(raw) => parse_creatable_status(&mut p, raw),
             None => Some(EventStatus::Published),
         };
-        p.into_result(())?;
-        Ok(Self {
-            name,
-            description,
-            venue,
-            date: date.expect("checked"),
-            price: price.expect("checked"),
-            total_tickets: total_tickets.expect("checked"),
-            status: status.expect("checked"),
-        })
+        let parsed = match (date, price, total_tickets, status) {
+            (Some(date), Some(price), Some(total_tickets), Some(status)) => Some(Self {
+                name,
+                description,
+                venue,
+                date,
+                price,
+                total_tickets,
+                status,
+            }),
+            _ => None,
+        };
+        p.finish(parsed)
     }
 
     pub fn into_event(self, now: DateTime<Utc>, rule: super::ShardRule) -> Event {

@@ -112,12 +112,12 @@ impl NewUser {
                 "must not contain control or text-direction override characters",
             );
         }
-        problems.into_result(())?;
-        Ok(Self {
-            email: email.expect("checked above"),
+        let parsed = email.map(|email| Self {
+            email,
             password: password.to_owned(),
             name,
-        })
+        });
+        problems.finish(parsed)
     }
 }
 

@@ -185,10 +185,11 @@ impl AuthService {
             .await?
             .ok_or(AppError::Unauthorized)?;
         let next = self.tokens.issue_refresh(&user, Some(family.clone()))?;
-        let expires_at = chrono::Utc::now() + chrono::Duration::seconds(REFRESH_TTL_SECS);
+        let now = chrono::Utc::now();
+        let expires_at = now + chrono::Duration::seconds(REFRESH_TTL_SECS);
         match self
             .store
-            .rotate_session(&family, &claims.jti, &next.jti, expires_at)
+            .rotate_session(&family, &claims.jti, &next.jti, expires_at, now)
             .await?
         {
             Rotation::Rotated => {}

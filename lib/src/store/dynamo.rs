@@ -129,11 +129,18 @@ fn catalog_sort_key(at: DateTime<Utc>, id: EventId) -> String {
 fn number(item: &Item, name: &str) -> Option<u64> {
     item.get(name)?.as_n().ok()?.parse().ok()
 }
-fn shard_counts(item: &Item) -> ShardCounts {
-    ShardCounts {
-        available: number(item, AVAILABLE_TICKETS).unwrap_or(0) as u32,
-        confirmed: number(item, CONFIRMED_BOOKINGS).unwrap_or(0) as u32,
-    }
+/// A shard's counters; a missing or malformed one is a corrupt item, never a silent 0 (which
+/// would read as sold out).
+fn shard_counts(item: &Item) -> StoreResult<ShardCounts> {
+    let counter = |name: &str| {
+        number(item, name)
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("shard without a valid {name}").into()))
+    };
+    Ok(ShardCounts {
+        available: counter(AVAILABLE_TICKETS)?,
+        confirmed: counter(CONFIRMED_BOOKINGS)?,
+    })
 }
 fn request_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
     StoreError::Request(Cause::new(e))
@@ -710,7 +717,7 @@ impl EventStore for DynamoStore {
                 let item = found
                     .get(&pk)
                     .ok_or_else(|| StoreError::Corrupt(format!("missing shard {pk}").into()))?;
-                inventory.shards.push(shard_counts(item));
+                inventory.shards.push(shard_counts(item)?);
             }
             out.insert(id, inventory);
         }
@@ -752,7 +759,7 @@ impl EventStore for DynamoStore {
             let item = response.item().ok_or_else(|| {
                 StoreError::Corrupt(format!("missing shard {k} of event {id}").into())
             })?;
-            inventory.shards.push(shard_counts(item));
+            inventory.shards.push(shard_counts(item)?);
         }
         if inventory.shards.len() != usize::from(shards) {
             return Err(StoreError::Corrupt(
@@ -1139,6 +1146,7 @@ impl SessionStore for DynamoStore {
         presented: &str,
         next: &str,
         expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> StoreResult<Rotation> {
         let request = self
             .client()
@@ -1163,7 +1171,7 @@ impl SessionStore for DynamoStore {
                 (":one", n(1)),
                 (":false", AttributeValue::Bool(false)),
                 (":expires", n(expires_at.timestamp())),
-                (":now", n(Utc::now().timestamp())),
+                (":now", n(now.timestamp())),
             ]))
 ;
         let Some(old) = self.update_or_old(request).await? else {
@@ -1176,7 +1184,7 @@ impl SessionStore for DynamoStore {
             .get(TTL_ATTRIBUTE)
             .and_then(|v| v.as_n().ok())
             .and_then(|v| v.parse::<i64>().ok())
-            .is_none_or(|ttl| ttl <= Utc::now().timestamp());
+            .is_none_or(|ttl| ttl <= now.timestamp());
         let revoked = old.get(attr::REVOKED).and_then(|v| v.as_bool().ok()) == Some(&true);
         Ok(if expired {
             Rotation::Unknown
@@ -1228,6 +1236,30 @@ impl Store for DynamoStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shard_missing_a_counter_is_corrupt_not_sold_out() {
+        let whole: Item = HashMap::from([
+            (AVAILABLE_TICKETS.to_owned(), n(7)),
+            (CONFIRMED_BOOKINGS.to_owned(), n(2)),
+        ]);
+        let counts = shard_counts(&whole).unwrap();
+        assert_eq!((counts.available, counts.confirmed), (7, 2));
+        for missing in [AVAILABLE_TICKETS, CONFIRMED_BOOKINGS] {
+            let mut item = whole.clone();
+            item.remove(missing);
+            assert!(
+                matches!(shard_counts(&item), Err(StoreError::Corrupt(_))),
+                "{missing}"
+            );
+        }
+        let mut garbled = whole.clone();
+        garbled.insert(AVAILABLE_TICKETS.to_owned(), s("seven"));
+        assert!(matches!(
+            shard_counts(&garbled),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
 
     /// The attribute names the expressions use are the ones serde writes: a renamed field would
     /// fail here, not silently in a condition on DynamoDB.

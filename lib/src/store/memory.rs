@@ -394,12 +394,13 @@ impl SessionStore for MemoryStore {
         presented: &str,
         next: &str,
         expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> StoreResult<Rotation> {
         let mut inner = self.lock();
         let Some(session) = inner
             .sessions
             .get_mut(family)
-            .filter(|s| s.record.expires_at > Utc::now())
+            .filter(|s| s.record.expires_at > now)
         else {
             return Ok(Rotation::Unknown);
         };

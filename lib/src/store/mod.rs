@@ -207,7 +207,7 @@ pub enum Rotation {
 pub trait SessionStore: Send + Sync {
     async fn open_session(&self, session: &SessionRecord) -> StoreResult<()>;
     /// One conditional write: if the family's current token is `presented` (and the family is
-    /// neither revoked nor expired) it becomes `next` and the expiry moves to `expires_at`.
+    /// neither revoked nor expired at `now`) it becomes `next` and the expiry moves to `expires_at`.
     /// Of concurrent rotations of one token exactly one is `Rotated`.
     async fn rotate_session(
         &self,
@@ -215,6 +215,7 @@ pub trait SessionStore: Send + Sync {
         presented: &str,
         next: &str,
         expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> StoreResult<Rotation>;
     /// Marks the family revoked; unknown families are left alone.
     async fn revoke_session(&self, family: &str) -> StoreResult<()>;

@@ -751,27 +751,35 @@ async fn sessions_rotate_once_and_remember_what_was_spent(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        store.rotate_session(&family, "t1", "t2", later).await,
+        store
+            .rotate_session(&family, "t1", "t2", later, Utc::now())
+            .await,
         Ok(Rotation::Rotated)
     );
     assert_eq!(
-        store.rotate_session(&family, "t1", "t3", later).await,
+        store
+            .rotate_session(&family, "t1", "t3", later, Utc::now())
+            .await,
         Ok(Rotation::Spent),
         "t1 was spent"
     );
     assert_eq!(
-        store.rotate_session(&family, "t2", "t3", later).await,
+        store
+            .rotate_session(&family, "t2", "t3", later, Utc::now())
+            .await,
         Ok(Rotation::Rotated),
         "a proven reuse is the caller's to act on; the store only reports it"
     );
     store.revoke_session(&family).await.unwrap();
     assert_eq!(
-        store.rotate_session(&family, "t3", "t4", later).await,
+        store
+            .rotate_session(&family, "t3", "t4", later, Utc::now())
+            .await,
         Ok(Rotation::Revoked)
     );
     assert_eq!(
         store
-            .rotate_session("no-such-family", "t1", "t2", later)
+            .rotate_session("no-such-family", "t1", "t2", later, Utc::now())
             .await,
         Ok(Rotation::Unknown)
     );
@@ -782,8 +790,30 @@ async fn sessions_rotate_once_and_remember_what_was_spent(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(
-        store.rotate_session(&expired, "e1", "e2", later).await,
+        store
+            .rotate_session(&expired, "e1", "e2", later, Utc::now())
+            .await,
         Ok(Rotation::Unknown)
+    );
+    // Expiry is judged at the `now` given: a live family presented after its end is unknown,
+    // and still rotates at a time before it.
+    let ending = ulid::Ulid::new().to_string();
+    store
+        .open_session(&session(&ending, "f1", Duration::hours(1)))
+        .await
+        .unwrap();
+    let past_its_end = Utc::now() + Duration::hours(2);
+    assert_eq!(
+        store
+            .rotate_session(&ending, "f1", "f2", later, past_its_end)
+            .await,
+        Ok(Rotation::Unknown)
+    );
+    assert_eq!(
+        store
+            .rotate_session(&ending, "f1", "f2", later, Utc::now())
+            .await,
+        Ok(Rotation::Rotated)
     );
 }
 
@@ -799,7 +829,13 @@ async fn concurrent_rotations_of_one_token_rotate_once(backend: Backend) {
         tokio::spawn(async move {
             let next = format!("next-{i}");
             until_decided(|| {
-                store.rotate_session(&family, "t1", &next, Utc::now() + Duration::days(7))
+                store.rotate_session(
+                    &family,
+                    "t1",
+                    &next,
+                    Utc::now() + Duration::days(7),
+                    Utc::now(),
+                )
             })
             .await
         })
