@@ -210,3 +210,16 @@ test("a logged-out click on Book tickets leads to login and back", async ({ page
   await page.getByRole("button", { name: "Log in" }).click();
   await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
 });
+
+test("Enter commits a search at once, without waiting out the typing delay", async ({ page }) => {
+  // Page timers frozen: the typing delay never ends by itself, so only Enter can commit.
+  await page.clock.install({ time: new Date("2030-01-01T08:00:00Z") });
+  await page.goto("/events");
+  await page.clock.pauseAt(new Date("2030-01-01T09:00:00Z"));
+  const search = page.getByRole("searchbox", { name: "Search events" });
+  await search.fill("harbour");
+  await page.waitForTimeout(800);
+  expect(page.url()).not.toContain("search=");
+  await search.press("Enter");
+  await expect(page).toHaveURL(/search=harbour/);
+});

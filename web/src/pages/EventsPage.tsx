@@ -148,7 +148,15 @@ function TypedFilter({ label, value, onSettled, className, ...input }: TypedFilt
   return (
     <label className={className}>
       {label}
-      <input {...input} value={draft} onChange={(e) => setDraft(e.target.value)} />
+      <input
+        {...input}
+        value={draft}
+        onChange={(e) => setDraft(e.target.value)}
+        // Enter means "this is my search": no waiting out the typing delay.
+        onKeyDown={(e) => {
+          if (e.key === "Enter" && draft !== value) settle.current(draft);
+        }}
+      />
     </label>
   );
 }
