@@ -87,7 +87,7 @@ impl Cents {
         Ok(Self(cents))
     }
 
-    /// The JSON number for clients (e.g. 1999 → 19.99, 1500 → 15).
+    /// The JSON number for clients (e.g. 1999 → 19.99, 1500 → 15.0: a float, as serde_json writes it).
     pub fn to_json(self) -> serde_json::Value {
         let text = format!("{}.{:02}", self.0 / 100, (self.0 % 100).abs());
         let sign = if self.0 < 0 && self.0 > -100 { "-" } else { "" };

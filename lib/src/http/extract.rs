@@ -300,7 +300,8 @@ fn token_identity(parts: &Parts, state: &AppState) -> Option<Result<Identity, Ap
 }
 
 /// The authenticated caller (a valid access token), else 401. A token claiming admin is
-/// confirmed against the stored role, so a demoted admin is a user at once.
+/// confirmed against the stored role (read at most every 2 s), so a demoted admin is a user within
+/// seconds.
 pub struct Caller(pub Identity);
 
 impl FromRequestParts<AppState> for Caller {
@@ -436,6 +437,34 @@ mod tests {
             panic!("{err:?}")
         };
         errors.into_iter().filter_map(|e| e.field).collect()
+    }
+
+    /// `body_error` reads two of serde's sentences ("unknown field `…`", "missing field `…`") to
+    /// name the field: a serde or serde_json release that rewords them fails here, not silently
+    /// in a 400 that names "body" instead of the field.
+    #[test]
+    fn the_serde_wording_body_error_reads_is_pinned() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct One {
+            a: u8,
+        }
+        let unknown = serde_json::from_str::<One>(r#"{"a":1,"b":2}"#).unwrap_err();
+        assert!(
+            unknown.to_string().starts_with("unknown field `b`"),
+            "{unknown}"
+        );
+        let missing = serde_json::from_str::<One>("{}").unwrap_err();
+        assert!(
+            missing.to_string().starts_with("missing field `a`"),
+            "{missing}"
+        );
+        // And what they become: the field's name in our words.
+        assert_eq!(
+            field(parse(r#"{"email":"a","age":1,"extra":{"x":1}}"#)),
+            "extra"
+        );
     }
 
     #[test]

@@ -84,7 +84,8 @@ impl AuthService {
     }
 
     /// A token's identity with the role the store holds, where the role matters: a token that
-    /// claims admin is confirmed (a demotion takes effect at once); a user's is taken as it is.
+    /// claims admin is confirmed (a demotion takes effect within the role cache's 2 s); a user's is
+    /// taken as it is.
     pub async fn confirmed(&self, who: Identity) -> Result<Identity, AppError> {
         if !who.is_admin() {
             return Ok(who);

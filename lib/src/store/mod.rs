@@ -136,15 +136,15 @@ pub trait EventStore: Send + Sync {
         &self,
         events: &[(EventId, u16)],
     ) -> StoreResult<HashMap<EventId, Inventory>>;
-    /// Writes the editable fields (never the counters) to the catalog item and the shards'
-    /// copies of the booking conditions, on condition that the stored status is still `was`
-    /// (else `Contention`: the caller re-reads), and for a move to draft that no confirmed
-    /// booking stands (`HasActiveBookings`); `NotFound` if deleted meanwhile.
     /// All of one event's shards as of a single instant (a transactional read), so a booking
     /// re-planning over them never sums counts taken at different moments: separate reads, with
     /// a cancel landing on a shard already read and a booking on one not yet read, can add up
     /// to fewer tickets than the event ever had.
     async fn inventory_snapshot(&self, id: EventId, shards: u16) -> StoreResult<Inventory>;
+    /// Writes the editable fields (never the counters) to the catalog item and the shards'
+    /// copies of the booking conditions, on condition that the stored status is still `was`
+    /// (else `Contention`: the caller re-reads), and for a move to draft that no confirmed
+    /// booking stands (`HasActiveBookings`); `NotFound` if deleted meanwhile.
     async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()>;
     /// Soft delete, conditioned on no confirmed bookings (`HasActiveBookings`).
     async fn delete_event(&self, id: EventId, by: UserId, at: DateTime<Utc>) -> StoreResult<()>;
