@@ -35,14 +35,14 @@ tools_venv() {
   local tool pin wanted=()
   for tool in "$@"; do
     for pin in "${TOOL_PINS[@]}"; do
-      [[ "${pin%%==*}" == "$tool" ]] && wanted+=("$pin")
+      if [[ "${pin%%==*}" == "$tool" ]]; then wanted+=("$pin"); fi
     done
   done
   [[ -x "$TOOLS_VENV/bin/python" ]] || python3 -m venv "$TOOLS_VENV" || return 1
   local missing=()
   for pin in "${wanted[@]}"; do
     local have
-    have=$("$TOOLS_VENV/bin/pip" show "${pin%%==*}" 2>/dev/null | sed -n 's/^Version: //p')
+    have=$({ "$TOOLS_VENV/bin/pip" show "${pin%%==*}" 2>/dev/null || true; } | sed -n 's/^Version: //p')
     [[ "$have" == "${pin##*==}" ]] || missing+=("$pin")
   done
   if ((${#missing[@]})); then

@@ -5,6 +5,7 @@ import { BrowserRouter } from "react-router";
 import { App } from "./App";
 import { ApiError, isRetryable } from "./api/errors";
 import { resumeSession } from "./session/actions";
+import { onUserChange } from "./session/store";
 import "./styles.css";
 
 const queryClient = new QueryClient({
@@ -22,6 +23,10 @@ const queryClient = new QueryClient({
     mutations: { retry: false },
   },
 });
+
+// One user's data never shows to the next: the cache goes with every sign-out (the button, or a
+// 401 that ended the session) and with a change of user.
+onUserChange(() => queryClient.clear());
 
 void resumeSession();
 

@@ -533,7 +533,8 @@ impl DynamoStore {
         count: usize,
     ) -> StoreResult<Vec<Item>> {
         let client = self.client().await;
-        let mut out = Vec::with_capacity(count);
+        // `count` comes from a client's page number: never allocate by it.
+        let mut out = Vec::new();
         let mut start: Option<Item> = None;
         while out.len() < count {
             let page = client
@@ -1041,21 +1042,38 @@ impl BookingStore for DynamoStore {
             ),
             None => (BOOKINGS_BY_USER, keys::bookings_by_user(user)),
         };
-        let offset = page.offset() as usize;
-        let wanted = offset.saturating_add(page.limit as usize);
-        let (counts, items) = tokio::join!(
-            self.get(keys::booking_counts(user)),
-            self.query_newest(index, partition, wanted)
-        );
-        let counts = counts?.unwrap_or_default();
         let statuses = status.map_or(BookingStatus::ALL.to_vec(), |one| vec![one]);
-        let total = statuses
-            .iter()
-            .map(|s| number(&counts, s.as_str()).unwrap_or(0))
-            .sum();
-        let bookings = items?
+        let total_of = |counts: Option<Item>| -> u64 {
+            let counts = counts.unwrap_or_default();
+            statuses
+                .iter()
+                .map(|s| number(&counts, s.as_str()).unwrap_or(0))
+                .sum()
+        };
+        let offset = page.offset();
+        let wanted =
+            usize::try_from(offset.saturating_add(u64::from(page.limit))).unwrap_or(usize::MAX);
+        // The first page reads its items and the total side by side; a later one asks the total
+        // first, so a page past the end reads no items at all.
+        let (total, items) = if offset == 0 {
+            let (counts, items) = tokio::join!(
+                self.get(keys::booking_counts(user)),
+                self.query_newest(index, partition, wanted)
+            );
+            (total_of(counts?), items?)
+        } else {
+            let total = total_of(self.get(keys::booking_counts(user)).await?);
+            if offset >= total {
+                return Ok(BookingPage {
+                    bookings: Vec::new(),
+                    total,
+                });
+            }
+            (total, self.query_newest(index, partition, wanted).await?)
+        };
+        let bookings = items
             .into_iter()
-            .skip(offset)
+            .skip(offset as usize)
             .map(decode)
             .collect::<StoreResult<Vec<Booking>>>()?;
         Ok(BookingPage { bookings, total })

@@ -333,7 +333,7 @@ impl BookingStore for MemoryStore {
         merged.sort_unstable_by(|a, b| b.cmp(a));
         let bookings = merged
             .into_iter()
-            .skip(page.offset() as usize)
+            .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
             .take(page.limit as usize)
             .filter_map(|id| inner.bookings.get(&id).cloned())
             .collect();

@@ -634,6 +634,16 @@ async fn bookings_by_user_pages_by_status(backend: Backend) {
             }
         }
     }
+    // The last page a client may ask for: nothing, the right total, no huge read or allocation.
+    let far = PageParams {
+        page: u32::MAX,
+        limit: PageParams::MAX_LIMIT,
+    };
+    for status in [None, Some(BookingStatus::Cancelled)] {
+        let got = store.bookings_by_user(buyer, status, far).await.unwrap();
+        assert!(got.bookings.is_empty());
+        assert_eq!(got.total, if status.is_some() { 3 } else { 7 });
+    }
     let nobody = store
         .bookings_by_user(UserId::new(), None, PageParams::default())
         .await

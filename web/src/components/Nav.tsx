@@ -1,4 +1,3 @@
-import { useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, NavLink, useNavigate } from "react-router";
 import { logOut } from "../session/actions";
@@ -7,7 +6,6 @@ import { useSession } from "../session/store";
 export function Nav() {
   const session = useSession();
   const navigate = useNavigate();
-  const queryClient = useQueryClient();
   const [leaving, setLeaving] = useState(false);
   const user = session.status === "signedIn" ? session.user : null;
 
@@ -16,7 +14,7 @@ export function Nav() {
     try {
       await logOut();
     } finally {
-      queryClient.clear();
+      // The query cache is cleared by the sign-out itself (see main.tsx).
       setLeaving(false);
       navigate("/events");
     }

@@ -11,9 +11,26 @@ let session: Session = { status: "starting" };
 let accessToken: string | null = null;
 const listeners = new Set<() => void>();
 
+const userChangeListeners = new Set<() => void>();
+
+function userIdOf(s: Session): string | null {
+  return s.status === "signedIn" ? s.user.id : null;
+}
+
 function publish(next: Session) {
+  const was = userIdOf(session);
   session = next;
   for (const listener of listeners) listener();
+  // A signed-in user left (logged out, or signed out by a 401) or another took their place.
+  if (was !== null && was !== userIdOf(next)) {
+    for (const listener of userChangeListeners) listener();
+  }
+}
+
+/** Calls `listener` whenever the signed-in user leaves or changes (so their data can be dropped). */
+export function onUserChange(listener: () => void): () => void {
+  userChangeListeners.add(listener);
+  return () => userChangeListeners.delete(listener);
 }
 
 export function accessTokenNow(): string | null {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { api, unwrap } from "../../src/api/client";
 import { singleFlight } from "../../src/session/singleFlight";
-import { accessTokenNow, currentSession, signIn, signOut } from "../../src/session/store";
+import { accessTokenNow, currentSession, onUserChange, signIn, signOut } from "../../src/session/store";
 
 const user = {
   id: "u1",
@@ -90,5 +90,26 @@ describe("the API client's refresh on 401", () => {
     });
     await expect(unwrap(api.GET("/api/v1/auth/me"))).rejects.toMatchObject({ name: "NetworkError" });
     expect(accessTokenNow()).toBe("token");
+  });
+});
+
+describe("onUserChange", () => {
+  test("fires when a signed-in user leaves or another signs in, not on a refresh", () => {
+    let changes = 0;
+    const stop = onUserChange(() => changes++);
+    signIn("t1", user);
+    expect(changes).toBe(0);
+    signIn("t2", user); // a refresh: same user, new token
+    expect(changes).toBe(0);
+    signIn("t3", { ...user, id: "u2" }); // another user
+    expect(changes).toBe(1);
+    signOut(); // the button, or a 401
+    expect(changes).toBe(2);
+    signOut();
+    expect(changes).toBe(2);
+    stop();
+    signIn("t4", user);
+    signOut();
+    expect(changes).toBe(2);
   });
 });
