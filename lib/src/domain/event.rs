@@ -459,7 +459,7 @@ impl EventQuery {
         let literal = |raw: Option<&str>| {
             raw.map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(str::to_lowercase)
+                .map(super::text::fold)
         };
         let venue = literal(get("venue"));
         let search = literal(get("search"));
@@ -585,9 +585,9 @@ pub struct FoldedText {
 impl FoldedText {
     pub fn of(event: &Event) -> Self {
         Self {
-            name: event.name.to_lowercase(),
-            description: event.description.to_lowercase(),
-            venue: event.venue.to_lowercase(),
+            name: super::text::fold(&event.name),
+            description: super::text::fold(&event.description),
+            venue: super::text::fold(&event.venue),
         }
     }
 }

@@ -12,6 +12,13 @@ pub fn nfkc(raw: &str) -> String {
         .into_owned()
 }
 
+/// Unicode full case folding, the one folding of searched text and of what is searched for:
+/// `Straße` holds `STRASSE`, `ΣΑΣΑ` holds `ΣΑΣ` (a final sigma folds like any other), `ﬁesta`
+/// holds `fiesta`. Lower-casing gets all three wrong.
+pub fn fold(text: &str) -> String {
+    caseless::default_case_fold_str(text)
+}
+
 fn category(c: char) -> GeneralCategory {
     CodePointMapData::<GeneralCategory>::new().get(c)
 }
@@ -36,6 +43,23 @@ pub fn is_control_or_bidi_override(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn case_folding_finds_what_lower_casing_misses() {
+        for (text, needle) in [
+            ("Straße", "STRASSE"),
+            ("ΣΑΣΑ", "ΣΑΣ"),
+            ("ﬁesta", "fiesta"),
+            ("Jazz", "JAZZ"),
+        ] {
+            assert!(fold(text).contains(&fold(needle)), "{text} holds {needle}");
+        }
+        assert!(
+            !"ΣΑΣΑ".to_lowercase().contains(&"ΣΑΣ".to_lowercase()),
+            "what went wrong before"
+        );
+        assert!(!fold("Jazz").contains(&fold("rock")));
+    }
 
     #[test]
     fn compatibility_forms_fold() {

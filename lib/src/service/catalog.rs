@@ -329,7 +329,7 @@ mod tests {
             .filter(|e| {
                 [&e.name, &e.description, &e.venue]
                     .iter()
-                    .any(|text| text.to_lowercase().contains(search))
+                    .any(|text| crate::domain::text::fold(text).contains(search))
             })
             .map(|e| e.id)
             .collect();

@@ -377,6 +377,34 @@ async fn sorting_each_key_both_ways(backend: Backend) {
         .expect(400, "VALIDATION_ERROR");
 }
 
+/// Search and venue filters compare by Unicode case folding, one folding for text and needle:
+/// what lower-casing misses (ß, final sigma, ligatures) is found.
+async fn search_folds_case_the_unicode_way(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let admin = app.admin_token().await;
+    for (name, venue) in [
+        ("Straßenfest", "Hof"),
+        ("ΣΑΣΑ live", "Odeon"),
+        ("ﬁesta", "Plaza Mayor"),
+    ] {
+        app.create_event(&admin, json!({ "name": name, "venue": venue }))
+            .await;
+    }
+    for (query, expected) in [
+        ("search=STRASSE", "Straßenfest"),
+        ("search=stra%C3%9Fe", "Straßenfest"),
+        ("search=%CE%A3%CE%91%CE%A3", "ΣΑΣΑ live"),
+        ("search=fiesta", "ﬁesta"),
+        ("search=FIESTA", "ﬁesta"),
+        ("venue=PLAZA%20MAYOR", "ﬁesta"),
+    ] {
+        let reply = app
+            .call("GET", &format!("/api/v1/events?{query}"), None, None)
+            .await;
+        assert_eq!(ids(&reply), vec![expected], "{query}");
+    }
+}
+
 async fn filters_are_literal_and_combine(backend: Backend) {
     let app = TestApp::new(backend).await;
     let admin = app.admin_token().await;
@@ -774,6 +802,7 @@ async fn inputs_at_the_edges(backend: Backend) {
 }
 
 on_both_backends!(
+    search_folds_case_the_unicode_way,
     inputs_at_the_edges,
     the_status_lifecycle_is_enforced,
     create_and_read_an_event,
