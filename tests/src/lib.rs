@@ -248,6 +248,17 @@ impl TestApp {
         Self::with_parts(backend, config, store, cache)
     }
 
+    /// An app on `store` with a fresh, empty cache of the backend: another instance of the same
+    /// deployment, or this one after Redis lost everything.
+    pub async fn with_store(backend: Backend, store: Arc<dyn Store>) -> Self {
+        Self::with_parts(
+            backend,
+            Config::for_tests(),
+            store,
+            cache_for(backend).await,
+        )
+    }
+
     pub fn with_parts(
         backend: Backend,
         config: Config,

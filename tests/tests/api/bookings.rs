@@ -433,12 +433,7 @@ async fn same_key_concurrently_books_once(backend: Backend) {
 
 async fn durable_guard_replays_after_the_cache_lost_the_key(backend: Backend) {
     let store = store_for(backend).await;
-    let admin_app = TestApp::with_parts(
-        backend,
-        Config::for_tests(),
-        store.clone(),
-        cache_for(backend).await,
-    );
+    let admin_app = TestApp::with_store(backend, store.clone()).await;
     let admin = admin_app.admin_token().await;
     let (user, _) = admin_app.quick_user(Role::User).await;
     let event = admin_app
@@ -448,12 +443,7 @@ async fn durable_guard_replays_after_the_cache_lost_the_key(backend: Backend) {
     let first = admin_app.book(&user, &k, &event, 2).await;
     assert_eq!(first.status, 201);
     // A fresh, empty cache: as if Redis was flushed or lost the key.
-    let forgetful = TestApp::with_parts(
-        backend,
-        Config::for_tests(),
-        store,
-        cache_for(backend).await,
-    );
+    let forgetful = TestApp::with_store(backend, store).await;
     let again = forgetful.book(&user, &k, &event, 2).await;
     assert_eq!(again.status, 201, "{}", again.raw);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
@@ -518,12 +508,7 @@ async fn a_marker_left_behind_by_a_redis_blip_does_not_hold_its_key(backend: Bac
 /// from the durable guard, not a 404.
 async fn a_key_is_replayed_after_its_event_is_gone(backend: Backend) {
     let store = store_for(backend).await;
-    let app = TestApp::with_parts(
-        backend,
-        Config::for_tests(),
-        store.clone(),
-        cache_for(backend).await,
-    );
+    let app = TestApp::with_store(backend, store.clone()).await;
     let admin = app.admin_token().await;
     let (user, _) = app.quick_user(Role::User).await;
     let event = app.create_event(&admin, json!({ "totalTickets": 5 })).await;
@@ -550,12 +535,7 @@ async fn a_key_is_replayed_after_its_event_is_gone(backend: Backend) {
         .await;
     assert_eq!(deleted.status, 200, "{}", deleted.raw);
 
-    let forgetful = TestApp::with_parts(
-        backend,
-        Config::for_tests(),
-        store,
-        cache_for(backend).await,
-    );
+    let forgetful = TestApp::with_store(backend, store).await;
     let again = forgetful.book(&user, &k, &event, 2).await;
     assert_eq!(again.status, 201, "{}", again.raw);
     assert_eq!(again.raw, first.raw);
@@ -573,12 +553,7 @@ async fn a_key_is_replayed_after_its_event_is_gone(backend: Backend) {
 async fn contention_is_retried_then_503(backend: Backend) {
     let store = store_for(backend).await;
     let contended = Arc::new(ContendedStore::new(store, 0));
-    let app = TestApp::with_parts(
-        backend,
-        Config::for_tests(),
-        contended.clone(),
-        cache_for(backend).await,
-    );
+    let app = TestApp::with_store(backend, contended.clone()).await;
     let admin = app.admin_token().await;
     let (user, _) = app.quick_user(Role::User).await;
     let event = app.create_event(&admin, json!({ "totalTickets": 5 })).await;
@@ -621,12 +596,7 @@ async fn flash_sale_on_the_partition_model_never_oversells(backend: Backend) {
         store_for(backend).await,
         Limits::scaled(0.05),
     ));
-    let app = TestApp::with_parts(
-        backend,
-        Config::for_tests(),
-        model.clone(),
-        cache_for(backend).await,
-    );
+    let app = TestApp::with_store(backend, model.clone()).await;
     flash_sale(Arc::new(app), 100, 300).await;
     let refused = model.refusals.throttled.load(Ordering::Relaxed)
         + model.refusals.conflicts.load(Ordering::Relaxed);
