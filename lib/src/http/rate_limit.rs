@@ -84,11 +84,7 @@ pub(crate) async fn general(
     );
     match (ip_window, user_window) {
         (Ok(ip), Ok(user)) => {
-            let tighter = if limit.saturating_sub(ip.0) < limit.saturating_sub(user.0) {
-                ip
-            } else {
-                user
-            };
+            let tighter = if ip.0 > user.0 { ip } else { user };
             admit(limit, tighter, req, next).await
         }
         (Err(e), _) | (_, Err(e)) => {

@@ -183,13 +183,13 @@ impl BookingService {
         else {
             return Ok(None);
         };
-        match guard.outcome(fingerprint)? {
-            BookOutcome::Replayed { response_body, .. } => Ok(Some(BookingReply {
-                body: response_body,
-                replayed: true,
-            })),
-            BookOutcome::Created => Ok(None),
+        if guard.fingerprint != fingerprint {
+            return Err(AppError::IdempotencyKeyReused);
         }
+        Ok(Some(BookingReply {
+            body: guard.response_body,
+            replayed: true,
+        }))
     }
 
     async fn book_durably(
@@ -202,7 +202,8 @@ impl BookingService {
         let mut terms = match self.events.terms_of(event_id).await {
             Ok(terms) => terms,
             // A key already used is answered as before even if its event is gone since (the
-            // cache, which would have replayed it, lost the key): the guard decides first.
+            // cache, which would have replayed it, lost the key): the guard is asked before the
+            // refusal stands.
             Err(refused) => {
                 return match self.replay_from_guard(who, request, fingerprint).await {
                     Ok(Some(reply)) => Ok(reply),
