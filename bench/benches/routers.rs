@@ -37,7 +37,7 @@ fn bench(c: &mut Criterion) {
         Arc::new(MemoryCache::new()),
     );
     let router = ticketing::http::combined_router(state.clone());
-    let tokens = TokenService::new(&state.config);
+    let tokens = TokenService::new(&state.config.jwt);
     let user = User {
         id: UserId::new(),
         email: Email::parse("bench@example.com").unwrap(),

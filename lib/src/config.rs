@@ -40,10 +40,7 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Prefix of every cache key, so several deployments (or test runs) can share one Redis.
     pub redis_key_prefix: String,
-    pub jwt_access_secret: Secret,
-    pub jwt_refresh_secret: Secret,
-    pub jwt_issuer: String,
-    pub jwt_audience: String,
+    pub jwt: JwtSettings,
     pub cors_allowed_origins: Vec<String>,
     pub rate_limit_per_minute: u64,
     pub auth_rate_limit_per_minute: u64,
@@ -52,11 +49,24 @@ pub struct Config {
     /// How many inventory shards a new event gets (`TICKETS_PER_SHARD`, default 2000;
     /// `MAX_SHARDS`, default 16, at most 64).
     pub shard_rule: crate::domain::ShardRule,
-    /// Spans exported as traces (`OTEL_EXPORTER_OTLP_ENDPOINT` set): Redis commands get spans too.
-    pub traces: bool,
+    /// Where spans go as traces (`OTEL_EXPORTER_OTLP_ENDPOINT`; unset: no traces). With traces on,
+    /// Redis commands get spans too.
+    pub otlp_endpoint: Option<String>,
     /// Warnings to log once tracing is up (e.g. generated secrets).
     pub warnings: Vec<String>,
 }
+
+/// What signs and checks the access and refresh tokens.
+#[derive(Debug, Clone)]
+pub struct JwtSettings {
+    pub access_secret: Secret,
+    pub refresh_secret: Secret,
+    pub issuer: String,
+    pub audience: String,
+}
+
+/// The variable that turns trace export on: the collector's base URL.
+pub const OTLP_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
@@ -200,16 +210,18 @@ impl Config {
             aws_region: get("AWS_REGION"),
             redis_url,
             redis_key_prefix: get("REDIS_KEY_PREFIX").unwrap_or_default(),
-            jwt_access_secret,
-            jwt_refresh_secret,
-            jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "ticketing-api".into()),
-            jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "ticketing-clients".into()),
+            jwt: JwtSettings {
+                access_secret: jwt_access_secret,
+                refresh_secret: jwt_refresh_secret,
+                issuer: get("JWT_ISSUER").unwrap_or_else(|| "ticketing-api".into()),
+                audience: get("JWT_AUDIENCE").unwrap_or_else(|| "ticketing-clients".into()),
+            },
             cors_allowed_origins,
             rate_limit_per_minute,
             auth_rate_limit_per_minute,
             metrics_namespace,
             shard_rule,
-            traces: get(crate::telemetry::OTLP_ENDPOINT_VAR).is_some(),
+            otlp_endpoint: get(OTLP_ENDPOINT_VAR),
             warnings,
         })
     }
@@ -312,10 +324,10 @@ mod tests {
     #[test]
     fn local_mode_generates_secrets_with_a_warning() {
         let config = Config::from_lookup(Mode::Local, lookup(&[])).unwrap();
-        assert_eq!(config.jwt_access_secret.expose().len(), 64);
+        assert_eq!(config.jwt.access_secret.expose().len(), 64);
         assert_ne!(
-            config.jwt_access_secret.expose(),
-            config.jwt_refresh_secret.expose()
+            config.jwt.access_secret.expose(),
+            config.jwt.refresh_secret.expose()
         );
         assert_eq!(config.warnings.len(), 2);
         assert_eq!(config.table_name, "ticketing");

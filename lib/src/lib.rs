@@ -10,10 +10,10 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
-pub mod ids;
 pub mod metric;
 pub mod money;
 pub mod service;
+pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
@@ -21,6 +21,8 @@ pub mod tokens;
 pub mod views;
 
 pub use config::Config;
+/// Ids are domain types; `ticketing::ids` stays their short path.
+pub use domain::ids;
 pub use error::AppError;
 pub use state::AppState;
 

@@ -1,5 +1,5 @@
 //! Business and health metrics, through the `metrics` facade. In Lambda the recorder is
-//! `metrics_cloudwatch_embedded`'s collector (see [`crate::telemetry::serve_function`]), which prints
+//! `metrics_cloudwatch_embedded`'s collector (see [`crate::startup::serve_function`]), which prints
 //! CloudWatch Embedded Metric Format lines after each invocation; elsewhere no recorder is
 //! installed and every call here is a no-op.
 //!

@@ -6,7 +6,10 @@
 //!   each Redis command (fred's) — exported as OpenTelemetry spans over OTLP/HTTP to the ADOT
 //!   collector layer, which forwards them to X-Ray with X-Ray-compatible ids, parented on the
 //!   invocation's X-Ray trace. On only where `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the template
-//!   sets it with the collector layer); off locally.
+//!   sets it with the collector layer; [`crate::config`] reads it); off locally.
+//!
+//! This module knows logs and traces only: what a function serves is wired in
+//! [`crate::startup`].
 //! - Metrics: see [`crate::metric`].
 
 use opentelemetry::trace::TracerProvider as _;
@@ -14,9 +17,6 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::EnvFilter;
-
-/// The variable that turns trace export on (read by the OTLP exporter too).
-pub const OTLP_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 
 /// The subscriber every binary uses: JSON lines to `writer` (tests capture them), and the spans
 /// to `tracer` when one is given.
@@ -70,11 +70,13 @@ pub fn xray_provider(
         .build()
 }
 
-/// Logs to stdout, with traces exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
-/// Returns the tracer provider, to flush after each invocation.
-pub fn init_with_traces(service: &'static str) -> Option<SdkTracerProvider> {
-    let endpoint = std::env::var(OTLP_ENDPOINT_VAR).unwrap_or_default();
-    let provider = (!endpoint.trim().is_empty()).then(|| otlp_provider(&endpoint, service));
+/// Logs to stdout, with traces exported over OTLP to `otlp_endpoint` when there is one (the
+/// configuration's). Returns the tracer provider, to flush after each invocation.
+pub fn init_with_traces(
+    service: &'static str,
+    otlp_endpoint: Option<&str>,
+) -> Option<SdkTracerProvider> {
+    let provider = otlp_endpoint.map(|endpoint| otlp_provider(endpoint, service));
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let tracer = provider.as_ref().map(|p| p.tracer(service));
     let _ = tracing::subscriber::set_global_default(subscriber(std::io::stdout, filter, tracer));
@@ -151,47 +153,4 @@ pub fn xray_parent(trace_header: &str) -> Option<opentelemetry::Context> {
         std::collections::HashMap::from([("x-amzn-trace-id".to_owned(), trace_header.to_owned())]);
     let cx = opentelemetry_aws::trace::XrayPropagator::default().extract(&carrier);
     cx.span().span_context().is_valid().then_some(cx)
-}
-
-/// A Lambda function's whole life: logs and traces, configuration (checked once, at start-up),
-/// clients (connecting lazily, on the first request that needs them), then the function's router
-/// served as Lambda does, with metrics: `metrics_cloudwatch_embedded`'s collector is the
-/// `metrics` recorder, flushed as EMF lines on stdout after every invocation, with one default
-/// dimension (`Function`: the deployed function's name) and a cold-start count. Every EMF line
-/// also carries the invocation's request and X-Ray trace ids as properties (not dimensions).
-/// With traces on, lambda_runtime's OpenTelemetry layer wraps each invocation in a span and
-/// flushes the spans before the next one.
-pub async fn serve_function(function: crate::http::Function) -> Result<(), lambda_http::Error> {
-    use crate::metric::name;
-    use lambda_runtime::layers::{OpenTelemetryFaasTrigger, OpenTelemetryLayer, TracingLayer};
-    let traces = init_with_traces(function.name());
-    let config = crate::Config::from_env(crate::config::Mode::Lambda)?;
-    let function_name =
-        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| function.name().to_owned());
-    let collector = metrics_cloudwatch_embedded::Builder::new()
-        .cloudwatch_namespace(config.metrics_namespace.clone())
-        .with_dimension(name::FUNCTION, function_name)
-        .lambda_cold_start_metric(name::COLD_STARTS)
-        .with_lambda_request_id("RequestId")
-        .with_lambda_xray_trace_id("TraceId")
-        .init()?;
-    crate::metric::describe();
-    let (state, _) = crate::AppState::from_config(config, true);
-    let router = crate::http::router(state, function);
-    let otel = traces.map(|provider| {
-        OpenTelemetryLayer::new(move || {
-            if let Err(e) = provider.force_flush() {
-                tracing::warn!(error = %e, "could not flush traces");
-            }
-        })
-        .with_trigger(OpenTelemetryFaasTrigger::Http)
-    });
-    lambda_runtime::Runtime::new(lambda_http::Adapter::from(router))
-        .layer(TracingLayer::new())
-        .layer(metrics_cloudwatch_embedded::lambda::MetricsLayer::new(
-            collector,
-        ))
-        .layer(tower::util::option_layer(otel))
-        .run()
-        .await
 }

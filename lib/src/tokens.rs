@@ -1,8 +1,8 @@
 //! JWTs (HS256, separate secrets per token type) and password hashing (bcrypt, off the executor).
 
-use crate::config::Config;
+use crate::config::JwtSettings;
+use crate::domain::ids::UserId;
 use crate::domain::{Identity, Role, User};
-use crate::ids::UserId;
 use crate::AppError;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -59,16 +59,16 @@ pub struct TokenService {
 }
 
 impl TokenService {
-    pub fn new(config: &Config) -> Self {
-        let access = config.jwt_access_secret.expose().as_bytes();
-        let refresh = config.jwt_refresh_secret.expose().as_bytes();
+    pub fn new(settings: &JwtSettings) -> Self {
+        let access = settings.access_secret.expose().as_bytes();
+        let refresh = settings.refresh_secret.expose().as_bytes();
         Self {
             access_enc: EncodingKey::from_secret(access),
             access_dec: DecodingKey::from_secret(access),
             refresh_enc: EncodingKey::from_secret(refresh),
             refresh_dec: DecodingKey::from_secret(refresh),
-            issuer: config.jwt_issuer.clone(),
-            audience: config.jwt_audience.clone(),
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
         }
     }
 

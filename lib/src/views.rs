@@ -2,10 +2,10 @@
 //! bookings (money as decimals, timestamps as RFC 3339 UTC, never a password hash). Field names
 //! are checked by the compiler; the OpenAPI test compares the spec against these types' output.
 
+use crate::domain::ids::{BookingId, EventId, UserId};
 use crate::domain::{
     Booking, BookingStatus, Email, Event, EventStatus, FieldError, PageMeta, Role, User,
 };
-use crate::ids::{BookingId, EventId, UserId};
 use crate::money::Cents;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};

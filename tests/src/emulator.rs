@@ -130,7 +130,7 @@ impl LocalStack {
     pub fn state(&self) -> AppState {
         let config = Config::from_lookup(Mode::Lambda, |key| self.env.get(key).cloned())
             .unwrap_or_else(|e| panic!("{e}"));
-        AppState::from_config(config, true).0
+        ticketing::startup::state(config, true).0
     }
 }
 

@@ -396,7 +396,7 @@ impl TestApp {
             .create_user(&user)
             .await
             .expect("create user");
-        let token = TokenService::new(&self.state.config)
+        let token = TokenService::new(&self.state.config.jwt)
             .issue_access(&user)
             .expect("token");
         (token, user.id)

@@ -118,7 +118,7 @@ pub async fn seed(state: &AppState) -> SampleSession {
         guard_expires_at: now + Duration::hours(24),
     };
     store.book(&attempt).await.expect("seed booking");
-    let tokens = TokenService::new(&state.config);
+    let tokens = TokenService::new(&state.config.jwt);
     SampleSession {
         user_token: owned.access_token,
         admin_token: tokens.issue_access(&admin).expect("token"),

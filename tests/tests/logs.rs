@@ -117,7 +117,8 @@ async fn logs_are_json_with_request_ids_and_no_secrets() {
             .unwrap()
             .to_owned(),
         ticketing::config::Config::for_tests()
-            .jwt_access_secret
+            .jwt
+            .access_secret
             .expose()
             .to_owned(),
     ];

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use ticketing::config::{Config, Mode};
 use ticketing::domain::Role;
 use ticketing::store::{table, DynamoStore};
-use ticketing::{AppError, AppState};
+use ticketing::AppError;
 
 #[derive(Parser)]
 #[command(about = "Administer the ticketing store")]
@@ -60,7 +60,7 @@ async fn main() -> ExitCode {
 }
 
 async fn set_role(config: Config, email: &str, role: Role) -> ExitCode {
-    let (state, _) = AppState::from_config(config, true);
+    let (state, _) = ticketing::startup::state(config, true);
     match state.auth.set_role(email, role).await {
         Ok(user) => {
             println!("{} is now {:?}", user.email, user.role);

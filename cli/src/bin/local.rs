@@ -39,7 +39,7 @@ async fn main() -> anyhow::Result<()> {
     let table_name = config.table_name.clone();
     let endpoint = config.dynamodb_endpoint.clone();
     let region = config.aws_region.clone();
-    let (state, backends) = AppState::from_config(config, false);
+    let (state, backends) = ticketing::startup::state(config, false);
     if backends.dynamodb {
         let store = DynamoStore::new(&table_name, endpoint, region);
         table::ensure_table(store.client().await, &table_name)

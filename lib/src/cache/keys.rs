@@ -1,7 +1,7 @@
 //! Every cache key, defined once (beside `store::table::keys`). Each implementation adds the
 //! deployment prefix.
 
-use crate::ids::{EventId, UserId};
+use crate::domain::ids::{EventId, UserId};
 
 /// A booking request's in-flight marker, then its stored 201 body (the fast path in front of
 /// the durable guard).

@@ -1,5 +1,5 @@
 use super::{DomainError, ShardTake};
-use crate::ids::{BookingId, EventId, UserId};
+use crate::domain::ids::{BookingId, EventId, UserId};
 use crate::money::Cents;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

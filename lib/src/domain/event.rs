@@ -1,6 +1,6 @@
 use super::DomainError;
 use super::{text, PageParams, Problems};
-use crate::ids::{EventId, UserId};
+use crate::domain::ids::{EventId, UserId};
 use crate::money::{Cents, MoneyError};
 use chrono::{DateTime, NaiveDate, Utc};
 use memchr::memmem;

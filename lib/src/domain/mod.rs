@@ -2,6 +2,7 @@
 
 pub mod booking;
 pub mod event;
+pub mod ids;
 pub mod inventory;
 pub mod page;
 pub mod search;

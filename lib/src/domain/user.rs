@@ -1,6 +1,6 @@
 use super::DomainError;
 use super::{text, Problems};
-use crate::ids::UserId;
+use crate::domain::ids::UserId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;

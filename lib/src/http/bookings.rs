@@ -2,8 +2,8 @@
 
 use super::{envelope, Caller, CurrentCaller, Endpoint, JsonBody, QueryMap};
 use crate::domain::booking::parse_idempotency_key;
+use crate::domain::ids::BookingId;
 use crate::domain::{BookingStatus, NewBookingRequest, PageParams, Problems};
-use crate::ids::BookingId;
 use crate::views::{BookingView, Envelope};
 use crate::{AppError, AppState};
 use axum::extract::{FromRequestParts, Path, State};

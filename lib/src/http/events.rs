@@ -2,8 +2,8 @@
 
 use super::{envelope, Admin, Endpoint, JsonBody, MaybeCaller, QueryMap};
 use crate::domain::event::EventFields;
+use crate::domain::ids::EventId;
 use crate::domain::{DomainError, EventPatch, EventQuery, FieldError, NewEvent};
-use crate::ids::EventId;
 use crate::views::{Envelope, EventView};
 use crate::{AppError, AppState};
 use axum::extract::{Path, State};

@@ -1,6 +1,6 @@
+use crate::domain::ids::UserId;
 use crate::domain::user::MAX_PASSWORD_BYTES;
 use crate::domain::{Email, Identity, NewUser, Role, User};
-use crate::ids::UserId;
 use crate::store::{Rotation, SessionRecord, Store, StoreError};
 use crate::tokens::{self, TokenService, TokenType, ACCESS_TTL_SECS, REFRESH_TTL_SECS};
 use crate::AppError;

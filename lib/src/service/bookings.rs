@@ -1,9 +1,9 @@
 use super::EventService;
 use crate::cache::{keys, Cache};
+use crate::domain::ids::BookingId;
 use crate::domain::{
     Booking, BookingStatus, Identity, NewBookingRequest, PageMeta, PageParams, ShardTake,
 };
-use crate::ids::BookingId;
 use crate::metric;
 use crate::money::Cents;
 use crate::store::{BookOutcome, BookingAttempt, Store, StoreError};

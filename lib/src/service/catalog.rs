@@ -4,9 +4,9 @@
 //! the catalog version moved. Only catalog writes move it; bookings never do.
 
 use crate::domain::event::{FoldedText, Listed};
+use crate::domain::ids::EventId;
 use crate::domain::search::TrigramIndex;
 use crate::domain::{Event, EventQuery, EventStatus, PageMeta, SortBy, SortOrder};
-use crate::ids::EventId;
 use crate::store::{Store, StoreResult};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -276,8 +276,8 @@ impl Projection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::UserId;
     use crate::domain::{EventQuery, EventStatus, NewEvent, ShardRule};
-    use crate::ids::UserId;
     use crate::money::Cents;
     use crate::store::{EventStore, MemoryStore};
 

@@ -1,9 +1,9 @@
 use super::catalog::{CatalogProjection, ListingCost};
 use crate::cache::{keys, Cache};
+use crate::domain::ids::EventId;
 use crate::domain::{
     Event, EventPatch, EventQuery, EventStatus, Identity, NewEvent, PageMeta, ShardRule,
 };
-use crate::ids::EventId;
 use crate::metric;
 use crate::money::Cents;
 use crate::store::Store;

@@ -72,13 +72,20 @@ pub async fn build_client(endpoint: Option<String>, region: Option<String>) -> C
     use aws_config::{BehaviorVersion, Region};
     use std::time::Duration;
 
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-        TimeoutConfig::builder()
-            .connect_timeout(Duration::from_millis(500))
-            .operation_attempt_timeout(Duration::from_secs(2))
-            .operation_timeout(Duration::from_secs(4))
-            .build(),
-    );
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(500))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(4))
+                .build(),
+        );
     let region = region.or_else(|| endpoint.as_ref().map(|_| "us-east-1".to_owned()));
     if let Some(region) = region {
         loader = loader.region(Region::new(region));

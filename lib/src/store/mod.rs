@@ -6,10 +6,10 @@ pub mod memory;
 pub mod table;
 
 use crate::cause::Cause;
+use crate::domain::ids::{BookingId, EventId, UserId};
 use crate::domain::{
     Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, User,
 };
-use crate::ids::{BookingId, EventId, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;

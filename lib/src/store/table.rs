@@ -79,8 +79,8 @@ pub mod attr {
 
 /// Item keys. Every entity lives in one table, keyed by a typed prefix.
 pub mod keys {
+    use crate::domain::ids::{BookingId, EventId, UserId};
     use crate::domain::{BookingStatus, Email};
-    use crate::ids::{BookingId, EventId, UserId};
 
     pub fn user(id: UserId) -> (String, String) {
         (format!("USER#{id}"), "USER".into())

@@ -337,7 +337,7 @@ async fn forged_and_misused_tokens_are_401(backend: Backend) {
         json!({ "sub": user_id, "role": "admin", "typ": typ, "jti": "j", "iat": now - 10, "exp": exp,
                 "iss": "ticketing-api", "aud": "ticketing-clients", "fam": "f" })
     };
-    let access_secret = Config::for_tests().jwt_access_secret.expose().to_owned();
+    let access_secret = Config::for_tests().jwt.access_secret.expose().to_owned();
     let sign = |claims: &Value, secret: &str| {
         encode(
             &Header::default(),

@@ -10,4 +10,6 @@ mod common;
 mod emulator;
 mod events;
 mod faults;
+mod layering;
+mod panic;
 mod store_contract;

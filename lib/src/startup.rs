@@ -1,0 +1,94 @@
+//! The composition root: configuration → clients → state → router, and a Lambda function's
+//! whole life around it. Logs and traces come from [`crate::telemetry`], which knows nothing of
+//! the app.
+
+use crate::cache::{Cache, MemoryCache, RedisCache};
+use crate::config::{Config, Mode};
+use crate::http::Function;
+use crate::store::{DynamoStore, MemoryStore, Store};
+use crate::{metric, telemetry, AppState};
+use std::sync::Arc;
+
+/// Which backends a process runs on, for the start-up log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backends {
+    pub dynamodb: bool,
+    pub redis: bool,
+}
+
+/// Real DynamoDB when running in Lambda or when `DYNAMODB_ENDPOINT` is set, else the memory
+/// store; Redis when `REDIS_URL` is set, else the memory cache. Nothing connects here: the
+/// clients connect on first use, keeping cold starts short.
+pub fn state(config: Config, in_lambda: bool) -> (AppState, Backends) {
+    let use_dynamo = in_lambda || config.dynamodb_endpoint.is_some();
+    let store: Arc<dyn Store> = if use_dynamo {
+        Arc::new(DynamoStore::new(
+            &config.table_name,
+            config.dynamodb_endpoint.clone(),
+            config.aws_region.clone(),
+        ))
+    } else {
+        Arc::new(MemoryStore::new())
+    };
+    let cache: Arc<dyn Cache> = match &config.redis_url {
+        Some(url) => Arc::new(
+            RedisCache::new(url, &config.redis_key_prefix).traced(config.otlp_endpoint.is_some()),
+        ),
+        None => Arc::new(MemoryCache::new()),
+    };
+    let backends = Backends {
+        dynamodb: use_dynamo,
+        redis: config.redis_url.is_some(),
+    };
+    (AppState::new(config, store, cache), backends)
+}
+
+/// A Lambda function's whole life: configuration (checked once, at start-up), logs and traces,
+/// clients (connecting lazily, on the first request that needs them), then the function's router
+/// served as Lambda does, with metrics: `metrics_cloudwatch_embedded`'s collector is the
+/// `metrics` recorder, flushed as EMF lines on stdout after every invocation, with one default
+/// dimension (`Function`: the deployed function's name) and a cold-start count. Every EMF line
+/// also carries the invocation's request and X-Ray trace ids as properties (not dimensions).
+/// With traces on, lambda_runtime's OpenTelemetry layer wraps each invocation in a span and
+/// flushes the spans before the next one.
+pub async fn serve_function(function: Function) -> Result<(), lambda_http::Error> {
+    use lambda_runtime::layers::{OpenTelemetryFaasTrigger, OpenTelemetryLayer, TracingLayer};
+    let config = match Config::from_env(Mode::Lambda) {
+        Ok(config) => config,
+        Err(e) => {
+            // Logs only: the configuration that would turn traces on is what failed.
+            telemetry::init();
+            tracing::error!(error = %e, "refusing to start");
+            return Err(e.into());
+        }
+    };
+    let traces = telemetry::init_with_traces(function.name(), config.otlp_endpoint.as_deref());
+    let function_name =
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| function.name().to_owned());
+    let collector = metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace(config.metrics_namespace.clone())
+        .with_dimension(metric::name::FUNCTION, function_name)
+        .lambda_cold_start_metric(metric::name::COLD_STARTS)
+        .with_lambda_request_id("RequestId")
+        .with_lambda_xray_trace_id("TraceId")
+        .init()?;
+    metric::describe();
+    let (state, _) = state(config, true);
+    let router = crate::http::router(state, function);
+    let otel = traces.map(|provider| {
+        OpenTelemetryLayer::new(move || {
+            if let Err(e) = provider.force_flush() {
+                tracing::warn!(error = %e, "could not flush traces");
+            }
+        })
+        .with_trigger(OpenTelemetryFaasTrigger::Http)
+    });
+    lambda_runtime::Runtime::new(lambda_http::Adapter::from(router))
+        .layer(TracingLayer::new())
+        .layer(metrics_cloudwatch_embedded::lambda::MetricsLayer::new(
+            collector,
+        ))
+        .layer(tower::util::option_layer(otel))
+        .run()
+        .await
+}
