@@ -196,6 +196,11 @@ impl Emulator {
         function: Function,
         env: &BTreeMap<String, String>,
     ) -> Self {
+        Self::start_binary(&bin_dir.join(function.name()), env)
+    }
+
+    /// Starts the Lambda function `binary` under the emulator with exactly `env`.
+    pub fn start_binary(binary: &std::path::Path, env: &BTreeMap<String, String>) -> Self {
         let free_port = || {
             std::net::TcpListener::bind("127.0.0.1:0")
                 .and_then(|l| l.local_addr())
@@ -209,7 +214,7 @@ impl Emulator {
             .arg(format!("127.0.0.1:{port}"))
             .arg("--runtime-api-address")
             .arg(format!("127.0.0.1:{runtime_api_port}"))
-            .arg(bin_dir.join(function.name()))
+            .arg(binary)
             .env_clear()
             .envs(env)
             .stdout(Stdio::piped())
@@ -242,6 +247,19 @@ impl Emulator {
     /// Invokes the function once with an API Gateway payload, as `sam local invoke` does, and
     /// returns its HTTP answer with the lines it printed up to the emulator's REPORT line.
     pub async fn invoke(&self, payload: &Value) -> Invocation {
+        self.invoke_until(payload, |lines| {
+            lines.iter().any(|l| l.starts_with("REPORT RequestId"))
+        })
+        .await
+    }
+
+    /// Like [`Self::invoke`], collecting the printed lines until `done` holds for them (an
+    /// instance that ends mid-invocation prints no REPORT line).
+    pub async fn invoke_until(
+        &self,
+        payload: &Value,
+        done: impl Fn(&[String]) -> bool,
+    ) -> Invocation {
         let mark = self.output.lock().expect("output lock").len();
         let url = format!(
             "http://127.0.0.1:{}/2015-03-31/functions/function/invocations",
@@ -260,10 +278,10 @@ impl Emulator {
         let deadline = Instant::now() + Duration::from_secs(10);
         let output = loop {
             let lines = self.output.lock().expect("output lock")[mark..].to_vec();
-            if lines.iter().any(|l| l.starts_with("REPORT RequestId")) {
+            if done(&lines) {
                 break lines;
             }
-            assert!(Instant::now() < deadline, "no REPORT line after {lines:?}");
+            assert!(Instant::now() < deadline, "still waiting after {lines:?}");
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
         let status = response["statusCode"].as_u64().unwrap_or(0) as u16;

@@ -6,6 +6,7 @@ pub mod events;
 mod extract;
 pub mod health;
 mod layers;
+mod panic;
 mod rate_limit;
 mod response;
 pub mod site;
@@ -15,6 +16,7 @@ pub use extract::{
     BODY_DEADLINE,
 };
 pub use layers::SECURITY_HEADERS;
+pub use panic::panic_answer;
 pub use response::{envelope, json, REQUEST_ID_HEADER};
 
 use crate::AppState;

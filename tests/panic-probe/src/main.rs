@@ -1,11 +1,12 @@
-//! Serves every function's routes (in-memory backends) plus `GET /__panic`, which panics, on an
-//! ephemeral port it prints as its first line. `tests/tests/api/panic.rs` builds it with the
-//! `release-probe` profile (release's panic strategy) and asks it.
+//! A Lambda function serving every function's routes (in-memory backends) plus `GET /__panic`,
+//! which panics. `tests/tests/api/panic.rs` builds it with the `release-probe` profile (the
+//! release profile's panic strategy) and invokes it under Lambda's Runtime Interface Emulator.
 use axum::routing::get;
 use ticketing::config::Config;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> std::io::Result<()> {
+async fn main() -> Result<(), lambda_http::Error> {
+    ticketing::telemetry::init();
     let (state, _) = ticketing::startup::state(Config::for_tests(), false);
     let probe = axum::Router::new().route(
         "/__panic",
@@ -16,7 +17,5 @@ async fn main() -> std::io::Result<()> {
         }),
     );
     let router = ticketing::http::combined_router_with(state, probe, None);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    println!("{}", listener.local_addr()?.port());
-    axum::serve(listener, router).await
+    ticketing::startup::serve_lambda("panic-probe", "Ticketing".into(), None, router).await
 }

@@ -1,22 +1,16 @@
-//! A panicking handler answers 500 with the envelope and the process serves on — in a binary
-//! built with the release profile's panic strategy (`panic = "abort"` there would kill the
-//! instance and API Gateway would answer 502). Tests otherwise run in the dev profile, which
-//! always unwinds, so only a release-strategy binary can catch a regression here.
+//! A panicking handler answers 500 with the envelope in a binary built with the release
+//! profile's panic strategy, invoked as Lambda invokes it (under the Runtime Interface Emulator).
+//! Tests otherwise run in the dev profile, which unwinds into the `CatchPanicLayer`; the release
+//! profile aborts, where only the panic hook's answer through the Runtime API stands between a
+//! bug and API Gateway's bare 502.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use ticketing_tests::samples::root;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::process::Command;
+use ticketing_tests::emulator::Emulator;
+use ticketing_tests::samples::{self, root};
 
-struct Probe(Child);
-
-impl Drop for Probe {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_probe() -> (Probe, u16) {
+fn build_probe() -> std::path::PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(root())
@@ -25,43 +19,59 @@ fn start_probe() -> (Probe, u16) {
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building the panic probe failed");
-    let binary = std::env::var_os("CARGO_TARGET_DIR")
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
-        .join("release-probe/ticketing-panic-probe");
-    let mut child = Command::new(binary)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the probe starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .expect("the probe prints its port");
-    let port = line.trim().parse().expect("a port number");
-    (Probe(child), port)
+        .join("release-probe/ticketing-panic-probe")
+}
+
+/// The health sample, sent to another path.
+fn payload(path: &str, request_id: &str) -> Value {
+    let mut payload = samples::load("health");
+    payload["rawPath"] = json!(path);
+    payload["routeKey"] = json!(format!("GET {path}"));
+    payload["requestContext"]["http"]["path"] = json!(path);
+    payload["requestContext"]["routeKey"] = json!(format!("GET {path}"));
+    payload["headers"]["x-request-id"] = json!(request_id);
+    payload
 }
 
 #[tokio::test]
 async fn a_panicking_handler_answers_500_with_the_envelope_in_a_release_strategy_build() {
-    let (mut probe, port) = start_probe();
-    let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
+    let binary = build_probe();
+    let env = BTreeMap::from([("RUST_LOG".to_owned(), "info".to_owned())]);
+    let emulator = Emulator::start_binary(&binary, &env);
 
-    let answer = client.get(format!("{base}/__panic")).send().await.unwrap();
-    assert_eq!(answer.status(), 500);
-    assert!(answer.headers().contains_key("x-request-id"));
-    let body: serde_json::Value = answer.json().await.unwrap();
-    assert_eq!(body["success"], false, "{body}");
-    assert_eq!(body["code"], "INTERNAL_ERROR", "{body}");
-    ticketing_tests::assert_no_internal_text(&body.to_string());
+    // A healthy request first: the probe serves the real routes.
+    let events = emulator
+        .invoke(&payload("/api/v1/events", "before-the-panic"))
+        .await;
+    assert_eq!(events.status, 200, "{}", events.body);
 
-    // The process survived the panic and serves the next request.
-    let next = client
-        .get(format!("{base}/api/v1/events"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(next.status(), 200, "{:?}", next.text().await);
-    assert!(probe.0.try_wait().unwrap().is_none(), "the probe exited");
+    // The instance ends after answering: wait for its last line, not a REPORT.
+    let call = emulator
+        .invoke_until(&payload("/__panic", "the-panicking-one"), |lines| {
+            lines.iter().any(|l| l.contains("answered the panic"))
+        })
+        .await;
+    assert_eq!(call.status, 500, "{:?}", call.output);
+    assert_eq!(call.body["success"], false, "{}", call.body);
+    assert_eq!(call.body["code"], "INTERNAL_ERROR", "{}", call.body);
+    assert_eq!(call.body["requestId"], "the-panicking-one", "{}", call.body);
+    assert_eq!(call.headers["x-request-id"], "the-panicking-one");
+    assert_eq!(
+        call.headers["content-type"],
+        "application/json; charset=utf-8"
+    );
+    assert_eq!(call.headers["x-content-type-options"], "nosniff");
+    ticketing_tests::assert_no_internal_text(&call.body.to_string());
+    // The panic is logged as a JSON line, like every other error.
+    assert!(
+        call.output.iter().any(|line| {
+            serde_json::from_str::<Value>(line)
+                .is_ok_and(|l| l["message"] == "handler panicked" && l["level"] == "ERROR")
+        }),
+        "{:?}",
+        call.output
+    );
 }

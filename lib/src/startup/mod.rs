@@ -9,6 +9,8 @@ use crate::store::{DynamoStore, MemoryStore, Store};
 use crate::{metric, telemetry, AppState};
 use std::sync::Arc;
 
+mod panic_hook;
+
 /// Which backends a process runs on, for the start-up log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backends {
@@ -52,7 +54,6 @@ pub fn state(config: Config, in_lambda: bool) -> (AppState, Backends) {
 /// With traces on, lambda_runtime's OpenTelemetry layer wraps each invocation in a span and
 /// flushes the spans before the next one.
 pub async fn serve_function(function: Function) -> Result<(), lambda_http::Error> {
-    use lambda_runtime::layers::{OpenTelemetryFaasTrigger, OpenTelemetryLayer, TracingLayer};
     let config = match Config::from_env(Mode::Lambda) {
         Ok(config) => config,
         Err(e) => {
@@ -63,18 +64,39 @@ pub async fn serve_function(function: Function) -> Result<(), lambda_http::Error
         }
     };
     let traces = telemetry::init_with_traces(function.name(), config.otlp_endpoint.as_deref());
+    let namespace = config.metrics_namespace.clone();
+    let (state, _) = state(config, true);
+    serve_lambda(
+        function.name(),
+        namespace,
+        traces,
+        crate::http::router(state, function),
+    )
+    .await
+}
+
+/// Serves `router` as a Lambda function named `name` (its default metric dimension), with
+/// metrics in `namespace`, traces through `traces` when on, and the panic hook.
+pub async fn serve_lambda(
+    name: &str,
+    namespace: String,
+    traces: Option<opentelemetry_sdk::trace::SdkTracerProvider>,
+    router: axum::Router,
+) -> Result<(), lambda_http::Error> {
+    use lambda_runtime::layers::{OpenTelemetryFaasTrigger, OpenTelemetryLayer, TracingLayer};
+    if let Ok(runtime_api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {
+        panic_hook::install(runtime_api);
+    }
     let function_name =
-        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| function.name().to_owned());
+        std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| name.to_owned());
     let collector = metrics_cloudwatch_embedded::Builder::new()
-        .cloudwatch_namespace(config.metrics_namespace.clone())
+        .cloudwatch_namespace(namespace)
         .with_dimension(metric::name::FUNCTION, function_name)
         .lambda_cold_start_metric(metric::name::COLD_STARTS)
         .with_lambda_request_id("RequestId")
         .with_lambda_xray_trace_id("TraceId")
         .init()?;
     metric::describe();
-    let (state, _) = state(config, true);
-    let router = crate::http::router(state, function);
     let otel = traces.map(|provider| {
         OpenTelemetryLayer::new(move || {
             if let Err(e) = provider.force_flush() {
@@ -89,6 +111,7 @@ pub async fn serve_function(function: Function) -> Result<(), lambda_http::Error
             collector,
         ))
         .layer(tower::util::option_layer(otel))
+        .layer(tower::util::MapRequestLayer::new(panic_hook::begin))
         .run()
         .await
 }

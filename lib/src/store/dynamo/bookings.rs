@@ -1,0 +1,346 @@
+//! Bookings: the booking transaction (guard + booking + shard take), its replay, lists, cancels.
+
+use super::*;
+
+impl DynamoStore {
+    /// One take's counter change on its shard: tickets out (a booking) or back (a cancel);
+    /// the first take of a booking also counts it, so Σ confirmed is the event's bookings.
+    pub(super) fn shard_counter(
+        &self,
+        event: EventId,
+        take: ShardTake,
+        first: bool,
+        taking: Taking,
+    ) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        let (tickets, count) = match taking {
+            Taking::Out => ('-', '+'),
+            Taking::Back => ('+', '-'),
+        };
+        let counted = if first {
+            format!(", {CONFIRMED_BOOKINGS} = {CONFIRMED_BOOKINGS} {count} :one")
+        } else {
+            String::new()
+        };
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::inventory_shard(event, take.shard))))
+            .update_expression(format!(
+                "SET {AVAILABLE_TICKETS} = {AVAILABLE_TICKETS} {tickets} :q{counted}"
+            ))
+            .expression_attribute_values(":q", n(take.quantity));
+        if first {
+            update.expression_attribute_values(":one", n(1))
+        } else {
+            update
+        }
+    }
+
+    /// Which contract error a failed event condition means, judged from the old item.
+    pub(super) fn event_failure(old: Option<&Item>, attempt: &BookingAttempt) -> StoreError {
+        let now = attempt.now;
+        let Some(old) = old.filter(|i| !i.is_empty()) else {
+            return StoreError::NotFound;
+        };
+        if old.contains_key(attr::DELETED_AT) {
+            return StoreError::NotFound;
+        }
+        let status_ok =
+            matches!(old.get(attr::STATUS), Some(AttributeValue::S(s)) if s == "published");
+        let future = matches!(old.get(attr::DATE_MS), Some(AttributeValue::N(ms)) if ms.parse::<i64>().is_ok_and(|ms| ms > now.timestamp_millis()));
+        let same_price = matches!(old.get(attr::PRICE), Some(AttributeValue::N(p)) if p.parse::<i64>() == Ok(attempt.booking.unit_price.0));
+        if !status_ok || !future {
+            StoreError::EventNotBookable
+        } else if !same_price {
+            StoreError::PriceChanged
+        } else {
+            StoreError::InsufficientTickets
+        }
+    }
+
+    /// A guard item as the store keeps it; `None` once expired (TTL deletion lags).
+    pub(super) fn stored_guard(
+        item: &Item,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredGuard>> {
+        let text = |name: &str| match item.get(name) {
+            Some(AttributeValue::S(v)) => Some(v.clone()),
+            _ => None,
+        };
+        let expires = number(item, TTL_ATTRIBUTE).unwrap_or(0);
+        if expires <= now.timestamp().max(0) as u64 {
+            return Ok(None);
+        }
+        let booking_id = text(attr::BOOKING_ID)
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt("guard without bookingId".into()))?;
+        Ok(Some(StoredGuard {
+            booking_id,
+            fingerprint: text(attr::FINGERPRINT).unwrap_or_default(),
+            response_body: text(attr::RESPONSE_BODY).unwrap_or_default(),
+        }))
+    }
+
+    /// Reads an existing idempotency guard and turns it into a replay or a reuse error.
+    pub(super) fn guard_outcome(
+        item: &Item,
+        attempt: &BookingAttempt,
+    ) -> StoreResult<Option<BookOutcome>> {
+        Self::stored_guard(item, attempt.now)?
+            .map(|guard| guard.outcome(&attempt.fingerprint))
+            .transpose()
+    }
+
+    /// A user's booking counts per status change: `+1` for `to`, `-1` for `from`.
+    pub(super) fn booking_count_change(
+        &self,
+        user: UserId,
+        from: Option<BookingStatus>,
+        to: BookingStatus,
+    ) -> StoreResult<TransactWriteItem> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::booking_counts(user))))
+            .expression_attribute_names("#to", to.as_str())
+            .expression_attribute_values(":plus", n(1));
+        update = match from {
+            Some(from) => update
+                .update_expression("ADD #to :plus, #from :minus")
+                .expression_attribute_names("#from", from.as_str())
+                .expression_attribute_values(":minus", n(-1)),
+            None => update.update_expression("ADD #to :plus"),
+        };
+        let update = update.build().map_err(request_error)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+#[async_trait]
+impl BookingStore for DynamoStore {
+    async fn book(&self, attempt: &BookingAttempt) -> StoreResult<BookOutcome> {
+        let booking = &attempt.booking;
+        let guard_key = keys::idempotency_guard(booking.user_id, &booking.idempotency_key);
+        let mut guard_item = key(guard_key.clone());
+        guard_item.insert(attr::BOOKING_ID.into(), s(booking.id.to_string()));
+        guard_item.insert(attr::FINGERPRINT.into(), s(&attempt.fingerprint));
+        guard_item.insert(attr::RESPONSE_BODY.into(), s(&attempt.response_body));
+        guard_item.insert(
+            TTL_ATTRIBUTE.into(),
+            n(attempt.guard_expires_at.timestamp()),
+        );
+        // TTL deletion lags, so an expired guard is treated as absent.
+        let guard_put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(guard_item))
+            .condition_expression("attribute_not_exists(pk) OR #exp <= :nowSecs")
+            .set_expression_attribute_names(names(&[("#exp", TTL_ATTRIBUTE)]))
+            .set_expression_attribute_values(values(vec![(":nowSecs", n(attempt.now.timestamp()))]))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(request_error)?;
+
+        let mut booking_item = encode(booking)?;
+        booking_item.extend(key(keys::booking(booking.id)));
+        booking_item.insert(
+            BOOKINGS_BY_USER.partition_key.into(),
+            s(keys::bookings_by_user(booking.user_id)),
+        );
+        booking_item.insert(BOOKINGS_BY_USER.sort_key.into(), s(booking.id.to_string()));
+        booking_item.insert(
+            BOOKINGS_BY_USER_STATUS.partition_key.into(),
+            s(keys::bookings_by_user_status(
+                booking.user_id,
+                booking.status,
+            )),
+        );
+        booking_item.insert(
+            BOOKINGS_BY_USER_STATUS.sort_key.into(),
+            s(booking.id.to_string()),
+        );
+
+        let mut request = self
+            .client()
+            .await
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(guard_put).build())
+            .transact_items(self.put(booking_item, "attribute_not_exists(pk)")?);
+        for (i, take) in booking.takes().into_iter().enumerate() {
+            let shard = self
+                .shard_counter(booking.event_id, take, i == 0, Taking::Out)
+                .condition_expression(format!(
+                    "attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :published \
+                     AND {DATE_MS} > :now AND {PRICE} = :price AND {AVAILABLE_TICKETS} >= :q"
+                ))
+                .set_expression_attribute_names(names(&[("#status", attr::STATUS)]))
+                .expression_attribute_values(":published", s("published"))
+                .expression_attribute_values(":now", n(attempt.now.timestamp_millis()))
+                .expression_attribute_values(":price", n(booking.unit_price.0))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build()
+                .map_err(request_error)?;
+            request = request.transact_items(TransactWriteItem::builder().update(shard).build());
+        }
+        // Last, so the reasons keep their places (guard, booking, shards); it has no condition.
+        request = request.transact_items(self.booking_count_change(
+            booking.user_id,
+            None,
+            booking.status,
+        )?);
+        let err = match request.send().await {
+            Ok(_) => return Ok(BookOutcome::Created),
+            Err(err) => err,
+        };
+        let reasons = cancellation_reasons(err)?;
+        // A used key wins over every other failure: the retry of a successful booking replays it.
+        if reason_code(reasons.first()) == "ConditionalCheckFailed" {
+            if let Some(outcome) = reasons
+                .first()
+                .and_then(|r| r.item())
+                .map(|i| Self::guard_outcome(i, attempt))
+            {
+                if let Some(outcome) = outcome? {
+                    return Ok(outcome);
+                }
+            }
+            return Err(StoreError::Contention("guard expired between reads".into()));
+        }
+        let failed_shard = reasons
+            .iter()
+            .skip(2)
+            .find(|r| reason_code(Some(r)) == "ConditionalCheckFailed");
+        if let Some(failed) = failed_shard {
+            // DynamoDB may stop at the first failed condition: look at the guard explicitly.
+            if let Some(guard) = self.get(guard_key).await? {
+                if let Some(outcome) = Self::guard_outcome(&guard, attempt)? {
+                    return Ok(outcome);
+                }
+            }
+            return Err(Self::event_failure(failed.item(), attempt));
+        }
+        Err(unexpected("booking", &reasons))
+    }
+
+    async fn booking_by_id(&self, id: BookingId) -> StoreResult<Option<Booking>> {
+        self.get(keys::booking(id)).await?.map(decode).transpose()
+    }
+
+    async fn idempotency_guard(
+        &self,
+        user: UserId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<StoredGuard>> {
+        match self.get(keys::idempotency_guard(user, key)).await? {
+            Some(item) => Self::stored_guard(&item, now),
+            None => Ok(None),
+        }
+    }
+
+    async fn bookings_by_user(
+        &self,
+        user: UserId,
+        status: Option<BookingStatus>,
+        page: PageParams,
+    ) -> StoreResult<BookingPage> {
+        let (index, partition) = match status {
+            Some(status) => (
+                BOOKINGS_BY_USER_STATUS,
+                keys::bookings_by_user_status(user, status),
+            ),
+            None => (BOOKINGS_BY_USER, keys::bookings_by_user(user)),
+        };
+        let statuses = status.map_or(BookingStatus::ALL.to_vec(), |one| vec![one]);
+        let total_of = |counts: Option<Item>| -> u64 {
+            let counts = counts.unwrap_or_default();
+            statuses
+                .iter()
+                .map(|s| number(&counts, s.as_str()).unwrap_or(0))
+                .sum()
+        };
+        let offset = page.offset();
+        let wanted =
+            usize::try_from(offset.saturating_add(u64::from(page.limit))).unwrap_or(usize::MAX);
+        // The first page reads its items and the total side by side; a later one asks the total
+        // first, so a page past the end reads no items at all.
+        let (total, items) = if offset == 0 {
+            let (counts, items) = tokio::join!(
+                self.get(keys::booking_counts(user)),
+                self.query_newest(index, partition, wanted)
+            );
+            (total_of(counts?), items?)
+        } else {
+            let total = total_of(self.get(keys::booking_counts(user)).await?);
+            if offset >= total {
+                return Ok(BookingPage {
+                    bookings: Vec::new(),
+                    total,
+                });
+            }
+            (total, self.query_newest(index, partition, wanted).await?)
+        };
+        let bookings = items
+            .into_iter()
+            .skip(offset as usize)
+            .map(decode)
+            .collect::<StoreResult<Vec<Booking>>>()?;
+        Ok(BookingPage { bookings, total })
+    }
+
+    async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking> {
+        let booking_update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::booking(booking.id))))
+            .update_expression(format!(
+                "SET #status = :cancelled, {CANCELLED_AT} = :now, #byStatus = :byStatus"
+            ))
+            .condition_expression("#status = :confirmed")
+            .set_expression_attribute_names(names(&[
+                ("#status", attr::STATUS),
+                ("#byStatus", BOOKINGS_BY_USER_STATUS.partition_key),
+            ]))
+            .set_expression_attribute_values(values(vec![
+                (":cancelled", s(BookingStatus::Cancelled.as_str())),
+                (":confirmed", s(BookingStatus::Confirmed.as_str())),
+                (":now", s(now.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
+                (
+                    ":byStatus",
+                    s(keys::bookings_by_user_status(
+                        booking.user_id,
+                        BookingStatus::Cancelled,
+                    )),
+                ),
+            ]))
+            .build()
+            .map_err(request_error)?;
+        let mut request = self
+            .client()
+            .await
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(booking_update).build());
+        for (i, take) in booking.takes().into_iter().enumerate() {
+            let shard = self
+                .shard_counter(booking.event_id, take, i == 0, Taking::Back)
+                .condition_expression(format!("attribute_exists(pk) AND {DATE_MS} > :now"))
+                .expression_attribute_values(":now", n(now.timestamp_millis()))
+                .build()
+                .map_err(request_error)?;
+            request = request.transact_items(TransactWriteItem::builder().update(shard).build());
+        }
+        request = request.transact_items(self.booking_count_change(
+            booking.user_id,
+            Some(BookingStatus::Confirmed),
+            BookingStatus::Cancelled,
+        )?);
+        match request.send().await {
+            Ok(_) => Ok(Booking {
+                status: BookingStatus::Cancelled,
+                cancelled_at: Some(now),
+                ..booking.clone()
+            }),
+            // Any condition failing (not confirmed any more, or the event started) is the same
+            // answer for the client.
+            Err(err) => cancellation_reasons(err).and(Err(StoreError::NotCancellable)),
+        }
+    }
+}

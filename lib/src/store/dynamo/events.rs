@@ -1,0 +1,355 @@
+//! Events: the catalog items, the inventory shards they are created with, edits and deletes.
+
+use super::*;
+
+/// A shard's counters; a missing or malformed one is a corrupt item, never a silent 0 (which
+/// would read as sold out).
+pub(super) fn shard_counts(item: &Item) -> StoreResult<ShardCounts> {
+    let counter = |name: &str| {
+        number(item, name)
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("shard without a valid {name}").into()))
+    };
+    Ok(ShardCounts {
+        available: counter(AVAILABLE_TICKETS)?,
+        confirmed: counter(CONFIRMED_BOOKINGS)?,
+    })
+}
+
+impl DynamoStore {
+    /// The catalog item: what listings show and index, without the counters (the shards hold
+    /// them), so no booking ever rewrites it.
+    pub(super) fn catalog_item(&self, event: &Event) -> StoreResult<Item> {
+        let mut item = encode(event)?;
+        item.remove(AVAILABLE_TICKETS);
+        item.remove(CONFIRMED_BOOKINGS);
+        item.extend(key(keys::event(event.id)));
+        item.insert(attr::DATE_MS.into(), n(event.date.timestamp_millis()));
+        item.insert(CATALOG_BY_WRITE.partition_key.into(), s(keys::CATALOG));
+        item.insert(
+            CATALOG_BY_WRITE.sort_key.into(),
+            s(catalog_sort_key(event.updated_at, event.id)),
+        );
+        Ok(item)
+    }
+
+    /// One inventory shard: its counters and a copy of what a booking's condition checks.
+    pub(super) fn shard_item(&self, event: &Event, shard: u16, available: u32) -> Item {
+        let mut item = key(keys::inventory_shard(event.id, shard));
+        item.insert(AVAILABLE_TICKETS.into(), n(available));
+        item.insert(CONFIRMED_BOOKINGS.into(), n(0));
+        item.insert(attr::STATUS.into(), s(event.status.as_str()));
+        item.insert(DATE_MS.into(), n(event.date.timestamp_millis()));
+        item.insert(PRICE.into(), n(event.price.0));
+        item
+    }
+
+    /// Sends a catalog write (`items` and the version bump) as one transaction: `None` when it
+    /// was written, else the per-item reasons it was cancelled for (contention already mapped).
+    pub(super) async fn write_catalog(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> StoreResult<Option<Vec<CancellationReason>>> {
+        let mut items = items;
+        items.push(self.version_bump()?);
+        match self
+            .client()
+            .await
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(None),
+            Err(err) => cancellation_reasons(err).map(Some),
+        }
+    }
+
+    /// Part of every catalog write's transaction: projections revalidate against it.
+    pub(super) fn version_bump(&self) -> StoreResult<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::catalog_version())))
+            .update_expression("ADD #version :one")
+            .set_expression_attribute_names(names(&[("#version", attr::VERSION)]))
+            .set_expression_attribute_values(values(vec![(":one", n(1))]))
+            .build()
+            .map_err(request_error)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The catalog entry of a live event (counters not filled).
+    pub(super) async fn catalog_entry(&self, id: EventId) -> StoreResult<Option<Event>> {
+        let event: Option<Event> = self.get(keys::event(id)).await?.map(decode).transpose()?;
+        Ok(event.filter(|e| e.deleted_at.is_none()))
+    }
+}
+
+#[async_trait]
+impl EventStore for DynamoStore {
+    async fn create_event(&self, event: &Event) -> StoreResult<()> {
+        let mut items = vec![self.put(self.catalog_item(event)?, "attribute_not_exists(pk)")?];
+        for (shard, tickets) in split(event.total_tickets, event.inventory_shards)
+            .into_iter()
+            .enumerate()
+        {
+            let item = self.shard_item(event, shard as u16, tickets);
+            items.push(self.put(item, "attribute_not_exists(pk)")?);
+        }
+        match self.write_catalog(items).await? {
+            None => Ok(()),
+            Some(reasons) => Err(unexpected("creating an event", &reasons)),
+        }
+    }
+
+    async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>> {
+        let Some(event) = self.catalog_entry(id).await? else {
+            return Ok(None);
+        };
+        let inventories = self.inventories(&[(id, event.inventory_shards)]).await?;
+        let inventory = inventories
+            .get(&id)
+            .ok_or_else(|| StoreError::Corrupt("event without inventory".into()))?;
+        Ok(Some(event.with_inventory(inventory)))
+    }
+
+    async fn catalog_version(&self) -> StoreResult<u64> {
+        let item = self.get(keys::catalog_version()).await?.unwrap_or_default();
+        Ok(number(&item, attr::VERSION).unwrap_or(0))
+    }
+
+    async fn catalog_changes(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<Event>> {
+        let mut vals = vec![(":pk", s(keys::CATALOG))];
+        let condition = match since {
+            Some(since) => {
+                vals.push((":since", s(sortable(since))));
+                "#pk = :pk AND #sk >= :since"
+            }
+            None => "#pk = :pk",
+        };
+        let mut pairs = vec![("#pk", CATALOG_BY_WRITE.partition_key)];
+        if since.is_some() {
+            pairs.push(("#sk", CATALOG_BY_WRITE.sort_key));
+        }
+        self.query_all(
+            CATALOG_BY_WRITE.name,
+            condition,
+            names(&pairs),
+            values(vals),
+            false,
+        )
+        .await
+    }
+
+    async fn inventories(
+        &self,
+        events: &[(EventId, u16)],
+    ) -> StoreResult<HashMap<EventId, Inventory>> {
+        let wanted: Vec<Item> = events
+            .iter()
+            .flat_map(|&(id, shards)| (0..shards).map(move |k| key(keys::inventory_shard(id, k))))
+            .collect();
+        let mut found: HashMap<String, Item> = HashMap::new();
+        // BatchGetItem takes at most 100 keys per call.
+        for chunk in wanted.chunks(100) {
+            for item in self.batch_get(chunk.to_vec()).await? {
+                if let Some(AttributeValue::S(pk)) = item.get(PARTITION_KEY) {
+                    found.insert(pk.clone(), item);
+                }
+            }
+        }
+        let mut out = HashMap::new();
+        for &(id, shards) in events {
+            let mut inventory = Inventory::default();
+            for k in 0..shards {
+                let (pk, _) = keys::inventory_shard(id, k);
+                let item = found
+                    .get(&pk)
+                    .ok_or_else(|| StoreError::Corrupt(format!("missing shard {pk}").into()))?;
+                inventory.shards.push(shard_counts(item)?);
+            }
+            out.insert(id, inventory);
+        }
+        Ok(out)
+    }
+
+    async fn inventory_snapshot(&self, id: EventId, shards: u16) -> StoreResult<Inventory> {
+        let gets = (0..shards)
+            .map(|k| {
+                let get = Get::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(keys::inventory_shard(id, k))))
+                    .build()
+                    .map_err(request_error)?;
+                Ok(TransactGetItem::builder().get(get).build())
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let out = self
+            .client()
+            .await
+            .transact_get_items()
+            .set_transact_items(Some(gets))
+            .send()
+            .await
+            .map_err(|err| {
+                // Cancelled only by a write in flight on one of the shards: retryable.
+                let conflict = matches!(
+                    err.as_service_error(),
+                    Some(TransactGetItemsError::TransactionCanceledException(_))
+                );
+                if conflict {
+                    StoreError::Contention(Cause::new(err))
+                } else {
+                    classify(err)
+                }
+            })?;
+        let mut inventory = Inventory::default();
+        for (k, response) in (0..shards).zip(out.responses()) {
+            let item = response.item().ok_or_else(|| {
+                StoreError::Corrupt(format!("missing shard {k} of event {id}").into())
+            })?;
+            inventory.shards.push(shard_counts(item)?);
+        }
+        if inventory.shards.len() != usize::from(shards) {
+            return Err(StoreError::Corrupt(
+                format!(
+                    "{} of {shards} shards of event {id} read",
+                    inventory.shards.len()
+                )
+                .into(),
+            ));
+        }
+        Ok(inventory)
+    }
+
+    async fn update_event_details(&self, event: &Event, was: EventStatus) -> StoreResult<()> {
+        // A return to draft also needs no confirmed booking on any shard: a booking landing
+        // first makes the update fail, one landing after finds a draft and is refused.
+        let to_draft = event.status == EventStatus::Draft && was != EventStatus::Draft;
+        let catalog = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::event(event.id))))
+            .update_expression(format!(
+                "SET #name = :name, {DESCRIPTION} = :description, {VENUE} = :venue, #date = :date, \
+                 {DATE_MS} = :dateTs, {PRICE} = :price, #status = :status, {UPDATED_AT} = :updatedAt, \
+                 #sk = :sk"
+            ))
+            .condition_expression(format!(
+                "attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :was"
+            ))
+            .set_expression_attribute_names(names(&[
+                ("#name", attr::NAME),
+                ("#date", attr::DATE),
+                ("#status", attr::STATUS),
+                ("#sk", CATALOG_BY_WRITE.sort_key),
+            ]))
+            .set_expression_attribute_values(values(vec![
+                (":name", s(&event.name)),
+                (":description", s(&event.description)),
+                (":venue", s(&event.venue)),
+                (":date", s(event.date.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
+                (":dateTs", n(event.date.timestamp_millis())),
+                (":price", n(event.price.0)),
+                (":status", s(event.status.as_str())),
+                (
+                    ":updatedAt",
+                    s(event.updated_at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+                ),
+                (":sk", s(catalog_sort_key(event.updated_at, event.id))),
+                (":was", s(was.as_str())),
+            ]))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(request_error)?;
+        let mut items = vec![TransactWriteItem::builder().update(catalog).build()];
+        for k in 0..event.inventory_shards {
+            let mut vals = vec![
+                (":dateTs", n(event.date.timestamp_millis())),
+                (":price", n(event.price.0)),
+                (":status", s(event.status.as_str())),
+            ];
+            let condition = if to_draft {
+                vals.push((":zero", n(0)));
+                format!("attribute_exists(pk) AND {CONFIRMED_BOOKINGS} = :zero")
+            } else {
+                "attribute_exists(pk)".to_owned()
+            };
+            let shard = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::inventory_shard(event.id, k))))
+                .update_expression(format!(
+                    "SET #status = :status, {DATE_MS} = :dateTs, {PRICE} = :price"
+                ))
+                .condition_expression(condition)
+                .set_expression_attribute_names(names(&[("#status", attr::STATUS)]))
+                .set_expression_attribute_values(values(vals))
+                .build()
+                .map_err(request_error)?;
+            items.push(TransactWriteItem::builder().update(shard).build());
+        }
+        let Some(reasons) = self.write_catalog(items).await? else {
+            return Ok(());
+        };
+        if reason_code(reasons.first()) == "ConditionalCheckFailed" {
+            let old = reasons.first().and_then(|r| r.item());
+            return match old {
+                Some(old) if !old.is_empty() && !old.contains_key(attr::DELETED_AT) => Err(
+                    StoreError::Contention("the event's status changed meanwhile".into()),
+                ),
+                _ => Err(StoreError::NotFound),
+            };
+        }
+        if to_draft && failed_shard(&reasons) {
+            return Err(StoreError::HasActiveBookings);
+        }
+        Err(unexpected("updating an event", &reasons))
+    }
+
+    async fn delete_event(&self, id: EventId, by: UserId, at: DateTime<Utc>) -> StoreResult<()> {
+        let Some(event) = self.catalog_entry(id).await? else {
+            return Err(StoreError::NotFound);
+        };
+        let sort_key = catalog_sort_key(at, id);
+        let at = at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+        // Still in the catalog index (with a new write time), so projections learn of it.
+        let catalog = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::event(id))))
+            .update_expression(format!(
+                "SET {DELETED_AT} = :at, {DELETED_BY} = :by, {UPDATED_AT} = :at, #sk = :sk"
+            ))
+            .condition_expression(format!(
+                "attribute_exists(pk) AND attribute_not_exists({DELETED_AT})"
+            ))
+            .set_expression_attribute_names(names(&[("#sk", CATALOG_BY_WRITE.sort_key)]))
+            .set_expression_attribute_values(values(vec![
+                (":at", s(&at)),
+                (":by", s(by.to_string())),
+                (":sk", s(sort_key)),
+            ]))
+            .build()
+            .map_err(request_error)?;
+        let mut items = vec![TransactWriteItem::builder().update(catalog).build()];
+        for k in 0..event.inventory_shards {
+            let shard = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(keys::inventory_shard(id, k))))
+                .update_expression(format!("SET {DELETED_AT} = :at"))
+                .condition_expression(format!("{CONFIRMED_BOOKINGS} = :zero"))
+                .set_expression_attribute_values(values(vec![(":at", s(&at)), (":zero", n(0))]))
+                .build()
+                .map_err(request_error)?;
+            items.push(TransactWriteItem::builder().update(shard).build());
+        }
+        let Some(reasons) = self.write_catalog(items).await? else {
+            return Ok(());
+        };
+        if reason_code(reasons.first()) == "ConditionalCheckFailed" {
+            return Err(StoreError::NotFound);
+        }
+        if failed_shard(&reasons) {
+            return Err(StoreError::HasActiveBookings);
+        }
+        Err(unexpected("deleting an event", &reasons))
+    }
+}

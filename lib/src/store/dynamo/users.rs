@@ -1,0 +1,79 @@
+//! Users: one item per account plus an e-mail uniqueness item, written together.
+
+use super::*;
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    async fn create_user(&self, user: &User) -> StoreResult<()> {
+        let mut user_item = encode(user)?;
+        user_item.extend(key(keys::user(user.id)));
+        let mut email_item = key(keys::email(&user.email));
+        email_item.insert(attr::USER_ID.into(), s(user.id.to_string()));
+        let put = |item: Item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map(|p| TransactWriteItem::builder().put(p).build())
+                .map_err(|e| StoreError::Request(Cause::new(e)))
+        };
+        // The email item makes uniqueness a condition of the same transaction as the user.
+        let result = self
+            .client()
+            .await
+            .transact_write_items()
+            .transact_items(put(email_item)?)
+            .transact_items(put(user_item)?)
+            .send()
+            .await;
+        let Err(err) = result else { return Ok(()) };
+        let reasons = cancellation_reasons(err)?;
+        if reason_code(reasons.first()) == "ConditionalCheckFailed" {
+            return Err(StoreError::EmailTaken);
+        }
+        Err(StoreError::Corrupt(
+            format!("user {} already exists", user.id).into(),
+        ))
+    }
+
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
+        self.get(keys::user(id)).await?.map(decode).transpose()
+    }
+
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        let Some(item) = self.get(keys::email(email)).await? else {
+            return Ok(None);
+        };
+        let Some(AttributeValue::S(id)) = item.get(attr::USER_ID) else {
+            return Err(StoreError::Corrupt("email item without userId".into()));
+        };
+        let id = id
+            .parse()
+            .map_err(|_| StoreError::Corrupt("bad userId".into()))?;
+        self.user_by_id(id).await
+    }
+
+    async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()> {
+        let role = serde_json::to_value(role)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        self.client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::user(id))))
+            .update_expression("SET #role = :role")
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_names(names(&[("#role", attr::ROLE)]))
+            .set_expression_attribute_values(values(vec![(":role", s(role))]))
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(se) if se.is_conditional_check_failed_exception() => StoreError::NotFound,
+                _ => classify(e),
+            })?;
+        Ok(())
+    }
+}
