@@ -25,7 +25,7 @@ impl AppState {
         Self {
             config: Arc::new(config),
             auth: AuthService::new(store.clone(), tokens),
-            bookings: BookingService::new(store.clone(), cache.clone(), events.clone()),
+            bookings: BookingService::new(store.clone(), events.clone()),
             events,
             store,
             cache,

@@ -4,14 +4,16 @@ pub mod booking;
 pub mod event;
 pub mod ids;
 pub mod inventory;
+pub mod listing;
 pub mod page;
 pub mod search;
 pub mod text;
 pub mod user;
 
 pub use booking::{Booking, BookingStatus, NewBookingRequest};
-pub use event::{Event, EventPatch, EventQuery, EventStatus, NewEvent, SortBy, SortOrder};
+pub use event::{Event, EventPatch, EventStatus, NewEvent};
 pub use inventory::{Inventory, ShardCounts, ShardRule, ShardTake};
+pub use listing::{EventQuery, SortBy, SortOrder};
 pub use page::{PageMeta, PageParams};
 pub use user::{Email, Identity, NewUser, Role, User};
 

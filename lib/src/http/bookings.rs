@@ -60,7 +60,7 @@ async fn book(
         NewBookingRequest::parse(&body.event_id, quantity, key)
     })?;
     let tickets = request.quantity;
-    let reply = state.bookings.book(who, request).await?;
+    let reply = super::idempotency::book(&*state.cache, &state.bookings, who, request).await?;
     if reply.replayed {
         crate::metric::idempotent_replay();
     } else {

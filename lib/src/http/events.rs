@@ -81,8 +81,9 @@ async fn list(
     QueryMap(params): QueryMap,
 ) -> Result<Response, AppError> {
     let query = EventQuery::parse(&params)?;
-    let body = state.events.list_body(who, &query).await?;
-    Ok(super::response::raw_json(StatusCode::OK, body))
+    let ((events, meta), _) = state.events.list(who, &query).await?;
+    let data: Vec<EventView> = events.iter().map(EventView::from).collect();
+    Ok(envelope(StatusCode::OK, &Envelope::page("OK", data, meta)))
 }
 
 async fn show(

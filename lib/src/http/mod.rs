@@ -5,6 +5,7 @@ pub mod bookings;
 pub mod events;
 mod extract;
 pub mod health;
+pub mod idempotency;
 mod layers;
 mod panic;
 mod rate_limit;

@@ -1,5 +1,4 @@
 use super::EventService;
-use crate::cache::{keys, Cache};
 use crate::domain::ids::BookingId;
 use crate::domain::{
     Booking, BookingStatus, Identity, NewBookingRequest, PageMeta, PageParams, ShardTake,
@@ -7,22 +6,14 @@ use crate::domain::{
 use crate::metric;
 use crate::money::Cents;
 use crate::store::{BookOutcome, BookingAttempt, Store, StoreError};
-use crate::views::{BookingView, Envelope};
 use crate::AppError;
 use chrono::Utc;
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
-const CACHE_DOWN: &str = "idempotency cache unavailable; relying on the durable guard";
 /// How long a key is honoured.
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
-/// How long an in-flight marker claims its key (`IDEMPOTENCY_KEY_IN_USE`): longer than a booking
-/// takes, short enough that a marker its request could not clear (a Redis blip as it finished)
-/// or a crashed attempt frees the key soon. The marker is a courtesy, not the safety: a second
-/// request that gets past it meets the durable guard, which books the key once.
-pub const IN_FLIGHT_TTL: Duration = Duration::from_secs(5);
 /// Attempts at a transaction that meets contention before answering 503.
 pub const MAX_ATTEMPTS: u32 = 5;
 const BACKOFF_BASE_MS: u64 = 15;
@@ -41,135 +32,20 @@ pub struct BookingReply {
     pub replayed: bool,
 }
 
-/// The fast-path record in the cache, per (user, key).
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "lowercase")]
-enum IdempotencyRecord {
-    InFlight { fingerprint: String },
-    Done { fingerprint: String, body: String },
-}
-
 #[derive(Clone)]
 pub struct BookingService {
     store: Arc<dyn Store>,
-    cache: Arc<dyn Cache>,
     events: EventService,
 }
 
 impl BookingService {
-    pub fn new(store: Arc<dyn Store>, cache: Arc<dyn Cache>, events: EventService) -> Self {
-        Self {
-            store,
-            cache,
-            events,
-        }
-    }
-
-    /// Books tickets exactly once per (user, idempotency key).
-    ///
-    /// The cache is a fast path (replays, in-flight detection) that fails open; correctness
-    /// rests on the store's transaction and its durable guard, so a lost cache entry can never
-    /// create a second booking.
-    pub async fn book(
-        &self,
-        who: Identity,
-        request: NewBookingRequest,
-    ) -> Result<BookingReply, AppError> {
-        let fingerprint = request.fingerprint();
-        let cache_key = keys::idempotency(who.user_id, &request.idempotency_key.to_string());
-        let in_flight = serde_json::to_string(&IdempotencyRecord::InFlight {
-            fingerprint: fingerprint.clone(),
-        })
-        .map_err(AppError::internal)?;
-
-        let owns_cache_entry = match self
-            .cache
-            .set_nx(&cache_key, &in_flight, IN_FLIGHT_TTL)
-            .await
-        {
-            Ok(true) => true,
-            Ok(false) => match self.cache.get(&cache_key).await {
-                Ok(Some(raw)) => match serde_json::from_str::<IdempotencyRecord>(&raw) {
-                    // The marker may outlive its request (it finished while Redis could not
-                    // be told): the durable guard decides before the marker is believed.
-                    Ok(IdempotencyRecord::InFlight { fingerprint: seen }) => {
-                        if let Some(reply) =
-                            self.replay_from_guard(who, &request, &fingerprint).await?
-                        {
-                            self.remember(&cache_key, &fingerprint, &reply).await;
-                            return Ok(reply);
-                        }
-                        return Err(if seen == fingerprint {
-                            AppError::IdempotencyKeyInUse
-                        } else {
-                            AppError::IdempotencyKeyReused
-                        });
-                    }
-                    Ok(IdempotencyRecord::Done {
-                        fingerprint: seen,
-                        body,
-                    }) => {
-                        return if seen == fingerprint {
-                            Ok(BookingReply {
-                                body,
-                                replayed: true,
-                            })
-                        } else {
-                            Err(AppError::IdempotencyKeyReused)
-                        };
-                    }
-                    Err(_) => false,
-                },
-                // Expired or deleted between the two calls: the durable guard decides.
-                Ok(None) => false,
-                Err(e) => {
-                    metric::cache_fail_open(&e, CACHE_DOWN);
-                    false
-                }
-            },
-            Err(e) => {
-                metric::cache_fail_open(&e, CACHE_DOWN);
-                false
-            }
-        };
-
-        // Bookings write inventory only: no cached read (catalog entries, listings) to drop.
-        let result = self.book_durably(who, &request, &fingerprint).await;
-        if owns_cache_entry {
-            match &result {
-                Ok(reply) => self.remember(&cache_key, &fingerprint, reply).await,
-                // A failed request does not consume its key.
-                Err(_) => {
-                    if let Err(e) = self.cache.delete(&cache_key).await {
-                        metric::cache_fail_open(
-                            &e,
-                            "could not clear the idempotency marker (it lapses by itself)",
-                        );
-                    }
-                }
-            }
-        }
-        result
-    }
-
-    /// Records a 201 in the cache for fast replays; the durable guard already holds it.
-    async fn remember(&self, cache_key: &str, fingerprint: &str, reply: &BookingReply) {
-        let done = IdempotencyRecord::Done {
-            fingerprint: fingerprint.to_owned(),
-            body: reply.body.clone(),
-        };
-        let recorded = match serde_json::to_string(&done) {
-            Ok(raw) => self.cache.set(cache_key, &raw, IDEMPOTENCY_TTL).await,
-            Err(e) => Err(crate::cache::CacheError::new(e)),
-        };
-        if let Err(e) = recorded {
-            metric::cache_fail_open(&e, "could not record the idempotency outcome in the cache");
-        }
+    pub fn new(store: Arc<dyn Store>, events: EventService) -> Self {
+        Self { store, events }
     }
 
     /// The answer the durable guard holds for this key, if a booking was made with it: the
     /// original 201 (a replay) or, for another body, `IDEMPOTENCY_KEY_REUSED`.
-    async fn replay_from_guard(
+    pub async fn replay_from_guard(
         &self,
         who: Identity,
         request: &NewBookingRequest,
@@ -192,11 +68,15 @@ impl BookingService {
         }))
     }
 
-    async fn book_durably(
+    /// Books tickets exactly once per (user, idempotency key): one transaction writes the
+    /// booking, takes its tickets and leaves the durable guard holding `render`'s body of it (the
+    /// exact 201 a replay answers). A key already used gets its first answer back.
+    pub async fn book(
         &self,
         who: Identity,
         request: &NewBookingRequest,
         fingerprint: &str,
+        render: &(dyn Fn(&Booking) -> String + Sync),
     ) -> Result<BookingReply, AppError> {
         let event_id = request.event_id;
         let mut terms = match self.events.terms_of(event_id).await {
@@ -222,7 +102,15 @@ impl BookingService {
         let mut tries = 0;
         loop {
             tries += 1;
-            let attempt = Self::attempt(id, who, request, fingerprint, terms.price, &allocation);
+            let attempt = Self::attempt(
+                id,
+                who,
+                request,
+                fingerprint,
+                terms.price,
+                &allocation,
+                render,
+            );
             match self.store.book(&attempt).await {
                 Ok(BookOutcome::Created) => {
                     return Ok(BookingReply {
@@ -294,6 +182,7 @@ impl BookingService {
         fingerprint: &str,
         price: Cents,
         allocation: &[ShardTake],
+        render: &(dyn Fn(&Booking) -> String + Sync),
     ) -> BookingAttempt {
         let now = Utc::now();
         let booking = Booking {
@@ -310,7 +199,7 @@ impl BookingService {
             cancelled_at: None,
             allocation: allocation.to_vec(),
         };
-        let response_body = Envelope::ok("Booking created", BookingView::from(&booking)).to_json();
+        let response_body = render(&booking);
         BookingAttempt {
             booking,
             fingerprint: fingerprint.to_owned(),

@@ -3,8 +3,8 @@
 //! what changed since the projection last looked (through the catalog-by-write index) when
 //! the catalog version moved. Only catalog writes move it; bookings never do.
 
-use crate::domain::event::{FoldedText, Listed};
 use crate::domain::ids::EventId;
+use crate::domain::listing::{FoldedText, Listed};
 use crate::domain::search::TrigramIndex;
 use crate::domain::{Event, EventQuery, EventStatus, PageMeta, SortBy, SortOrder};
 use crate::store::{Store, StoreResult};

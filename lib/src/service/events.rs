@@ -7,7 +7,6 @@ use crate::domain::{
 use crate::metric;
 use crate::money::Cents;
 use crate::store::Store;
-use crate::views::{Envelope, EventView};
 use crate::AppError;
 use std::sync::Arc;
 use std::time::Duration;
@@ -149,19 +148,6 @@ impl EventService {
             .set(keys::CATALOG_VERSION, &version.to_string(), VERSION_TTL)
             .await;
         Ok(version)
-    }
-
-    /// One page of the listing as the finished response body: filtered, sorted and cut from
-    /// this instance's catalog projection, with the counters of just that page's events read
-    /// fresh from the store.
-    pub async fn list_body(
-        &self,
-        who: Option<Identity>,
-        query: &EventQuery,
-    ) -> Result<String, AppError> {
-        let (events, meta) = self.list(who, query).await?.0;
-        let data: Vec<EventView> = events.iter().map(EventView::from).collect();
-        Ok(Envelope::page("OK", data, meta).to_json())
     }
 
     /// One page of events, and what the projection had to read to serve it.

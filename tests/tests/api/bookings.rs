@@ -8,8 +8,8 @@ use std::sync::Arc;
 use ticketing::cache::RedisCache;
 use ticketing::config::Config;
 use ticketing::domain::{Role, ShardRule};
+use ticketing::http::idempotency::IN_FLIGHT_TTL;
 use ticketing::ids::EventId;
-use ticketing::service::bookings::IN_FLIGHT_TTL;
 use ticketing_tests::partition_model::{Limits, PartitionModelStore};
 use ticketing_tests::{
     cache_for, on_both_backends, store_for, Backend, ContendedStore, RecordingCache, Reply, TestApp,
