@@ -8,8 +8,7 @@ import { eventKeys } from "../events/queries";
 import { useSession } from "../session/store";
 import { AttemptStore } from "./attempts";
 import { sendAttempt } from "./book";
-
-export const bookingKeys = { all: ["bookings"] as const };
+import { bookingKeys } from "./queries";
 
 export function useBooking(eventId: string) {
   const queryClient = useQueryClient();

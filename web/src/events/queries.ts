@@ -1,5 +1,5 @@
 // Server state of events, with query keys defined once.
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../api/client";
 import { useSession } from "../session/store";
 import { apiParams, type EventQuery } from "./query";
@@ -10,6 +10,7 @@ export const eventKeys = {
   all: ["events"] as const,
   list: (query: EventQuery, viewer: string) => ["events", "list", query, viewer] as const,
   one: (id: string) => ["events", "one", id] as const,
+  admin: (page: number, limit: number) => ["events", "admin", page, limit] as const,
 };
 
 /** Who is asking changes what a listing holds (admins see drafts). */
@@ -40,5 +41,30 @@ export function useEvent(id: string, live = false) {
     },
     enabled: viewer !== "starting",
     refetchInterval: live ? 10_000 : false,
+  });
+}
+
+/** Every event, drafts included, newest first: the admin's list (an admin's listing without a
+ * status filter holds every status). */
+export function useAdminEventList(page: number, limit: number) {
+  return useQuery({
+    queryKey: eventKeys.admin(page, limit),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/v1/events", {
+          params: { query: { page, limit, sortBy: "createdAt", sortOrder: "desc" } },
+        }),
+      ),
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** Deletes one event (soft: it leaves every listing). */
+export function useDeleteEvent(id: string, onDone: () => void) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: () => unwrap(api.DELETE("/api/v1/events/{id}", { params: { path: { id } } })),
+    onSuccess: onDone,
+    onSettled: () => queryClient.invalidateQueries({ queryKey: eventKeys.all }),
   });
 }

@@ -1,26 +1,21 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
-import { api, type Booking, unwrap } from "../api/client";
+import type { Booking } from "../api/client";
 import { ApiError } from "../api/errors";
-import { bookingKeys } from "../booking/useBooking";
+import { useCancelBooking, useMyBookings } from "../booking/queries";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { formatDateTime, formatMoney } from "../components/format";
 import { Loading } from "../components/Loading";
 import { Pagination } from "../components/Pagination";
-import { eventKeys, useEvent } from "../events/queries";
+import { useEvent } from "../events/queries";
 
 const PAGE_SIZE = 10;
 
 export default function MyBookingsPage() {
   const [params, setParams] = useSearchParams();
   const page = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
-  const list = useQuery({
-    queryKey: [...bookingKeys.all, page],
-    queryFn: () => unwrap(api.GET("/api/v1/bookings", { params: { query: { page, limit: PAGE_SIZE } } })),
-    placeholderData: keepPreviousData,
-  });
+  const list = useMyBookings(page, PAGE_SIZE);
   const [cancelling, setCancelling] = useState<Booking | null>(null);
 
   return (
@@ -70,15 +65,7 @@ function BookingItem({ booking, onCancel }: { booking: Booking; onCancel: () => 
 }
 
 function CancelDialog({ booking, onClose }: { booking: Booking; onClose: () => void }) {
-  const queryClient = useQueryClient();
-  const cancel = useMutation({
-    mutationFn: () => unwrap(api.PATCH("/api/v1/bookings/{id}/cancel", { params: { path: { id: booking.id } } })),
-    onSuccess: onClose,
-    onSettled: () => {
-      void queryClient.invalidateQueries({ queryKey: bookingKeys.all });
-      void queryClient.invalidateQueries({ queryKey: eventKeys.all });
-    },
-  });
+  const cancel = useCancelBooking(booking.id, onClose);
   return (
     <ConfirmDialog
       open

@@ -1,30 +1,19 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useSearchParams } from "react-router";
-import { api, type Event, unwrap } from "../../api/client";
+import type { Event } from "../../api/client";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { formatDateTime, formatMoney } from "../../components/format";
 import { Loading } from "../../components/Loading";
 import { Pagination } from "../../components/Pagination";
-import { eventKeys } from "../../events/queries";
+import { useAdminEventList, useDeleteEvent } from "../../events/queries";
 
 const PAGE_SIZE = 20;
 
 export default function AdminEventsPage() {
   const [params, setParams] = useSearchParams();
   const page = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
-  // An admin's listing without a status filter holds every status, drafts included.
-  const list = useQuery({
-    queryKey: [...eventKeys.all, "admin", page],
-    queryFn: () =>
-      unwrap(
-        api.GET("/api/v1/events", {
-          params: { query: { page, limit: PAGE_SIZE, sortBy: "createdAt", sortOrder: "desc" } },
-        }),
-      ),
-    placeholderData: keepPreviousData,
-  });
+  const list = useAdminEventList(page, PAGE_SIZE);
   const [deleting, setDeleting] = useState<Event | null>(null);
 
   return (
@@ -82,12 +71,7 @@ export default function AdminEventsPage() {
 }
 
 function DeleteDialog({ event, onClose }: { event: Event; onClose: () => void }) {
-  const queryClient = useQueryClient();
-  const remove = useMutation({
-    mutationFn: () => unwrap(api.DELETE("/api/v1/events/{id}", { params: { path: { id: event.id } } })),
-    onSuccess: onClose,
-    onSettled: () => queryClient.invalidateQueries({ queryKey: eventKeys.all }),
-  });
+  const remove = useDeleteEvent(event.id, onClose);
   return (
     <ConfirmDialog
       open
