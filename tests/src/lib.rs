@@ -713,6 +713,49 @@ impl Cache for RecordingCache {
     async fn ping(&self) -> ticketing::cache::CacheResult<()> {
         self.inner.ping().await
     }
+    async fn get_many(
+        &self,
+        keys: &[String],
+    ) -> ticketing::cache::CacheResult<Vec<Option<String>>> {
+        self.inner.get_many(keys).await
+    }
+    async fn begin_tally_change(
+        &self,
+        pending: &str,
+        ttl: std::time::Duration,
+    ) -> ticketing::cache::CacheResult<()> {
+        self.wrote(pending);
+        self.blipped()?;
+        self.inner.begin_tally_change(pending, ttl).await
+    }
+    async fn end_tally_change(
+        &self,
+        key: &str,
+        pending: &str,
+        changes: &str,
+        deltas: Option<&[i64]>,
+        ttl: std::time::Duration,
+    ) -> ticketing::cache::CacheResult<bool> {
+        self.wrote(key);
+        self.blipped()?;
+        self.inner
+            .end_tally_change(key, pending, changes, deltas, ttl)
+            .await
+    }
+    async fn set_tally_if_unchanged(
+        &self,
+        key: &str,
+        pending: &str,
+        changes: &str,
+        seen: Option<&str>,
+        values: &[i64],
+        ttl: std::time::Duration,
+    ) -> ticketing::cache::CacheResult<bool> {
+        self.wrote(key);
+        self.inner
+            .set_tally_if_unchanged(key, pending, changes, seen, values, ttl)
+            .await
+    }
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }

@@ -19,6 +19,23 @@ pub fn booking_terms(id: EventId) -> String {
     format!("event-terms:{id}")
 }
 
+/// One event's availability tally (`available:confirmed`, summed over its shards), which
+/// listings read in place of the shards.
+pub fn availability(id: EventId) -> String {
+    format!("availability:{id}")
+}
+
+/// How many changes to one event's availability are under way (begun, not yet ended).
+pub fn availability_pending(id: EventId) -> String {
+    format!("availability-pending:{id}")
+}
+
+/// How many times one event's availability changed: a tally computed from shards read before
+/// a change is not written after it.
+pub fn availability_changes(id: EventId) -> String {
+    format!("availability-changes:{id}")
+}
+
 /// The catalog version, briefly: every listing asks for it.
 pub const CATALOG_VERSION: &str = "catalog:version";
 

@@ -1,4 +1,4 @@
-use super::{Cache, CacheResult};
+use super::{parse_tally, tally_text, Cache, CacheResult};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -31,6 +31,22 @@ impl Entries {
             self.map.remove(key);
         }
         self.map.get_mut(key)
+    }
+}
+
+impl Entries {
+    /// The integer under `key` (0 when missing or not a number).
+    fn number(&mut self, key: &str, now: Instant) -> i64 {
+        self.live(key, now)
+            .and_then(|(v, _)| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Adds `by` to the integer under `key`, which then expires at `expires`.
+    fn add(&mut self, key: &str, by: i64, expires: Instant, now: Instant) {
+        let value = self.number(key, now) + by;
+        self.map
+            .insert(key.to_owned(), (value.to_string(), expires));
     }
 }
 
@@ -99,6 +115,67 @@ impl Cache for MemoryCache {
                 count,
                 entry.1.saturating_duration_since(now).as_secs_f64().ceil() as u64,
             )
+        }))
+    }
+
+    async fn get_many(&self, keys: &[String]) -> CacheResult<Vec<Option<String>>> {
+        Ok(self.with(|e, now| {
+            keys.iter()
+                .map(|key| e.live(key, now).map(|(v, _)| v.clone()))
+                .collect()
+        }))
+    }
+
+    async fn begin_tally_change(&self, pending: &str, ttl: Duration) -> CacheResult<()> {
+        self.with(|e, now| e.add(pending, 1, now + ttl, now));
+        Ok(())
+    }
+
+    async fn end_tally_change(
+        &self,
+        key: &str,
+        pending: &str,
+        changes: &str,
+        deltas: Option<&[i64]>,
+        ttl: Duration,
+    ) -> CacheResult<bool> {
+        Ok(self.with(|e, now| {
+            if e.number(pending, now) > 0 {
+                let expires = e.live(pending, now).map(|(_, t)| *t).unwrap_or(now);
+                e.add(pending, -1, expires, now);
+            }
+            e.add(changes, 1, now + ttl, now);
+            let (Some(deltas), Some((text, _))) = (deltas, e.live(key, now)) else {
+                return false;
+            };
+            let values = parse_tally(text).unwrap_or_default();
+            let added: Vec<i64> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v + deltas.get(i).copied().unwrap_or(0))
+                .collect();
+            *text = tally_text(&added);
+            true
+        }))
+    }
+
+    async fn set_tally_if_unchanged(
+        &self,
+        key: &str,
+        pending: &str,
+        changes: &str,
+        seen: Option<&str>,
+        values: &[i64],
+        ttl: Duration,
+    ) -> CacheResult<bool> {
+        Ok(self.with(|e, now| {
+            let current = e.live(changes, now).map(|(v, _)| v.clone());
+            if e.number(pending, now) > 0 || current.as_deref() != seen {
+                return false;
+            }
+            e.map
+                .insert(key.to_owned(), (tally_text(values), now + ttl));
+            true
         }))
     }
 

@@ -122,6 +122,34 @@ impl RedisCache {
     }
 }
 
+/// KEYS: tally, pending count, change counter; ARGV: the counter's expiry (ms), whether the
+/// change happened ("1"), then one delta per value.
+const END_TALLY_CHANGE: &str = r#"
+if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then redis.call('DECR', KEYS[2]) end
+redis.call('INCR', KEYS[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[1])
+if ARGV[2] ~= '1' then return 0 end
+local text = redis.call('GET', KEYS[1])
+if not text then return 0 end
+local out = {}
+local i = 3
+for part in string.gmatch(text, '[^:]+') do
+  out[#out + 1] = string.format('%d', tonumber(part) + tonumber(ARGV[i] or '0'))
+  i = i + 1
+end
+redis.call('SET', KEYS[1], table.concat(out, ':'), 'KEEPTTL')
+return 1
+"#;
+
+/// KEYS: tally, pending count, change counter; ARGV: the counter as seen ('' for none), the
+/// tally, its expiry (ms).
+const SET_TALLY_IF_UNCHANGED: &str = r#"
+if tonumber(redis.call('GET', KEYS[2]) or '0') > 0 then return 0 end
+if (redis.call('GET', KEYS[3]) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"#;
+
 fn ttl_ms(ttl: Duration) -> i64 {
     ttl.as_millis().max(1) as i64
 }
@@ -218,6 +246,88 @@ impl Cache for RedisCache {
             let _: () = pipeline.ttl(&key).await.map_err(unavailable)?;
             let (count, _, ttl): (u64, i64, i64) = pipeline.all().await.map_err(unavailable)?;
             Ok((count, ttl.max(0) as u64))
+        })
+        .await
+    }
+
+    async fn get_many(&self, keys: &[String]) -> CacheResult<Vec<Option<String>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.guarded(async {
+            let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+            self.client().await?.mget(keys).await.map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn begin_tally_change(&self, pending: &str, ttl: Duration) -> CacheResult<()> {
+        self.guarded(async {
+            let pending = self.key(pending);
+            let pipeline = self.client().await?.pipeline();
+            let _: () = pipeline.incr(&pending).await.map_err(unavailable)?;
+            let _: () = pipeline
+                .pexpire(&pending, ttl_ms(ttl), None)
+                .await
+                .map_err(unavailable)?;
+            let _: (i64, i64) = pipeline.all().await.map_err(unavailable)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn end_tally_change(
+        &self,
+        key: &str,
+        pending: &str,
+        changes: &str,
+        deltas: Option<&[i64]>,
+        ttl: Duration,
+    ) -> CacheResult<bool> {
+        self.guarded(async {
+            let mut args = vec![
+                ttl_ms(ttl).to_string(),
+                if deltas.is_some() { "1" } else { "0" }.to_owned(),
+            ];
+            args.extend(deltas.unwrap_or_default().iter().map(i64::to_string));
+            let keys = vec![self.key(key), self.key(pending), self.key(changes)];
+            let added: i64 = self
+                .client()
+                .await?
+                .eval(END_TALLY_CHANGE, keys, args)
+                .await
+                .map_err(unavailable)?;
+            Ok(added == 1)
+        })
+        .await
+    }
+
+    async fn set_tally_if_unchanged(
+        &self,
+        key: &str,
+        pending: &str,
+        changes: &str,
+        seen: Option<&str>,
+        values: &[i64],
+        ttl: Duration,
+    ) -> CacheResult<bool> {
+        self.guarded(async {
+            let args = vec![
+                seen.unwrap_or_default().to_owned(),
+                super::tally_text(values),
+                ttl_ms(ttl).to_string(),
+            ];
+            let written: i64 = self
+                .client()
+                .await?
+                .eval(
+                    SET_TALLY_IF_UNCHANGED,
+                    vec![self.key(key), self.key(pending), self.key(changes)],
+                    args,
+                )
+                .await
+                .map_err(unavailable)?;
+            Ok(written == 1)
         })
         .await
     }

@@ -85,9 +85,14 @@ fn one_shard() -> u16 {
 
 impl Event {
     /// The counters as the inventory holds them.
-    pub fn with_inventory(mut self, inventory: &super::Inventory) -> Self {
-        self.available_tickets = inventory.available();
-        self.confirmed_bookings = inventory.confirmed();
+    pub fn with_inventory(self, inventory: &super::Inventory) -> Self {
+        self.with_counts(inventory.available(), inventory.confirmed())
+    }
+
+    /// The event with its counters as summed over its shards.
+    pub fn with_counts(mut self, available: u32, confirmed: u32) -> Self {
+        self.available_tickets = available;
+        self.confirmed_bookings = confirmed;
         self
     }
 

@@ -1,3 +1,4 @@
+use super::availability::Outcome;
 use super::EventService;
 use crate::domain::ids::BookingId;
 use crate::domain::{
@@ -79,7 +80,7 @@ impl BookingService {
         render: &(dyn Fn(&Booking) -> String + Sync),
     ) -> Result<BookingReply, AppError> {
         let event_id = request.event_id;
-        let mut terms = match self.events.terms_of(event_id).await {
+        let terms = match self.events.terms_of(event_id).await {
             Ok(terms) => terms,
             // A key already used is answered as before even if its event is gone since (the
             // cache, which would have replayed it, lost the key): the guard is asked before the
@@ -92,6 +93,35 @@ impl BookingService {
                 }
             }
         };
+        let availability = self.events.availability();
+        availability.begin(event_id).await;
+        let result = self
+            .book_tries(who, request, fingerprint, render, terms)
+            .await;
+        let outcome = match &result {
+            // Our own booking (a replay of another request's changed nothing).
+            Ok(reply) if !reply.replayed => Outcome::Committed {
+                tickets: -i64::from(request.quantity),
+                bookings: 1,
+            },
+            Ok(_) => Outcome::NotWritten,
+            Err(e) if e.status_and_code().0 >= 500 => Outcome::Unknown,
+            Err(_) => Outcome::NotWritten,
+        };
+        availability.end(event_id, outcome).await;
+        result
+    }
+
+    /// The booking transaction, retried through contention and re-planned across shards.
+    async fn book_tries(
+        &self,
+        who: Identity,
+        request: &NewBookingRequest,
+        fingerprint: &str,
+        render: &(dyn Fn(&Booking) -> String + Sync),
+        mut terms: super::BookingTerms,
+    ) -> Result<BookingReply, AppError> {
+        let event_id = request.event_id;
         // One id for every try: if a try landed but its answer was lost, the next one finds the
         // guard pointing at this very booking and answers as the first response, not a replay.
         let id = BookingId::new();
@@ -241,15 +271,26 @@ impl BookingService {
         if booking.status != BookingStatus::Confirmed {
             return Err(AppError::BookingNotCancellable);
         }
+        let availability = self.events.availability();
+        availability.begin(booking.event_id).await;
         let mut tries = 0;
-        let cancelled = loop {
+        let result = loop {
             tries += 1;
             match self.store.cancel_booking(&booking, Utc::now()).await {
-                Ok(cancelled) => break cancelled,
+                Ok(cancelled) => break Ok(cancelled),
                 Err(StoreError::Contention(_)) if tries < MAX_ATTEMPTS => backoff(tries).await,
-                Err(other) => return Err(other.into()),
+                Err(other) => break Err(AppError::from(other)),
             }
         };
-        Ok(cancelled)
+        let outcome = match &result {
+            Ok(_) => Outcome::Committed {
+                tickets: i64::from(booking.quantity),
+                bookings: -1,
+            },
+            Err(e) if e.status_and_code().0 >= 500 => Outcome::Unknown,
+            Err(_) => Outcome::NotWritten,
+        };
+        availability.end(booking.event_id, outcome).await;
+        result
     }
 }

@@ -1,3 +1,4 @@
+use super::availability::Availability;
 use super::catalog::{CatalogProjection, ListingCost};
 use crate::cache::{keys, Cache};
 use crate::domain::ids::EventId;
@@ -29,6 +30,7 @@ pub struct BookingTerms {
 pub struct EventService {
     store: Arc<dyn Store>,
     cache: Arc<dyn Cache>,
+    availability: Availability,
     catalog: Arc<CatalogProjection>,
     shard_rule: ShardRule,
 }
@@ -36,11 +38,17 @@ pub struct EventService {
 impl EventService {
     pub fn new(store: Arc<dyn Store>, cache: Arc<dyn Cache>, shard_rule: ShardRule) -> Self {
         Self {
+            availability: Availability::new(store.clone(), cache.clone()),
             store,
             cache,
             catalog: Arc::default(),
             shard_rule,
         }
+    }
+
+    /// Each event's counts for listings, kept by the bookings' writes.
+    pub fn availability(&self) -> &Availability {
+        &self.availability
     }
 
     /// Drops every cached read of `id`'s catalog entry and the cached catalog version. Called
@@ -167,12 +175,12 @@ impl EventService {
             .page(&*self.store, version, query, visible)
             .await?;
         let shards: Vec<(EventId, u16)> = page.iter().map(|e| (e.id, e.inventory_shards)).collect();
-        let inventories = self.store.inventories(&shards).await?;
-        cost.inventory_items_read = shards.iter().map(|(_, k)| usize::from(*k)).sum();
+        let (counts, items_read) = self.availability.of(&shards).await?;
+        cost.inventory_items_read = items_read;
         let page = page
             .into_iter()
-            .map(|e| match inventories.get(&e.id) {
-                Some(inventory) => e.with_inventory(inventory),
+            .map(|e| match counts.get(&e.id) {
+                Some(c) => e.with_counts(c.available, c.confirmed),
                 None => e,
             })
             .collect();

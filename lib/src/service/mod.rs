@@ -1,6 +1,7 @@
 //! Use cases: each service owns one endpoint group's rules, on top of the store and cache traits.
 
 pub mod auth;
+pub mod availability;
 pub mod bookings;
 pub mod catalog;
 pub mod events;

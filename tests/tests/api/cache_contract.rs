@@ -102,7 +102,89 @@ async fn keys_are_isolated_by_prefix(backend: Backend) {
     assert_eq!(b.get("shared").await.unwrap(), None);
 }
 
+async fn tallies_add_and_refuse_fills_that_could_be_wrong(backend: Backend) {
+    let cache = cache_for(backend).await;
+    let ttl = Duration::from_secs(60);
+    let (key, pending, changes) = ("tally", "tally-pending", "tally-changes");
+    let read = || async {
+        let values = cache
+            .get_many(&[key.to_owned(), changes.to_owned(), "nothing".to_owned()])
+            .await
+            .unwrap();
+        assert_eq!(values[2], None);
+        (values[0].clone(), values[1].clone())
+    };
+    assert!(cache.get_many(&[]).await.unwrap().is_empty());
+    // Ending a change with no tally there creates none, but counts the change.
+    cache.begin_tally_change(pending, ttl).await.unwrap();
+    assert!(!cache
+        .end_tally_change(key, pending, changes, Some(&[-1, 1]), ttl)
+        .await
+        .unwrap());
+    let (tally, seen) = read().await;
+    assert_eq!(tally, None);
+    assert!(seen.is_some());
+
+    // A fill with a stale view of the counter is refused; with the current one it is written.
+    assert!(!cache
+        .set_tally_if_unchanged(key, pending, changes, None, &[10, 0], ttl)
+        .await
+        .unwrap());
+    assert!(cache
+        .set_tally_if_unchanged(key, pending, changes, seen.as_deref(), &[10, 0], ttl)
+        .await
+        .unwrap());
+    assert_eq!(read().await.0.as_deref(), Some("10:0"));
+
+    // A change adds its deltas; one that did not happen adds nothing.
+    cache.begin_tally_change(pending, ttl).await.unwrap();
+    assert!(cache
+        .end_tally_change(key, pending, changes, Some(&[-3, 1]), ttl)
+        .await
+        .unwrap());
+    cache.begin_tally_change(pending, ttl).await.unwrap();
+    assert!(!cache
+        .end_tally_change(key, pending, changes, None, ttl)
+        .await
+        .unwrap());
+    assert_eq!(read().await.0.as_deref(), Some("7:1"));
+
+    // While a change is pending, no fill is written, even with the current counter.
+    cache.delete(key).await.unwrap();
+    let (_, seen) = read().await;
+    cache.begin_tally_change(pending, ttl).await.unwrap();
+    assert!(!cache
+        .set_tally_if_unchanged(key, pending, changes, seen.as_deref(), &[9, 9], ttl)
+        .await
+        .unwrap());
+    cache
+        .end_tally_change(key, pending, changes, None, ttl)
+        .await
+        .unwrap();
+    // Ended: the counter moved, so the view taken before is stale too.
+    assert!(!cache
+        .set_tally_if_unchanged(key, pending, changes, seen.as_deref(), &[9, 9], ttl)
+        .await
+        .unwrap());
+    let (_, seen) = read().await;
+    assert!(cache
+        .set_tally_if_unchanged(key, pending, changes, seen.as_deref(), &[7, 1], ttl)
+        .await
+        .unwrap());
+    // More ends than begins (a pending count that lapsed) never block fills for good.
+    cache
+        .end_tally_change(key, pending, changes, None, ttl)
+        .await
+        .unwrap();
+    let (_, seen) = read().await;
+    assert!(cache
+        .set_tally_if_unchanged(key, pending, changes, seen.as_deref(), &[7, 1], ttl)
+        .await
+        .unwrap());
+}
+
 on_both_backends!(
+    tallies_add_and_refuse_fills_that_could_be_wrong,
     get_set_delete,
     set_nx_only_once,
     take_is_atomic,
