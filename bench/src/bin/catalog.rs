@@ -2,8 +2,9 @@
 //! (every layer but the socket): one catalog per size, each in its own table, measured side by
 //! side in the same rounds (so DynamoDB Local's warm-up and the machine's noise favour no
 //! size): the median `GET /api/v1/events?limit=20` and a search, each right after a booking,
-//! with the DynamoDB items one such listing reads. Target: 100 → 10,000 events costs ≤ 1.5× and the items
-//! read do not grow with the catalog.
+//! with the DynamoDB items one such listing reads, for catalogs of one-shard (K = 1) and of
+//! 16-shard (K = 16) events side by side. Target: 100 → 10,000 events costs ≤ 1.5× at either K,
+//! and the items read grow neither with the catalog nor with K.
 
 use chrono::{Duration, Utc};
 use clap::Parser;
@@ -24,6 +25,10 @@ struct Args {
     /// Catalog sizes, measured side by side in one run.
     #[arg(long, value_delimiter = ',', default_value = "100,1000,10000")]
     sizes: Vec<usize>,
+    /// Tickets of each seeded event, one catalog per value and size: 500 is one inventory shard
+    /// (K = 1), 40000 is K = 16 (the default rule: 2,000 tickets a shard, at most 16).
+    #[arg(long, value_delimiter = ',', default_value = "500,40000")]
+    tickets: Vec<u32>,
     /// Timed listings (each right after a booking) per size.
     #[arg(long, default_value_t = 40)]
     samples: usize,
@@ -44,14 +49,14 @@ enum BenchBackend {
 
 const VENUES: [&str; 4] = ["Arena", "Hall", "Club", "Stadium"];
 
-fn new_event(i: usize, hours_ahead: i64) -> NewEvent {
+fn new_event(i: usize, hours_ahead: i64, total_tickets: u32) -> NewEvent {
     NewEvent {
         name: format!("Event {i}"),
         description: format!("Evening number {i}"),
         venue: VENUES[i % VENUES.len()].to_owned(),
         date: Utc::now() + Duration::hours(hours_ahead),
         price: Cents(1_000 + (i as i64 % 50) * 100),
-        total_tickets: 500,
+        total_tickets,
         status: EventStatus::Published,
     }
 }
@@ -64,6 +69,7 @@ fn median(mut ms: Vec<f64>) -> f64 {
 /// One catalog of `size` events behind its own router, store and cache.
 struct Catalog {
     size: usize,
+    shards: u16,
     app: TestApp,
     store: Arc<dyn Store>,
     buyer: String,
@@ -77,7 +83,7 @@ const LISTING: &str = "/api/v1/events?limit=20";
 const SEARCH: &str = "/api/v1/events?limit=20&search=hall&sortBy=price";
 
 impl Catalog {
-    async fn seed(backend: Backend, size: usize) -> anyhow::Result<Self> {
+    async fn seed(backend: Backend, size: usize, tickets: u32) -> anyhow::Result<Self> {
         let store = store_for(backend).await;
         let config = Config::for_tests();
         let rule = config.shard_rule;
@@ -95,7 +101,7 @@ impl Catalog {
         let rest: Vec<usize> = (1..size).collect();
         for chunk in rest.chunks(32) {
             let writes = chunk.iter().map(|&i| {
-                let event = new_event(i, 24 + i as i64).into_event(Utc::now(), rule);
+                let event = new_event(i, 24 + i as i64, tickets).into_event(Utc::now(), rule);
                 let store = store.clone();
                 async move { store.create_event(&event).await }
             });
@@ -113,6 +119,7 @@ impl Catalog {
         let reload_ms = reload.elapsed().as_secs_f64() * 1000.0;
         Ok(Self {
             size,
+            shards: rule.shards_for(tickets),
             app,
             store,
             buyer,
@@ -181,8 +188,10 @@ async fn main() -> anyhow::Result<()> {
         BenchBackend::Memory => Backend::Memory,
     };
     let mut catalogs = Vec::new();
-    for &size in &args.sizes {
-        catalogs.push(Catalog::seed(backend, size).await?);
+    for &tickets in &args.tickets {
+        for &size in &args.sizes {
+            catalogs.push(Catalog::seed(backend, size, tickets).await?);
+        }
     }
     // For 2 s after the catalog moved, listings also re-read its last 5 s of writes (the
     // index lags its table a little); measured past that, as listings between catalog writes run.
@@ -199,8 +208,9 @@ async fn main() -> anyhow::Result<()> {
     }
 
     println!(
-        "{:>8} | {:>14} | {:>14} | {:>22} | {:>18} | {:>16} | {:>14}",
+        "{:>8} | {:>3} | {:>14} | {:>14} | {:>22} | {:>18} | {:>16} | {:>14}",
         "events",
+        "K",
         "listing median",
         "search median",
         "items read per listing",
@@ -228,26 +238,31 @@ async fn main() -> anyhow::Result<()> {
             median(catalog.search_ms.clone()),
         );
         println!(
-            "{:>8} | {list:>11.2} ms | {found:>11.2} ms | {items:>4} ({} catalog + {} shards) | {:>12.1} ms | {counters:>13.2} ms | {:>14}",
+            "{:>8} | {:>3} | {list:>11.2} ms | {found:>11.2} ms | {items:>4} ({} catalog + {} shards) | {:>12.1} ms | {counters:>13.2} ms | {:>14}",
             catalog.size,
+            catalog.shards,
             cost.catalog_entries_read,
             cost.inventory_items_read,
             catalog.reload_ms,
             search_cost.entries_visited
         );
-        rows.push((catalog.size, list, found, items, counters));
+        rows.push((catalog.shards, catalog.size, list, found, items, counters));
     }
-    if let (Some(small), Some(large)) = (rows.first(), rows.last()) {
-        println!(
-            "growth {} → {} events: listing {:.2}×, search {:.2}×, items read {} → {} (the page's counters alone, DynamoDB Local: {:.2}×)",
-            small.0,
-            large.0,
-            large.1 / small.1,
-            large.2 / small.2,
-            small.3,
-            large.3,
-            large.4 / small.4
-        );
+    for &tickets in &args.tickets {
+        let k = Config::for_tests().shard_rule.shards_for(tickets);
+        let of_k: Vec<_> = rows.iter().filter(|r| r.0 == k).collect();
+        if let (Some(small), Some(large)) = (of_k.first(), of_k.last()) {
+            println!(
+                "K = {k}, growth {} → {} events: listing {:.2}×, search {:.2}×, items read {} → {} (the page's counters alone, DynamoDB Local: {:.2}×)",
+                small.1,
+                large.1,
+                large.2 / small.2,
+                large.3 / small.3,
+                small.4,
+                large.4,
+                large.5 / small.5
+            );
+        }
     }
     Ok(())
 }

@@ -80,21 +80,24 @@ impl BookingService {
         render: &(dyn Fn(&Booking) -> String + Sync),
     ) -> Result<BookingReply, AppError> {
         let event_id = request.event_id;
-        let terms = match self.events.terms_of(event_id).await {
+        let availability = self.events.availability();
+        // The change is announced beside the terms lookup: two cache calls in one round trip.
+        let (terms, ()) =
+            tokio::join!(self.events.terms_of(event_id), availability.begin(event_id));
+        let terms = match terms {
             Ok(terms) => terms,
             // A key already used is answered as before even if its event is gone since (the
             // cache, which would have replayed it, lost the key): the guard is asked before the
             // refusal stands.
             Err(refused) => {
+                availability.end(event_id, Outcome::NotWritten).await;
                 return match self.replay_from_guard(who, request, fingerprint).await {
                     Ok(Some(reply)) => Ok(reply),
                     Err(reused @ AppError::IdempotencyKeyReused) => Err(reused),
                     Ok(None) | Err(_) => Err(refused),
-                }
+                };
             }
         };
-        let availability = self.events.availability();
-        availability.begin(event_id).await;
         let result = self
             .book_tries(who, request, fingerprint, render, terms)
             .await;
