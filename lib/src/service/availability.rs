@@ -61,11 +61,13 @@ impl Availability {
         &self,
         events: &[(EventId, u16)],
     ) -> Result<(HashMap<EventId, Counts>, usize), StoreError> {
-        let mut wanted: Vec<String> = events
+        let tallied: Vec<EventId> = events
             .iter()
-            .map(|(id, _)| keys::availability(*id))
+            .filter(|(_, shards)| is_tallied(*shards))
+            .map(|(id, _)| *id)
             .collect();
-        wanted.extend(events.iter().map(|(id, _)| keys::availability_changes(*id)));
+        let mut wanted: Vec<String> = tallied.iter().map(|id| keys::availability(*id)).collect();
+        wanted.extend(tallied.iter().map(|id| keys::availability_changes(*id)));
         let cached = match self.cache.get_many(&wanted).await {
             Ok(values) if values.len() == wanted.len() => Some(values),
             Ok(_) => None,
@@ -75,15 +77,22 @@ impl Availability {
             }
         };
         let mut counts = HashMap::new();
+        // (event, shards, its place among the tallied events)
         let mut missing = Vec::new();
-        for (i, &(id, shards)) in events.iter().enumerate() {
-            let tally = cached.as_ref().and_then(|values| values[i].as_deref());
+        let mut place = 0;
+        for &(id, shards) in events {
+            if !is_tallied(shards) {
+                missing.push((id, shards, None));
+                continue;
+            }
+            let tally = cached.as_ref().and_then(|values| values[place].as_deref());
             match tally.and_then(counts_of) {
                 Some(found) => {
                     counts.insert(id, found);
                 }
-                None => missing.push((id, shards, i)),
+                None => missing.push((id, shards, Some(place))),
             }
+            place += 1;
         }
         if missing.is_empty() {
             return Ok((counts, 0));
@@ -91,7 +100,7 @@ impl Availability {
         let read: Vec<(EventId, u16)> = missing.iter().map(|&(id, k, _)| (id, k)).collect();
         let items_read = read.iter().map(|(_, k)| usize::from(*k)).sum();
         let inventories = self.store.inventories(&read).await?;
-        for (id, _, i) in missing {
+        for (id, _, place) in missing {
             let Some(inventory) = inventories.get(&id) else {
                 continue;
             };
@@ -101,8 +110,8 @@ impl Availability {
             };
             counts.insert(id, found);
             // Only with the cache answering: `seen` is what the counter held before the read.
-            if let Some(values) = &cached {
-                let seen = values[events.len() + i].as_deref();
+            if let (Some(values), Some(place)) = (&cached, place) {
+                let seen = values[tallied.len() + place].as_deref();
                 let tally = [i64::from(found.available), i64::from(found.confirmed)];
                 let written = self
                     .cache
@@ -163,6 +172,12 @@ impl Availability {
             }
         }
     }
+}
+
+/// Whether an event of `shards` inventory shards keeps a tally. A one-shard event's shard is
+/// one item, as cheap to read as its tally would be, so its bookings pay no cache calls for it.
+pub fn is_tallied(shards: u16) -> bool {
+    shards > 1
 }
 
 fn counts_of(text: &str) -> Option<Counts> {

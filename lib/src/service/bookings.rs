@@ -1,4 +1,4 @@
-use super::availability::Outcome;
+use super::availability::{self, Outcome};
 use super::EventService;
 use crate::domain::ids::BookingId;
 use crate::domain::{
@@ -80,17 +80,12 @@ impl BookingService {
         render: &(dyn Fn(&Booking) -> String + Sync),
     ) -> Result<BookingReply, AppError> {
         let event_id = request.event_id;
-        let availability = self.events.availability();
-        // The change is announced beside the terms lookup: two cache calls in one round trip.
-        let (terms, ()) =
-            tokio::join!(self.events.terms_of(event_id), availability.begin(event_id));
-        let terms = match terms {
+        let terms = match self.events.terms_of(event_id).await {
             Ok(terms) => terms,
             // A key already used is answered as before even if its event is gone since (the
             // cache, which would have replayed it, lost the key): the guard is asked before the
             // refusal stands.
             Err(refused) => {
-                availability.end(event_id, Outcome::NotWritten).await;
                 return match self.replay_from_guard(who, request, fingerprint).await {
                     Ok(Some(reply)) => Ok(reply),
                     Err(reused @ AppError::IdempotencyKeyReused) => Err(reused),
@@ -98,9 +93,18 @@ impl BookingService {
                 };
             }
         };
+        // Only a tallied event's listings read a tally; a one-shard event's bookings skip it.
+        let tallied = availability::is_tallied(terms.shards);
+        let availability = self.events.availability();
+        if tallied {
+            availability.begin(event_id).await;
+        }
         let result = self
             .book_tries(who, request, fingerprint, render, terms)
             .await;
+        if !tallied {
+            return result;
+        }
         let outcome = match &result {
             // Our own booking (a replay of another request's changed nothing).
             Ok(reply) if !reply.replayed => Outcome::Committed {

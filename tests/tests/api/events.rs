@@ -891,6 +891,37 @@ async fn listings_read_tallies_not_shards(backend: Backend) {
     availability.begin(event_id).await;
     availability.end(event_id, Outcome::Unknown).await;
     assert_eq!(listing().await, (40_000, 0, 16));
+
+    // A one-shard event keeps no tally: its one shard is read, and its bookings skip the cache.
+    let small = app
+        .create_event(&admin, json!({ "totalTickets": 10 }))
+        .await;
+    let small_id: EventId = small.parse().unwrap();
+    let booked = app
+        .book(&user, &uuid::Uuid::new_v4().to_string(), &small, 2)
+        .await;
+    assert_eq!(booked.status, 201, "{}", booked.raw);
+    let ((events, _), cost) = app
+        .state
+        .events
+        .list(None, &EventQuery::default())
+        .await
+        .unwrap();
+    let listed = events.iter().find(|e| e.id == small_id).unwrap();
+    assert_eq!(
+        (listed.available_tickets, listed.confirmed_bookings),
+        (8, 1)
+    );
+    assert_eq!(
+        cost.inventory_items_read, 1,
+        "its shard, and the big event's tally"
+    );
+    for key in [
+        keys::availability(small_id),
+        keys::availability_pending(small_id),
+    ] {
+        assert_eq!(app.state.cache.get(&key).await.unwrap(), None, "{key}");
+    }
 }
 
 on_both_backends!(
