@@ -29,9 +29,11 @@ struct Projection {
     /// Every copy of an entry seen, by slot. A copy is superseded when a newer one of its
     /// event arrives; slots only grow until compaction, as the text index needs them ascending.
     copies: Vec<Copy>,
-    /// Each event's current copy, deleted events' too (tombstones: an older copy arriving
-    /// late must not revive them).
+    /// Each live or unpublished event's current copy.
     current: HashMap<EventId, u32>,
+    /// Deleted events, as (id → the deletion's write time) only: an older copy arriving late
+    /// must not revive them, and nothing else of them is needed (a delete is final).
+    tombstones: HashMap<EventId, DateTime<Utc>>,
     /// The live copies' folded text, so a search visits only the entries that can match.
     text: TrigramIndex,
     superseded: usize,
@@ -205,6 +207,9 @@ impl Projection {
     /// Takes `entry` as its event's current copy unless as new a copy is already current
     /// (changes are re-read after a version move, and may arrive out of order).
     fn project(&mut self, entry: Event) {
+        if self.tombstones.contains_key(&entry.id) {
+            return;
+        }
         if let Some(&slot) = self.current.get(&entry.id) {
             let known = &mut self.copies[slot as usize];
             if known.event.updated_at >= entry.updated_at {
@@ -212,6 +217,13 @@ impl Projection {
             }
             known.current = false;
             self.superseded += 1;
+        }
+        if entry.deleted_at.is_some() {
+            self.current.remove(&entry.id);
+            self.tombstones.insert(entry.id, entry.updated_at);
+            self.orders.clear();
+            self.status_counts = None;
+            return;
         }
         let slot = u32::try_from(self.copies.len()).expect("fewer than 2^32 catalog copies");
         self.current.insert(entry.id, slot);
@@ -394,8 +406,22 @@ mod tests {
         check("deleted").await;
         let mut state = projection.state.lock().await;
         state.project(events[0].clone());
-        let slot = state.current[&events[0].id] as usize;
-        assert!(state.copies[slot].event.deleted_at.is_some());
+        assert!(!state.current.contains_key(&events[0].id));
+        // A deleted event is kept as its id and write time alone: no copy of it stays live or
+        // current, and compaction leaves none behind.
+        let deleted: Vec<EventId> = events.iter().step_by(5).map(|e| e.id).collect();
+        assert_eq!(state.tombstones.len(), deleted.len());
+        assert!(deleted.iter().all(|id| state.tombstones.contains_key(id)));
+        assert!(state
+            .copies
+            .iter()
+            .all(|copy| !copy.current || copy.event.deleted_at.is_none()));
+        state.compact();
+        assert_eq!(state.copies.len(), events.len() - deleted.len());
+        assert!(state
+            .copies
+            .iter()
+            .all(|copy| !deleted.contains(&copy.event.id)));
     }
 
     /// Every status-only listing (each sort, order, page and audience) read off the presorted
