@@ -68,9 +68,13 @@ impl Copy {
     }
 }
 
+/// Readers share the projection (a read lock, held for the in-memory work only); a refresh
+/// holds the write lock only while it applies what it read, never across the store call, and
+/// one refresh runs at a time, so a slow catalog read delays no listing that does not need it.
 #[derive(Default)]
 pub struct CatalogProjection {
-    state: tokio::sync::Mutex<Projection>,
+    state: tokio::sync::RwLock<Projection>,
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 /// What serving one listing read from the store, for tests and benchmarks.
@@ -113,10 +117,18 @@ impl CatalogProjection {
                 })
                 .await;
         }
-        let mut projection = self.state.lock().await;
-        let mut cost = projection.refresh(store, version).await?;
-        projection.presort(query.sort_by);
-        let projection = &*projection;
+        let mut cost = self.refresh(store, version).await?;
+        let projection = {
+            let projection = self.state.read().await;
+            if projection.is_presorted(query.sort_by) {
+                projection
+            } else {
+                drop(projection);
+                let mut projection = self.state.write().await;
+                projection.presort(query.sort_by);
+                projection.downgrade()
+            }
+        };
         let total: usize = projection
             .status_counts
             .iter()
@@ -156,8 +168,8 @@ impl CatalogProjection {
         needles: &[&str],
         view: impl FnOnce(&mut dyn Iterator<Item = Listed<'_>>) -> T,
     ) -> StoreResult<(T, ListingCost)> {
-        let mut projection = self.state.lock().await;
-        let mut cost = projection.refresh(store, version).await?;
+        let mut cost = self.refresh(store, version).await?;
+        let projection = self.state.read().await;
         let copies = &projection.copies;
         let result = match projection.text.candidates(needles) {
             Some(slots) => {
@@ -177,16 +189,40 @@ impl CatalogProjection {
     }
 }
 
-impl Projection {
-    async fn refresh(&mut self, store: &dyn Store, version: u64) -> StoreResult<ListingCost> {
-        let moved = self.version != Some(version);
-        let lagging = self.recheck_until.is_some_and(|t| Instant::now() < t);
-        if !moved && !lagging {
+impl CatalogProjection {
+    /// Brings the projection up to `version` if it is behind (or still within the index's lag
+    /// after a change): one refresh at a time, the store read outside the state lock. A listing
+    /// that waited for another's refresh finds it done and reads nothing.
+    async fn refresh(&self, store: &dyn Store, version: u64) -> StoreResult<ListingCost> {
+        if self.state.read().await.up_to(version).is_none() {
             return Ok(ListingCost::default());
         }
-        let since = self.latest_write.map(|t| t - CLOCK_SKEW);
+        let _one_at_a_time = self.refreshing.lock().await;
+        let Some(since) = self.state.read().await.up_to(version) else {
+            return Ok(ListingCost::default());
+        };
         let changes = store.catalog_changes(since).await?;
         let catalog_entries_read = changes.len();
+        self.state.write().await.apply(changes, version);
+        Ok(ListingCost {
+            catalog_entries_read,
+            ..ListingCost::default()
+        })
+    }
+}
+
+impl Projection {
+    /// `None` when the projection is up to `version` and past the index's lag; else where to
+    /// read changes from (`Some(None)`: from the start).
+    fn up_to(&self, version: u64) -> Option<Option<DateTime<Utc>>> {
+        let moved = self.version != Some(version);
+        let lagging = self.recheck_until.is_some_and(|t| Instant::now() < t);
+        (moved || lagging).then(|| self.latest_write.map(|t| t - CLOCK_SKEW))
+    }
+
+    /// Takes in what a refresh read for `version`.
+    fn apply(&mut self, changes: Vec<Event>, version: u64) {
+        let moved = self.version != Some(version);
         for entry in changes {
             self.latest_write = self.latest_write.max(Some(entry.updated_at));
             self.project(entry);
@@ -198,10 +234,10 @@ impl Projection {
             self.recheck_until = Some(Instant::now() + INDEX_LAG);
             self.version = Some(version);
         }
-        Ok(ListingCost {
-            catalog_entries_read,
-            ..ListingCost::default()
-        })
+    }
+
+    fn is_presorted(&self, key: SortBy) -> bool {
+        self.status_counts.is_some() && self.orders.contains_key(&key)
     }
 
     /// Takes `entry` as its event's current copy unless as new a copy is already current
@@ -390,7 +426,7 @@ mod tests {
                     .unwrap();
             }
             check("renamed").await;
-            let state = projection.state.lock().await;
+            let state = projection.state.read().await;
             assert!(
                 state.copies.len() <= 2 * state.current.len().max(MIN_COMPACTION),
                 "round {round}: {} copies for {} events",
@@ -404,7 +440,7 @@ mod tests {
             store.delete_event(e.id, UserId::new(), at).await.unwrap();
         }
         check("deleted").await;
-        let mut state = projection.state.lock().await;
+        let mut state = projection.state.write().await;
         state.project(events[0].clone());
         assert!(!state.current.contains_key(&events[0].id));
         // A deleted event is kept as its id and write time alone: no copy of it stays live or
@@ -422,6 +458,38 @@ mod tests {
             .copies
             .iter()
             .all(|copy| !deleted.contains(&copy.event.id)));
+    }
+
+    /// Listings share the projection: one still at its in-memory work (holding its read
+    /// guard) does not keep another, of either kind, from being served.
+    #[tokio::test]
+    async fn listings_do_not_wait_for_each_other() {
+        let store = MemoryStore::new();
+        for i in 0..20 {
+            store.create_event(&event(i)).await.unwrap();
+        }
+        let projection = CatalogProjection::default();
+        let version = store.catalog_version().await.unwrap();
+        let all = |_: EventStatus| true;
+        let plain = EventQuery::default();
+        let search = EventQuery::parse(&HashMap::from([("search".into(), "hall".into())]))
+            .expect("a valid query");
+        // The first listing loads and presorts (and, past the index's lag, no listing needs a
+        // refresh); then one holds on while others are served.
+        projection.page(&store, version, &plain, all).await.unwrap();
+        projection.state.write().await.recheck_until = None;
+        let busy = projection.state.read().await;
+        for query in [&plain, &search] {
+            let served = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                projection.page(&store, version, query, all),
+            )
+            .await
+            .expect("served while another listing holds the projection")
+            .unwrap();
+            assert!(!served.0 .0.is_empty());
+        }
+        drop(busy);
     }
 
     /// Every status-only listing (each sort, order, page and audience) read off the presorted
