@@ -35,18 +35,28 @@ pub fn rie_binary() -> PathBuf {
 /// Builds the four function binaries (a no-op when `cargo test --all-targets` built them) and
 /// returns the directory that holds them.
 pub fn build_functions() -> PathBuf {
+    let packages: Vec<&str> = Function::ALL.iter().map(|f| f.name()).collect();
+    cargo_build("dev", &packages)
+}
+
+/// Builds `packages` with cargo's `profile` and returns the directory its binaries land in.
+pub fn cargo_build(profile: &str, packages: &[&str]) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(cargo);
-    command.current_dir(root()).args(["build", "--quiet"]);
-    for function in Function::ALL {
-        command.args(["-p", function.name()]);
+    command
+        .current_dir(root())
+        .args(["build", "--quiet", "--profile", profile]);
+    for package in packages {
+        command.args(["-p", package]);
     }
     let status = command.status().expect("cargo runs");
-    assert!(status.success(), "building the functions failed");
+    assert!(status.success(), "building {packages:?} ({profile}) failed");
+    // Cargo puts the dev profile's output in `debug`, every other profile's under its name.
+    let dir = if profile == "dev" { "debug" } else { profile };
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
-        .join("debug")
+        .join(dir)
 }
 
 /// A local stand-in for one deployed stack: the template's environment with local values, a

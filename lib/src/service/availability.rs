@@ -15,6 +15,7 @@ use crate::cache::{keys, parse_tally, Cache};
 use crate::domain::ids::EventId;
 use crate::metric;
 use crate::store::{Store, StoreError};
+use crate::AppError;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +37,24 @@ pub enum Outcome {
     NotWritten,
     /// It failed in a way that leaves open whether it committed.
     Unknown,
+}
+
+impl Outcome {
+    /// How a write that answered `result` ended: `committed` gives what a success changed
+    /// (tickets, bookings), or `None` if that success changed nothing; a 5xx leaves it open.
+    pub fn of<T>(
+        result: &Result<T, AppError>,
+        committed: impl FnOnce(&T) -> Option<(i64, i64)>,
+    ) -> Self {
+        match result {
+            Ok(done) => match committed(done) {
+                Some((tickets, bookings)) => Self::Committed { tickets, bookings },
+                None => Self::NotWritten,
+            },
+            Err(e) if e.status_and_code().0 >= 500 => Self::Unknown,
+            Err(_) => Self::NotWritten,
+        }
+    }
 }
 
 /// An event's counts as listings show them.

@@ -105,16 +105,10 @@ impl BookingService {
         if !tallied {
             return result;
         }
-        let outcome = match &result {
-            // Our own booking (a replay of another request's changed nothing).
-            Ok(reply) if !reply.replayed => Outcome::Committed {
-                tickets: -i64::from(request.quantity),
-                bookings: 1,
-            },
-            Ok(_) => Outcome::NotWritten,
-            Err(e) if e.status_and_code().0 >= 500 => Outcome::Unknown,
-            Err(_) => Outcome::NotWritten,
-        };
+        // Our own booking; a replay of another request's changed nothing.
+        let outcome = Outcome::of(&result, |reply| {
+            (!reply.replayed).then_some((-i64::from(request.quantity), 1))
+        });
         availability.end(event_id, outcome).await;
         result
     }
@@ -289,14 +283,7 @@ impl BookingService {
                 Err(other) => break Err(AppError::from(other)),
             }
         };
-        let outcome = match &result {
-            Ok(_) => Outcome::Committed {
-                tickets: i64::from(booking.quantity),
-                bookings: -1,
-            },
-            Err(e) if e.status_and_code().0 >= 500 => Outcome::Unknown,
-            Err(_) => Outcome::NotWritten,
-        };
+        let outcome = Outcome::of(&result, |_| Some((i64::from(booking.quantity), -1)));
         availability.end(booking.event_id, outcome).await;
         result
     }

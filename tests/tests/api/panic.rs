@@ -6,23 +6,11 @@
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::process::Command;
-use ticketing_tests::emulator::Emulator;
-use ticketing_tests::samples::{self, root};
+use ticketing_tests::emulator::{cargo_build, Emulator};
+use ticketing_tests::samples;
 
 fn build_probe() -> std::path::PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root())
-        .args(["build", "--quiet", "--profile", "release-probe"])
-        .args(["-p", "ticketing-panic-probe"])
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the panic probe failed");
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root().join("target"))
-        .join("release-probe/ticketing-panic-probe")
+    cargo_build("release-probe", &["ticketing-panic-probe"]).join("ticketing-panic-probe")
 }
 
 /// The health sample, sent to another path.
