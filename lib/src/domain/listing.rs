@@ -4,8 +4,10 @@
 use super::event::{rfc3339, Event, EventStatus};
 use super::{DomainError, PageParams, Problems};
 use crate::money::Cents;
+use aho_corasick::AhoCorasick;
 use chrono::{DateTime, NaiveDate, Utc};
 use memchr::memmem;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -22,7 +24,7 @@ impl SortBy {
     pub fn compare(self, a: &Listed, b: &Listed) -> std::cmp::Ordering {
         match self {
             SortBy::Date => a.event.date.cmp(&b.event.date),
-            SortBy::Name => a.folded.name.cmp(&b.folded.name),
+            SortBy::Name => a.name().bytes().cmp(b.name().bytes()),
             SortBy::Price => a.event.price.cmp(&b.event.price),
             SortBy::CreatedAt => a.event.created_at.cmp(&b.event.created_at),
         }
@@ -164,8 +166,8 @@ impl EventQuery {
     pub fn filter(&self) -> ListingFilter<'_> {
         ListingFilter {
             query: self,
-            search: self.search.as_deref().map(memmem::Finder::new),
-            venue: self.venue.as_deref().map(memmem::Finder::new),
+            search: self.search.as_deref().map(Needle::new),
+            venue: self.venue.as_deref().map(Needle::new),
         }
     }
 
@@ -217,18 +219,19 @@ impl EventQuery {
 /// Substring matches are literal: no pattern syntax is ever interpreted.
 pub struct ListingFilter<'q> {
     query: &'q EventQuery,
-    search: Option<memmem::Finder<'q>>,
-    venue: Option<memmem::Finder<'q>>,
+    search: Option<Needle<'q>>,
+    venue: Option<Needle<'q>>,
 }
 
 impl ListingFilter<'_> {
     /// Whether `item` passes the filters other than status.
     pub fn matches(&self, item: Listed) -> bool {
-        let (event, folded, query) = (item.event, item.folded, self.query);
-        let found = |finder: &memmem::Finder, text: &str| finder.find(text.as_bytes()).is_some();
-        self.venue.as_ref().is_none_or(|v| found(v, &folded.venue))
+        let (event, query) = (item.event, self.query);
+        self.venue.as_ref().is_none_or(|v| v.found_in(item.venue()))
             && self.search.as_ref().is_none_or(|s| {
-                found(s, &folded.name) || found(s, &folded.description) || found(s, &folded.venue)
+                s.found_in(item.name())
+                    || s.found_in(item.description())
+                    || s.found_in(item.venue())
             })
             && query.min_price.is_none_or(|m| event.price >= m)
             && query.max_price.is_none_or(|m| event.price <= m)
@@ -237,21 +240,87 @@ impl ListingFilter<'_> {
     }
 }
 
-/// An event's text folded to lower case once, so filters and name sorts over a whole catalog
-/// do not fold it again for every listing and comparison.
+/// A folded needle, searched for in either form of folded text: the stored folding, or an
+/// ASCII field compared without case (an ASCII field's folding is its ASCII lower case, and
+/// holds no needle that is not ASCII).
+struct Needle<'q> {
+    folded: memmem::Finder<'q>,
+    ascii: Option<AhoCorasick>,
+}
+
+impl<'q> Needle<'q> {
+    fn new(folded: &'q str) -> Self {
+        let ascii = folded.is_ascii().then(|| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build([folded])
+                .expect("one literal pattern always builds")
+        });
+        Self {
+            folded: memmem::Finder::new(folded),
+            ascii,
+        }
+    }
+
+    fn found_in(&self, text: Folded) -> bool {
+        match text {
+            Folded::Ascii(raw) => self.ascii.as_ref().is_some_and(|a| a.is_match(raw)),
+            Folded::Stored(folded) => self.folded.find(folded.as_bytes()).is_some(),
+        }
+    }
+}
+
+/// The case folding of an event's fields that are not ASCII, computed once so filters and name
+/// sorts do not fold them again for every listing and comparison. An ASCII field keeps no copy:
+/// its folding is its ASCII lower case, read off the field itself — most text is ASCII, and a
+/// catalog's memory is mostly its text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FoldedText {
-    pub name: String,
-    pub description: String,
-    pub venue: String,
+    name: Option<Box<str>>,
+    description: Option<Box<str>>,
+    venue: Option<Box<str>>,
 }
 
 impl FoldedText {
     pub fn of(event: &Event) -> Self {
+        let fold = |text: &str| (!text.is_ascii()).then(|| super::text::fold(text).into());
         Self {
-            name: super::text::fold(&event.name),
-            description: super::text::fold(&event.description),
-            venue: super::text::fold(&event.venue),
+            name: fold(&event.name),
+            description: fold(&event.description),
+            venue: fold(&event.venue),
+        }
+    }
+}
+
+/// One field's folding: the field itself where it is ASCII, else its stored folding.
+#[derive(Debug, Clone, Copy)]
+pub enum Folded<'a> {
+    Ascii(&'a str),
+    Stored(&'a str),
+}
+
+impl<'a> Folded<'a> {
+    fn pick(raw: &'a str, stored: &'a Option<Box<str>>) -> Self {
+        stored.as_deref().map_or(Folded::Ascii(raw), Folded::Stored)
+    }
+
+    /// The folded text's bytes, in order.
+    pub fn bytes(self) -> impl Iterator<Item = u8> + 'a {
+        let (raw, lower) = match self {
+            Folded::Ascii(raw) => (raw, true),
+            Folded::Stored(folded) => (folded, false),
+        };
+        raw.bytes()
+            .map(move |b| if lower { b.to_ascii_lowercase() } else { b })
+    }
+
+    /// The folded text itself (a copy only for an ASCII field with capitals).
+    pub fn text(self) -> Cow<'a, str> {
+        match self {
+            Folded::Ascii(raw) if raw.bytes().any(|b| b.is_ascii_uppercase()) => {
+                Cow::Owned(raw.to_ascii_lowercase())
+            }
+            Folded::Ascii(raw) | Folded::Stored(raw) => Cow::Borrowed(raw),
         }
     }
 }
@@ -261,6 +330,20 @@ impl FoldedText {
 pub struct Listed<'a> {
     pub event: &'a Event,
     pub folded: &'a FoldedText,
+}
+
+impl<'a> Listed<'a> {
+    pub fn name(self) -> Folded<'a> {
+        Folded::pick(&self.event.name, &self.folded.name)
+    }
+
+    pub fn description(self) -> Folded<'a> {
+        Folded::pick(&self.event.description, &self.folded.description)
+    }
+
+    pub fn venue(self) -> Folded<'a> {
+        Folded::pick(&self.event.venue, &self.folded.venue)
+    }
 }
 
 #[cfg(test)]
@@ -300,5 +383,87 @@ mod tests {
             event: &event,
             folded: &FoldedText::of(&event)
         }));
+    }
+
+    /// Every field compares, matches and sorts as its full case folding would, whether its
+    /// folding is stored (not ASCII) or read off the field (ASCII).
+    #[test]
+    fn folded_views_agree_with_full_case_folding() {
+        use crate::domain::text::fold;
+        let texts = [
+            "Royal Albert HALL",
+            "jazz club",
+            "Straße",
+            "ΣΑΣΑ",
+            "ﬁesta",
+            "KELVIN",
+            "",
+            "Café Ünïcode",
+        ];
+        let needles = [
+            "hall",
+            "HALL",
+            "STRASSE",
+            "ΣΑΣ",
+            "fiesta",
+            "ﬁesta",
+            "\u{212a}elvin",
+            "é",
+            "club",
+            "zz",
+        ];
+        let mut event = NewEvent::parse(fields(), Utc::now())
+            .unwrap()
+            .into_event(Utc::now(), super::super::ShardRule::DEFAULT);
+        let mut views = Vec::new();
+        for text in texts {
+            event.name = text.into();
+            event.venue = text.into();
+            let folded = FoldedText::of(&event);
+            assert_eq!(
+                folded.name.is_some(),
+                !text.is_ascii(),
+                "{text}: kept only if needed"
+            );
+            let listed = Listed {
+                event: &event,
+                folded: &folded,
+            };
+            assert_eq!(listed.name().text(), fold(text), "{text}");
+            assert_eq!(
+                listed.name().bytes().collect::<Vec<u8>>(),
+                fold(text).into_bytes(),
+                "{text}"
+            );
+            for needle in needles {
+                let folded_needle = fold(needle);
+                let query = EventQuery {
+                    venue: Some(folded_needle.clone()),
+                    ..EventQuery::default()
+                };
+                assert_eq!(
+                    query.filter().matches(listed),
+                    fold(text).contains(&folded_needle),
+                    "{text} ∋ {needle}"
+                );
+            }
+            views.push((fold(text), event.clone(), folded));
+        }
+        // Name sorts order by the folded text, byte by byte.
+        for (a_text, a_event, a_folded) in &views {
+            for (b_text, b_event, b_folded) in &views {
+                let (a, b) = (
+                    Listed {
+                        event: a_event,
+                        folded: a_folded,
+                    },
+                    Listed {
+                        event: b_event,
+                        folded: b_folded,
+                    },
+                );
+                assert_eq!(a.name().bytes().cmp(b.name().bytes()), a_text.cmp(b_text));
+            }
+        }
     }
 }

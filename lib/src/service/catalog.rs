@@ -223,12 +223,15 @@ impl Projection {
     /// Takes in what a refresh read for `version`.
     fn apply(&mut self, changes: Vec<Event>, version: u64) {
         let moved = self.version != Some(version);
+        let bulk = changes.len() >= MIN_COMPACTION;
         for entry in changes {
             self.latest_write = self.latest_write.max(Some(entry.updated_at));
             self.project(entry);
         }
         if self.superseded > self.current.len().max(MIN_COMPACTION) {
             self.compact();
+        } else if bulk {
+            self.shrink();
         }
         if moved {
             self.recheck_until = Some(Instant::now() + INDEX_LAG);
@@ -298,8 +301,13 @@ impl Projection {
         self.orders.clear();
         self.status_counts = None;
         if event.deleted_at.is_none() {
-            self.text
-                .insert(slot, &[&folded.name, &folded.description, &folded.venue]);
+            let listed = Listed {
+                event: &event,
+                folded: &folded,
+            };
+            let [name, description, venue] =
+                [listed.name(), listed.description(), listed.venue()].map(|f| f.text());
+            self.text.insert(slot, &[&name, &description, &venue]);
         }
         self.copies.push(Copy {
             event,
@@ -318,6 +326,17 @@ impl Projection {
             self.current.insert(copy.event.id, slot);
             self.push(slot, copy.event, copy.folded);
         }
+        self.shrink();
+    }
+
+    /// Gives back the spare room growing left, once many entries went in at once: a catalog's
+    /// projection is the instance's largest allocation, and doubling would leave it up to half
+    /// empty.
+    fn shrink(&mut self) {
+        self.copies.shrink_to_fit();
+        self.current.shrink_to_fit();
+        self.tombstones.shrink_to_fit();
+        self.text.shrink();
     }
 }
 
