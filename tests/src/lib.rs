@@ -15,12 +15,13 @@ use std::sync::Arc;
 use ticketing::cache::{Cache, MemoryCache, RedisCache};
 use ticketing::config::Config;
 use ticketing::domain::{
-    Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, User,
+    Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, SortOrder,
+    StatusFilter, User,
 };
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{
-    table, BookOutcome, BookingAttempt, BookingPage, BookingStore, DynamoStore, EventStore,
-    MemoryStore, Rotation, SessionRecord, SessionStore, Store, StoreError, StoreResult,
+    table, BookOutcome, BookingAttempt, BookingPage, BookingStore, CatalogChange, DynamoStore,
+    EventStore, MemoryStore, Rotation, SessionRecord, SessionStore, Store, StoreError, StoreResult,
     StoredGuard, UserStore,
 };
 use ticketing::tokens::TokenService;
@@ -538,8 +539,22 @@ impl EventStore for ContendedStore {
     async fn catalog_version(&self) -> StoreResult<u64> {
         self.inner.catalog_version().await
     }
-    async fn catalog_changes(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<Event>> {
+    async fn catalog_changes(
+        &self,
+        since: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<CatalogChange>> {
         self.inner.catalog_changes(since).await
+    }
+    async fn catalog_by_date(
+        &self,
+        statuses: StatusFilter,
+        order: SortOrder,
+        count: usize,
+    ) -> StoreResult<Vec<Event>> {
+        self.inner.catalog_by_date(statuses, order, count).await
+    }
+    async fn catalog_status_counts(&self) -> StoreResult<HashMap<EventStatus, u64>> {
+        self.inner.catalog_status_counts().await
     }
     async fn inventories(
         &self,

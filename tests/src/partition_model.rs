@@ -25,12 +25,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use ticketing::domain::{
-    Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, User,
+    Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, SortOrder,
+    StatusFilter, User,
 };
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{
-    BookOutcome, BookingAttempt, BookingPage, BookingStore, EventStore, Rotation, SessionRecord,
-    SessionStore, Store, StoreError, StoreResult, StoredGuard, UserStore,
+    BookOutcome, BookingAttempt, BookingPage, BookingStore, CatalogChange, EventStore, Rotation,
+    SessionRecord, SessionStore, Store, StoreError, StoreResult, StoredGuard, UserStore,
 };
 
 /// Per-partition throughput, in units per second.
@@ -96,6 +97,7 @@ fn shard_key(id: EventId, shard: u16) -> String {
 }
 /// The catalog index's one partition (catalog writes only) and the catalog version item.
 const CATALOG_INDEX: &str = "gsi1#CATALOG";
+const CATALOG_BY_DATE_INDEX: &str = "gsi4#CATALOG";
 const CATALOG_VERSION: &str = "CATALOG#VERSION";
 fn bookings_index_key(user: UserId) -> String {
     format!("gsi2#BOOKINGS#{user}")
@@ -236,6 +238,7 @@ impl PartitionModelStore {
             .map(|k| (k.clone(), TRANSACTIONAL_WRITE))
             .collect();
         costs.push((CATALOG_INDEX.to_owned(), WRITE));
+        costs.push((CATALOG_BY_DATE_INDEX.to_owned(), WRITE));
         self.consume(false, &costs)?;
         self.transaction(&items, run).await
     }
@@ -282,11 +285,29 @@ impl EventStore for PartitionModelStore {
         self.consume(true, &[(CATALOG_VERSION.to_owned(), CONSISTENT_READ)])?;
         self.inner.catalog_version().await
     }
-    async fn catalog_changes(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<Event>> {
+    async fn catalog_changes(
+        &self,
+        since: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<CatalogChange>> {
         let changes = self.inner.catalog_changes(since).await?;
         let units = (changes.len() as f64 / EVENTS_PER_INDEX_READ_UNIT).max(0.5);
         self.consume(true, &[(CATALOG_INDEX.to_owned(), units)])?;
         Ok(changes)
+    }
+    async fn catalog_by_date(
+        &self,
+        statuses: StatusFilter,
+        order: SortOrder,
+        count: usize,
+    ) -> StoreResult<Vec<Event>> {
+        let events = self.inner.catalog_by_date(statuses, order, count).await?;
+        let units = (events.len() as f64 / EVENTS_PER_INDEX_READ_UNIT).max(0.5);
+        self.consume(true, &[(CATALOG_BY_DATE_INDEX.to_owned(), units)])?;
+        Ok(events)
+    }
+    async fn catalog_status_counts(&self) -> StoreResult<HashMap<EventStatus, u64>> {
+        self.consume(true, &[(CATALOG_VERSION.to_owned(), CONSISTENT_READ)])?;
+        self.inner.catalog_status_counts().await
     }
     async fn inventories(
         &self,

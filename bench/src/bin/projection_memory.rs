@@ -9,7 +9,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
-use ticketing::domain::{EventQuery, EventStatus, NewEvent, ShardRule};
+use ticketing::domain::{EventQuery, EventStatus, NewEvent, ShardRule, StatusFilter};
 use ticketing::money::Cents;
 use ticketing::service::catalog::CatalogProjection;
 use ticketing::store::{EventStore, MemoryStore};
@@ -172,7 +172,7 @@ async fn main() -> anyhow::Result<()> {
         PEAK.store(before, Ordering::Relaxed);
         let projection = CatalogProjection::default();
         let started = Instant::now();
-        let all = |_: EventStatus| true;
+        let all = StatusFilter::Any;
         let ((page, _), _) = projection
             .page(&store, version, &EventQuery::default(), all)
             .await?;

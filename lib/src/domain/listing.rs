@@ -39,6 +39,37 @@ pub enum SortOrder {
     Desc,
 }
 
+/// Which statuses a listing shows: what the caller asked for (`status`) within what they may
+/// see (drafts only for admins). A store can filter by it as well as the projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Any,
+    NotDraft,
+    Only(EventStatus),
+    /// A non-admin asking for drafts: an empty listing, not an error.
+    Nothing,
+}
+
+impl StatusFilter {
+    pub fn of(asked: Option<EventStatus>, admin: bool) -> Self {
+        match asked {
+            Some(EventStatus::Draft) if !admin => StatusFilter::Nothing,
+            Some(wanted) => StatusFilter::Only(wanted),
+            None if admin => StatusFilter::Any,
+            None => StatusFilter::NotDraft,
+        }
+    }
+
+    pub fn admits(self, status: EventStatus) -> bool {
+        match self {
+            StatusFilter::Any => true,
+            StatusFilter::NotDraft => status != EventStatus::Draft,
+            StatusFilter::Only(wanted) => status == wanted,
+            StatusFilter::Nothing => false,
+        }
+    }
+}
+
 /// A validated listing query.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EventQuery {

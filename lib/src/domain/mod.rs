@@ -13,7 +13,7 @@ pub mod user;
 pub use booking::{Booking, BookingStatus, NewBookingRequest};
 pub use event::{Event, EventPatch, EventStatus, NewEvent};
 pub use inventory::{Inventory, ShardCounts, ShardRule, ShardTake};
-pub use listing::{EventQuery, SortBy, SortOrder};
+pub use listing::{EventQuery, SortBy, SortOrder, StatusFilter};
 pub use page::{PageMeta, PageParams};
 pub use user::{Email, Identity, NewUser, Role, User};
 

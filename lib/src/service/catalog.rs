@@ -6,10 +6,12 @@
 use crate::domain::ids::EventId;
 use crate::domain::listing::{FoldedText, Listed};
 use crate::domain::search::TrigramIndex;
-use crate::domain::{Event, EventQuery, EventStatus, PageMeta, SortBy, SortOrder};
-use crate::store::{Store, StoreResult};
+use crate::domain::{Event, EventQuery, EventStatus, PageMeta, SortBy, SortOrder, StatusFilter};
+use crate::store::{CatalogChange, Store, StoreResult, DELETIONS_KEPT};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Changes are re-read from this long before the latest one seen: writers' clocks differ a
@@ -18,6 +20,15 @@ const CLOCK_SKEW: chrono::Duration = chrono::Duration::seconds(5);
 /// The index is eventually consistent: after a version change, changes are re-read on every
 /// listing for this long, so an entry the index showed late still arrives.
 const INDEX_LAG: Duration = Duration::from_secs(2);
+
+/// A projection that last read the catalog longer ago than this reloads it whole when the
+/// catalog changes: deletion records older than `DELETIONS_KEPT` may be gone, so changes read
+/// from that far back could miss a deletion.
+const RELOAD_AFTER: chrono::Duration = chrono::Duration::hours(12);
+
+/// The deepest page end a cold instance reads off the catalog-by-date index; past it, a listing
+/// waits for the projection (reading that far is no longer O(page)).
+const COLD_PAGE_END_MAX: u64 = 500;
 
 /// Superseded copies are dropped (and the text index rebuilt) once they outnumber the
 /// current ones, so memory and listing work stay within twice the catalog's.
@@ -43,6 +54,8 @@ struct Projection {
     status_counts: Option<HashMap<EventStatus, usize>>,
     latest_write: Option<DateTime<Utc>>,
     recheck_until: Option<Instant>,
+    /// When the last refresh started reading the catalog.
+    refreshed_at: Option<DateTime<Utc>>,
 }
 
 struct Copy {
@@ -71,10 +84,15 @@ impl Copy {
 /// Readers share the projection (a read lock, held for the in-memory work only); a refresh
 /// holds the write lock only while it applies what it read, never across the store call, and
 /// one refresh runs at a time, so a slow catalog read delays no listing that does not need it.
+///
+/// A cold instance (nothing loaded yet) serves status-only listings by date straight off the
+/// catalog-by-date index, in O(page), while the projection loads in the background.
 #[derive(Default)]
 pub struct CatalogProjection {
     state: tokio::sync::RwLock<Projection>,
     refreshing: tokio::sync::Mutex<()>,
+    loaded: AtomicBool,
+    loading: AtomicBool,
 }
 
 /// What serving one listing read from the store, for tests and benchmarks.
@@ -87,6 +105,9 @@ pub struct ListingCost {
     /// Projected entries the listing visited in memory: the live catalog, or for a text
     /// filter only the entries its trigram index could not rule out.
     pub entries_visited: usize,
+    /// Served off the catalog-by-date index (`catalog_entries_read` entries) while the
+    /// projection was not yet loaded.
+    pub cold: bool,
 }
 
 impl CatalogProjection {
@@ -99,14 +120,14 @@ impl CatalogProjection {
         store: &dyn Store,
         version: u64,
         query: &EventQuery,
-        visible: impl Fn(EventStatus) -> bool,
+        visible: StatusFilter,
     ) -> StoreResult<((Vec<Event>, PageMeta), ListingCost)> {
         if !query.filters_only_status() {
             return self
                 .read(store, version, &query.needles(), |live| {
                     let filter = query.filter();
                     let mut matching: Vec<Listed> = live
-                        .filter(|item| visible(item.event.status) && filter.matches(*item))
+                        .filter(|item| visible.admits(item.event.status) && filter.matches(*item))
                         .collect();
                     query.sort(&mut matching);
                     let (page, meta) = query.page.slice(matching);
@@ -133,7 +154,7 @@ impl CatalogProjection {
             .status_counts
             .iter()
             .flatten()
-            .filter(|(status, _)| visible(**status))
+            .filter(|(status, _)| visible.admits(**status))
             .map(|(_, count)| count)
             .sum();
         let meta = PageMeta::new(query.page, total as u64);
@@ -150,7 +171,7 @@ impl CatalogProjection {
         let page = walk
             .map(|&slot| &projection.copies[slot as usize].event)
             .inspect(|_| visited += 1)
-            .filter(|event| visible(event.status))
+            .filter(|event| visible.admits(event.status))
             .skip(usize::try_from(skip.min(total as u64)).unwrap_or(usize::MAX))
             .take(query.page.limit as usize)
             .cloned()
@@ -190,20 +211,85 @@ impl CatalogProjection {
 }
 
 impl CatalogProjection {
+    /// Whether a first full load has landed.
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.load(Ordering::Acquire)
+    }
+
+    /// Whether `query` can be read off the catalog-by-date index in O(page) while the
+    /// projection loads: narrowed by status alone, sorted by date, not too deep a page.
+    pub fn serves_cold(query: &EventQuery) -> bool {
+        query.filters_only_status()
+            && query.sort_by == SortBy::Date
+            && u64::from(query.page.page) * u64::from(query.page.limit) <= COLD_PAGE_END_MAX
+    }
+
+    /// Starts the first load without waiting for it (once; again after a failed one).
+    pub fn load_in_background(self: &Arc<Self>, store: Arc<dyn Store>, version: u64) {
+        if self.is_loaded() || self.loading.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let projection = Arc::clone(self);
+        tokio::spawn(async move {
+            if let Err(e) = projection.refresh(&*store, version).await {
+                tracing::warn!(error = %e, "the catalog projection could not load; the next listing retries");
+            }
+            projection.loading.store(false, Ordering::Release);
+        });
+    }
+
+    /// One page of a query `serves_cold` admits, read off the catalog-by-date index (its
+    /// total off the per-status counts): what a cold instance answers while it loads.
+    pub async fn page_from_index(
+        &self,
+        store: &dyn Store,
+        query: &EventQuery,
+        visible: StatusFilter,
+    ) -> StoreResult<((Vec<Event>, PageMeta), ListingCost)> {
+        let skip = u64::from(query.page.page - 1) * u64::from(query.page.limit);
+        let end = skip + u64::from(query.page.limit);
+        let (events, counts) = tokio::try_join!(
+            store.catalog_by_date(visible, query.sort_order, end as usize),
+            store.catalog_status_counts(),
+        )?;
+        let total = counts
+            .iter()
+            .filter(|(status, _)| visible.admits(**status))
+            .map(|(_, count)| count)
+            .sum();
+        let cost = ListingCost {
+            catalog_entries_read: events.len(),
+            cold: true,
+            ..ListingCost::default()
+        };
+        let page = events.into_iter().skip(skip as usize).collect();
+        Ok(((page, PageMeta::new(query.page, total)), cost))
+    }
+
     /// Brings the projection up to `version` if it is behind (or still within the index's lag
     /// after a change): one refresh at a time, the store read outside the state lock. A listing
-    /// that waited for another's refresh finds it done and reads nothing.
+    /// that waited for another's refresh finds it done and reads nothing. A whole load (the
+    /// first, or a reload) is built aside and swapped in, so listings go on being served from
+    /// the projection it replaces.
     async fn refresh(&self, store: &dyn Store, version: u64) -> StoreResult<ListingCost> {
-        if self.state.read().await.up_to(version).is_none() {
+        let now = Utc::now();
+        if self.state.read().await.up_to(version, now).is_none() {
             return Ok(ListingCost::default());
         }
         let _one_at_a_time = self.refreshing.lock().await;
-        let Some(since) = self.state.read().await.up_to(version) else {
+        let Some(since) = self.state.read().await.up_to(version, now) else {
             return Ok(ListingCost::default());
         };
         let changes = store.catalog_changes(since).await?;
         let catalog_entries_read = changes.len();
-        self.state.write().await.apply(changes, version);
+        if since.is_none() {
+            let mut whole = Projection::default();
+            whole.apply(changes, version, now);
+            *self.state.write().await = whole;
+            self.loaded.store(true, Ordering::Release);
+        } else {
+            self.state.write().await.apply(changes, version, now);
+        }
         Ok(ListingCost {
             catalog_entries_read,
             ..ListingCost::default()
@@ -213,20 +299,33 @@ impl CatalogProjection {
 
 impl Projection {
     /// `None` when the projection is up to `version` and past the index's lag; else where to
-    /// read changes from (`Some(None)`: from the start).
-    fn up_to(&self, version: u64) -> Option<Option<DateTime<Utc>>> {
+    /// read changes from (`Some(None)`: from the start — nothing loaded yet, or the last read
+    /// so long ago that a deletion's record may have expired since).
+    fn up_to(&self, version: u64, now: DateTime<Utc>) -> Option<Option<DateTime<Utc>>> {
         let moved = self.version != Some(version);
         let lagging = self.recheck_until.is_some_and(|t| Instant::now() < t);
-        (moved || lagging).then(|| self.latest_write.map(|t| t - CLOCK_SKEW))
+        if !(moved || lagging) {
+            return None;
+        }
+        let stale = self.refreshed_at.is_none_or(|at| now - at > RELOAD_AFTER);
+        Some(if stale {
+            None
+        } else {
+            self.latest_write.map(|t| t - CLOCK_SKEW)
+        })
     }
 
-    /// Takes in what a refresh read for `version`.
-    fn apply(&mut self, changes: Vec<Event>, version: u64) {
+    /// Takes in what a refresh that started reading at `read_at` read for `version`.
+    fn apply(&mut self, changes: Vec<CatalogChange>, version: u64, read_at: DateTime<Utc>) {
         let moved = self.version != Some(version);
         let bulk = changes.len() >= MIN_COMPACTION;
-        for entry in changes {
-            self.latest_write = self.latest_write.max(Some(entry.updated_at));
-            self.project(entry);
+        self.refreshed_at = Some(read_at);
+        for change in changes {
+            self.latest_write = self.latest_write.max(Some(change.at()));
+            match change {
+                CatalogChange::Written(entry) => self.project(entry),
+                CatalogChange::Deleted { id, at } => self.delete(id, at),
+            }
         }
         if self.superseded > self.current.len().max(MIN_COMPACTION) {
             self.compact();
@@ -249,6 +348,9 @@ impl Projection {
         if self.tombstones.contains_key(&entry.id) {
             return;
         }
+        if let Some(at) = entry.deleted_at {
+            return self.delete(entry.id, at);
+        }
         if let Some(&slot) = self.current.get(&entry.id) {
             let known = &mut self.copies[slot as usize];
             if known.event.updated_at >= entry.updated_at {
@@ -257,17 +359,22 @@ impl Projection {
             known.current = false;
             self.superseded += 1;
         }
-        if entry.deleted_at.is_some() {
-            self.current.remove(&entry.id);
-            self.tombstones.insert(entry.id, entry.updated_at);
-            self.orders.clear();
-            self.status_counts = None;
-            return;
-        }
         let slot = u32::try_from(self.copies.len()).expect("fewer than 2^32 catalog copies");
         self.current.insert(entry.id, slot);
         let folded = FoldedText::of(&entry);
         self.push(slot, entry, folded);
+    }
+
+    /// Drops a deleted event's copy, and keeps its id and deletion time alone: a copy of it
+    /// arriving late (the index lags) must not revive it.
+    fn delete(&mut self, id: EventId, at: DateTime<Utc>) {
+        if let Some(slot) = self.current.remove(&id) {
+            self.copies[slot as usize].current = false;
+            self.superseded += 1;
+        }
+        self.tombstones.insert(id, at);
+        self.orders.clear();
+        self.status_counts = None;
     }
 
     /// Sorts the live slots by `key` (and counts them per status) unless done since the last
@@ -325,6 +432,12 @@ impl Projection {
         for (slot, copy) in (0u32..).zip(copies.into_iter().filter(|copy| copy.current)) {
             self.current.insert(copy.event.id, slot);
             self.push(slot, copy.event, copy.folded);
+        }
+        // No copy of an event deleted that long before the latest write can still arrive (it
+        // left the index when deleted): its tombstone has done its work.
+        if let Some(latest) = self.latest_write {
+            self.tombstones
+                .retain(|_, at| *at > latest - DELETIONS_KEPT);
         }
         self.shrink();
     }
@@ -392,7 +505,7 @@ mod tests {
             .await
             .unwrap()
             .into_iter()
-            .filter(|e| e.deleted_at.is_none())
+            .filter_map(CatalogChange::written)
             .filter(|e| {
                 [&e.name, &e.description, &e.venue]
                     .iter()
@@ -489,7 +602,7 @@ mod tests {
         }
         let projection = CatalogProjection::default();
         let version = store.catalog_version().await.unwrap();
-        let all = |_: EventStatus| true;
+        let all = StatusFilter::Any;
         let plain = EventQuery::default();
         let search = EventQuery::parse(&HashMap::from([("search".into(), "hall".into())]))
             .expect("a valid query");
@@ -535,11 +648,10 @@ mod tests {
         for e in &events {
             store.create_event(e).await.unwrap();
         }
-        type Audience = (&'static str, fn(EventStatus) -> bool);
-        let audiences: [Audience; 3] = [
-            ("admin", |_| true),
-            ("public", |s| s != EventStatus::Draft),
-            ("cancelled", |s| s == EventStatus::Cancelled),
+        let audiences = [
+            ("admin", StatusFilter::Any),
+            ("public", StatusFilter::NotDraft),
+            ("cancelled", StatusFilter::Only(EventStatus::Cancelled)),
         ];
         let check = |stage: &'static str| {
             let (projection, store) = (&projection, &store);
@@ -549,7 +661,7 @@ mod tests {
                     .await
                     .unwrap()
                     .into_iter()
-                    .filter(|e| e.deleted_at.is_none())
+                    .filter_map(CatalogChange::written)
                     .collect();
                 let version = store.catalog_version().await.unwrap();
                 for sort_by in ["date", "name", "price", "createdAt"] {
@@ -565,7 +677,7 @@ mod tests {
                             for (audience, visible) in audiences {
                                 let folded: Vec<(&Event, FoldedText)> = live
                                     .iter()
-                                    .filter(|e| visible(e.status))
+                                    .filter(|e| visible.admits(e.status))
                                     .map(|e| (e, FoldedText::of(e)))
                                     .collect();
                                 let mut all: Vec<Listed> = folded

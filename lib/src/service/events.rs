@@ -4,6 +4,7 @@ use crate::cache::{keys, Cache};
 use crate::domain::ids::EventId;
 use crate::domain::{
     Event, EventPatch, EventQuery, EventStatus, Identity, NewEvent, PageMeta, ShardRule,
+    StatusFilter,
 };
 use crate::metric;
 use crate::money::Cents;
@@ -164,16 +165,20 @@ impl EventService {
         who: Option<Identity>,
         query: &EventQuery,
     ) -> Result<((Vec<Event>, PageMeta), ListingCost), AppError> {
-        let admin = who.is_some_and(|w| w.is_admin());
-        let visible = |status: EventStatus| match query.status {
-            Some(wanted) => status == wanted && (admin || wanted != EventStatus::Draft),
-            None => admin || status != EventStatus::Draft,
-        };
+        let visible = StatusFilter::of(query.status, who.is_some_and(|w| w.is_admin()));
         let version = self.catalog_version().await?;
-        let ((page, meta), mut cost) = self
-            .catalog
-            .page(&*self.store, version, query, visible)
-            .await?;
+        // A cold instance answers what it can off the index at once, and loads meanwhile.
+        let ((page, meta), mut cost) =
+            if !self.catalog.is_loaded() && CatalogProjection::serves_cold(query) {
+                self.catalog.load_in_background(self.store.clone(), version);
+                self.catalog
+                    .page_from_index(&*self.store, query, visible)
+                    .await?
+            } else {
+                self.catalog
+                    .page(&*self.store, version, query, visible)
+                    .await?
+            };
         let shards: Vec<(EventId, u16)> = page.iter().map(|e| (e.id, e.inventory_shards)).collect();
         let (counts, items_read) = self.availability.of(&shards).await?;
         cost.inventory_items_read = items_read;

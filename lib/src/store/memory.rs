@@ -13,6 +13,8 @@ struct Inner {
     /// Catalog entries (their counters unused: `inventory` holds them).
     events: HashMap<EventId, Event>,
     inventory: HashMap<EventId, Inventory>,
+    /// Each deletion's record (event, time), as the catalog index keeps one.
+    deletions: Vec<(EventId, DateTime<Utc>)>,
     catalog_version: u64,
     bookings: HashMap<BookingId, Booking>,
     /// Each user's bookings by status, in id (= time) order: the per-user index.
@@ -140,21 +142,75 @@ impl EventStore for MemoryStore {
         Ok(self.lock().catalog_version)
     }
 
-    async fn catalog_changes(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<Event>> {
+    async fn catalog_changes(
+        &self,
+        since: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<CatalogChange>> {
         let inner = self.lock();
-        let mut changed: Vec<Event> = inner
+        let after = |at: DateTime<Utc>| since.is_none_or(|since| at >= since);
+        let kept_from = Utc::now() - DELETIONS_KEPT;
+        let mut changed: Vec<CatalogChange> = inner
             .events
             .values()
-            .filter(|e| since.is_none_or(|since| e.updated_at >= since))
+            .filter(|e| e.deleted_at.is_none() && after(e.updated_at))
+            .map(|e| {
+                CatalogChange::Written(Event {
+                    // Catalog entries carry no counters, as on DynamoDB.
+                    available_tickets: 0,
+                    confirmed_bookings: 0,
+                    ..e.clone()
+                })
+            })
+            .chain(
+                inner
+                    .deletions
+                    .iter()
+                    .filter(|(_, at)| *at >= kept_from && after(*at))
+                    .map(|&(id, at)| CatalogChange::Deleted { id, at }),
+            )
+            .collect();
+        changed.sort_by_key(|change| (change.at(), change.id()));
+        Ok(changed)
+    }
+
+    async fn catalog_by_date(
+        &self,
+        statuses: StatusFilter,
+        order: SortOrder,
+        count: usize,
+    ) -> StoreResult<Vec<Event>> {
+        let inner = self.lock();
+        let mut live: Vec<&Event> = inner
+            .events
+            .values()
+            .filter(|e| e.deleted_at.is_none() && statuses.admits(e.status))
+            .collect();
+        live.sort_by_key(|e| (e.date, e.id));
+        if order == SortOrder::Desc {
+            live.reverse();
+        }
+        Ok(live
+            .into_iter()
+            .take(count)
             .map(|e| Event {
-                // Catalog entries carry no counters, as on DynamoDB.
                 available_tickets: 0,
                 confirmed_bookings: 0,
                 ..e.clone()
             })
-            .collect();
-        changed.sort_by_key(|e| (e.updated_at, e.id));
-        Ok(changed)
+            .collect())
+    }
+
+    async fn catalog_status_counts(&self) -> StoreResult<HashMap<EventStatus, u64>> {
+        let mut counts = HashMap::new();
+        for event in self
+            .lock()
+            .events
+            .values()
+            .filter(|e| e.deleted_at.is_none())
+        {
+            *counts.entry(event.status).or_default() += 1;
+        }
+        Ok(counts)
     }
 
     async fn inventories(
@@ -227,6 +283,7 @@ impl EventStore for MemoryStore {
         event.deleted_at = Some(at);
         event.deleted_by = Some(by);
         event.updated_at = at;
+        inner.deletions.push((id, at));
         inner.catalog_version += 1;
         Ok(())
     }

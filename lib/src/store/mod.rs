@@ -8,7 +8,8 @@ pub mod table;
 use crate::cause::Cause;
 use crate::domain::ids::{BookingId, EventId, UserId};
 use crate::domain::{
-    Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, User,
+    Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, SortOrder,
+    StatusFilter, User,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -115,6 +116,44 @@ pub trait UserStore: Send + Sync {
     async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()>;
 }
 
+/// How long a deletion stays readable through `catalog_changes` (its record then expires): a
+/// projection that last looked longer ago than this reloads instead of reading changes.
+pub const DELETIONS_KEPT: chrono::Duration = chrono::Duration::hours(24);
+
+/// One entry of the catalog index, oldest write first.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CatalogChange {
+    /// A live event's catalog entry as last written (counters not filled).
+    Written(Event),
+    /// An event deleted at `at`: a deleted event leaves the index, and this record of its
+    /// deletion stays for `DELETIONS_KEPT`.
+    Deleted { id: EventId, at: DateTime<Utc> },
+}
+
+impl CatalogChange {
+    pub fn id(&self) -> EventId {
+        match self {
+            CatalogChange::Written(event) => event.id,
+            CatalogChange::Deleted { id, .. } => *id,
+        }
+    }
+
+    /// The live event's entry, if this is one.
+    pub fn written(self) -> Option<Event> {
+        match self {
+            CatalogChange::Written(event) => Some(event),
+            CatalogChange::Deleted { .. } => None,
+        }
+    }
+
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            CatalogChange::Written(event) => event.updated_at,
+            CatalogChange::Deleted { at, .. } => *at,
+        }
+    }
+}
+
 /// Events are a catalog item (what listings show and index) apart from their inventory (the
 /// counters, split over `inventory_shards` items): bookings write only inventory, so they never
 /// touch a listing index or invalidate a cached listing.
@@ -127,10 +166,24 @@ pub trait EventStore: Send + Sync {
     async fn event_by_id(&self, id: EventId) -> StoreResult<Option<Event>>;
     /// Renewed by every catalog write (create, update, delete), in the same transaction.
     async fn catalog_version(&self) -> StoreResult<u64>;
-    /// Catalog entries written at or after `since` (all when `None`), oldest write first,
-    /// soft-deleted ones included so a projection can drop them; counters are not filled.
-    /// Through the catalog index, never a scan.
-    async fn catalog_changes(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<Event>>;
+    /// Catalog entries written at or after `since` (all when `None`), oldest write first, and
+    /// the deletions of the last `DELETIONS_KEPT` at or after it (so a projection can drop
+    /// them); deleted events themselves are not in it. Through the catalog index, never a scan.
+    async fn catalog_changes(
+        &self,
+        since: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<CatalogChange>>;
+    /// The first `count` live events `statuses` admits, by date (ties by id) in `order`:
+    /// through the catalog-by-date index, reading about `count` entries whatever the catalog's
+    /// size — what a cold instance serves while its projection loads. Counters are not filled.
+    async fn catalog_by_date(
+        &self,
+        statuses: StatusFilter,
+        order: SortOrder,
+        count: usize,
+    ) -> StoreResult<Vec<Event>>;
+    /// Live events per status, kept by every catalog write in its own transaction.
+    async fn catalog_status_counts(&self) -> StoreResult<HashMap<EventStatus, u64>>;
     /// The inventories of just these events (id, shard count), read consistently.
     async fn inventories(
         &self,

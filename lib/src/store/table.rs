@@ -28,6 +28,13 @@ pub const CATALOG_BY_WRITE: IndexDesign = IndexDesign {
     partition_key: "gsi1pk",
     sort_key: "gsi1sk",
 };
+/// Live events by date (then id): a cold instance's first listings read their page here, in
+/// O(page), while its projection loads. Deleted events leave it; only catalog writes touch it.
+pub const CATALOG_BY_DATE: IndexDesign = IndexDesign {
+    name: "gsi4",
+    partition_key: "gsi4pk",
+    sort_key: "gsi4sk",
+};
 /// Bookings by user, sorted by (time-ordered) booking id.
 pub const BOOKINGS_BY_USER: IndexDesign = IndexDesign {
     name: "gsi2",
@@ -41,7 +48,12 @@ pub const BOOKINGS_BY_USER_STATUS: IndexDesign = IndexDesign {
     partition_key: "gsi3pk",
     sort_key: "gsi3sk",
 };
-pub const INDEXES: [IndexDesign; 3] = [CATALOG_BY_WRITE, BOOKINGS_BY_USER, BOOKINGS_BY_USER_STATUS];
+pub const INDEXES: [IndexDesign; 4] = [
+    CATALOG_BY_WRITE,
+    BOOKINGS_BY_USER,
+    BOOKINGS_BY_USER_STATUS,
+    CATALOG_BY_DATE,
+];
 
 /// Attribute names that the store's expressions and readers name, defined once. Events and
 /// bookings are mapped by serde (camelCase); a test checks these constants against that mapping.
@@ -60,6 +72,12 @@ pub mod attr {
     pub const INVENTORY_SHARDS: &str = "inventoryShards";
     /// On the catalog version item: bumped by every catalog write.
     pub const VERSION: &str = "version";
+    /// On the catalog version item: live events of one status, kept by every catalog write.
+    pub fn status_count(status: crate::domain::EventStatus) -> String {
+        format!("{}Count", status.as_str())
+    }
+    /// On a deletion record: the deleted event.
+    pub const EVENT_ID: &str = "eventId";
     pub const UPDATED_AT: &str = "updatedAt";
     pub const DELETED_AT: &str = "deletedAt";
     pub const DELETED_BY: &str = "deletedBy";
@@ -103,6 +121,12 @@ pub mod keys {
     pub fn catalog_version() -> (String, String) {
         (CATALOG.into(), "VERSION".into())
     }
+    /// The record of an event's deletion, in the catalog index until it expires (the event
+    /// itself leaves the index when deleted).
+    pub fn catalog_deletion(id: EventId) -> (String, String) {
+        (format!("EVENT#{id}"), DELETION.into())
+    }
+    pub const DELETION: &str = "DELETION";
     pub fn booking(id: BookingId) -> (String, String) {
         (format!("BOOKING#{id}"), "BOOKING".into())
     }

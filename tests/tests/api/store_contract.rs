@@ -2,13 +2,16 @@
 //! so the two implementations cannot drift.
 
 use chrono::{Duration, Utc};
+use std::collections::HashMap;
 use std::sync::Arc;
 use ticketing::domain::{
-    Booking, BookingStatus, Email, EventStatus, PageParams, Role, ShardTake, User,
+    Booking, BookingStatus, Email, EventStatus, PageParams, Role, ShardTake, SortOrder,
+    StatusFilter, User,
 };
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{
-    BookOutcome, BookingAttempt, Rotation, SessionRecord, Store, StoreError, StoreResult,
+    BookOutcome, BookingAttempt, CatalogChange, Rotation, SessionRecord, Store, StoreError,
+    StoreResult, DELETIONS_KEPT,
 };
 use ticketing_tests::{on_both_backends, sample_event, store_for, Backend};
 
@@ -99,8 +102,9 @@ async fn racing_registrations_create_one_user(backend: Backend) {
     assert_eq!((ok, taken), (1, 7));
 }
 
-/// Every catalog write (and no booking) shows in the catalog index and moves the version;
-/// deleted entries stay there as tombstones so projections can drop them.
+/// Every catalog write (and no booking) shows in the catalog index and moves the version; a
+/// deleted event leaves it, and the record of its deletion takes its place (so projections can
+/// drop it) until `DELETIONS_KEPT` has passed.
 async fn catalog_changes_show_catalog_writes_and_no_booking(backend: Backend) {
     let store = store_for(backend).await;
     assert_eq!(store.catalog_version().await.unwrap(), 0);
@@ -111,8 +115,8 @@ async fn catalog_changes_show_catalog_writes_and_no_booking(backend: Backend) {
         store.create_event(e).await.unwrap();
     }
     assert_eq!(store.catalog_version().await.unwrap(), 2);
-    let ids = |events: Vec<ticketing::domain::Event>| {
-        let mut ids: Vec<_> = events.iter().map(|e| e.id).collect();
+    let ids = |changes: Vec<CatalogChange>| {
+        let mut ids: Vec<_> = changes.iter().map(CatalogChange::id).collect();
         ids.sort();
         ids
     };
@@ -148,12 +152,33 @@ async fn catalog_changes_show_catalog_writes_and_no_booking(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(store.catalog_version().await.unwrap(), 3);
-    let changed = store.catalog_changes(Some(after_creates)).await.unwrap();
-    assert_eq!(changed.len(), 1);
-    assert_eq!(changed[0].id, b.id);
+    let deleted_at = match &store.catalog_changes(Some(after_creates)).await.unwrap()[..] {
+        [CatalogChange::Deleted { id, at }] if *id == b.id => *at,
+        other => panic!("the deletion alone, as its own kind: {other:?}"),
+    };
+    // Read from the start: a's entry and b's deletion, and no entry of b (it left the index).
+    assert_eq!(
+        store.catalog_changes(None).await.unwrap(),
+        vec![
+            CatalogChange::Written(catalog_entry(&a)),
+            CatalogChange::Deleted {
+                id: b.id,
+                at: deleted_at
+            },
+        ]
+    );
+    // A deletion older than the records are kept is read no more.
+    let c = sample_event(10, EventStatus::Published, soon);
+    store.create_event(&c).await.unwrap();
+    let long_ago = Utc::now() - DELETIONS_KEPT - Duration::minutes(1);
+    store
+        .delete_event(c.id, UserId::new(), long_ago)
+        .await
+        .unwrap();
+    let all = store.catalog_changes(None).await.unwrap();
     assert!(
-        changed[0].deleted_at.is_some(),
-        "deleted entries stay as tombstones"
+        all.iter().all(|change| change.id() != c.id),
+        "an expired deletion record, or the deleted entry, was read: {all:?}"
     );
     assert_eq!(store.event_by_id(b.id).await.unwrap(), None);
     assert_eq!(
@@ -169,7 +194,7 @@ async fn catalog_changes_show_catalog_writes_and_no_booking(backend: Backend) {
         store.delete_event(a.id, UserId::new(), Utc::now()).await,
         Err(StoreError::HasActiveBookings)
     );
-    assert_eq!(store.catalog_version().await.unwrap(), 3);
+    assert_eq!(store.catalog_version().await.unwrap(), 5, "c's create and delete");
 }
 
 /// An event split over shards: bookings take from the shards they name, each on its own
@@ -351,14 +376,7 @@ async fn update_changes_details_and_index_but_never_counters(backend: Backend) {
     assert_eq!(stored, expected);
     // The catalog index holds the same entry, without counters.
     let entries = store.catalog_changes(None).await.unwrap();
-    assert_eq!(
-        entries,
-        vec![ticketing::domain::Event {
-            available_tickets: 0,
-            confirmed_bookings: 0,
-            ..stale.clone()
-        }]
-    );
+    assert_eq!(entries, vec![CatalogChange::Written(catalog_entry(&stale))]);
 }
 
 async fn booking_rules(backend: Backend) {
@@ -860,7 +878,105 @@ async fn concurrent_rotations_of_one_token_rotate_once(backend: Backend) {
     assert_eq!((rotated, spent), (1, 19), "{results:?}");
 }
 
+/// An event as the catalog indexes hold it: no counters (the shards hold them).
+fn catalog_entry(event: &ticketing::domain::Event) -> ticketing::domain::Event {
+    ticketing::domain::Event {
+        available_tickets: 0,
+        confirmed_bookings: 0,
+        ..event.clone()
+    }
+}
+
+/// The catalog by date holds the live events the filter admits, in date order (ties by id)
+/// either way, through creates, date and status changes and deletes; the per-status counts
+/// follow every catalog write.
+async fn catalog_by_date_and_status_counts_follow_catalog_writes(backend: Backend) {
+    let store = store_for(backend).await;
+    let base = Utc::now() + Duration::days(3);
+    let statuses = [
+        EventStatus::Published,
+        EventStatus::Draft,
+        EventStatus::Published,
+    ];
+    let mut events: Vec<ticketing::domain::Event> = (0..14)
+        .map(|i| {
+            // Dates out of creation order, and pairs on the very same instant.
+            let date = base + Duration::hours(((i * 5) % 7) as i64);
+            sample_event(10, statuses[i % statuses.len()], date)
+        })
+        .collect();
+    for e in &events {
+        store.create_event(e).await.unwrap();
+    }
+    let check = |stage: &'static str, live: Vec<ticketing::domain::Event>| {
+        let store = store.clone();
+        async move {
+            let mut counts: HashMap<EventStatus, u64> = HashMap::new();
+            for e in &live {
+                *counts.entry(e.status).or_default() += 1;
+            }
+            let mut stored = store.catalog_status_counts().await.unwrap();
+            stored.retain(|_, n| *n > 0);
+            assert_eq!(stored, counts, "{stage}: counts");
+            for filter in [
+                StatusFilter::Any,
+                StatusFilter::NotDraft,
+                StatusFilter::Only(EventStatus::Cancelled),
+                StatusFilter::Only(EventStatus::Draft),
+                StatusFilter::Nothing,
+            ] {
+                let mut want: Vec<_> = live
+                    .iter()
+                    .filter(|e| filter.admits(e.status))
+                    .map(|e| (e.date, e.id))
+                    .collect();
+                want.sort();
+                for order in [SortOrder::Asc, SortOrder::Desc] {
+                    let mut want = want.clone();
+                    if order == SortOrder::Desc {
+                        want.reverse();
+                    }
+                    for count in [3, 100] {
+                        let got: Vec<_> = store
+                            .catalog_by_date(filter, order, count)
+                            .await
+                            .unwrap()
+                            .iter()
+                            .map(|e| (e.date, e.id))
+                            .collect();
+                        let want: Vec<_> = want.iter().copied().take(count).collect();
+                        assert_eq!(got, want, "{stage}: {filter:?} {order:?} {count}");
+                    }
+                }
+            }
+        }
+    };
+    check("created", events.clone()).await;
+    // New dates, status changes (both ways, and to a final one), deletes.
+    for (i, e) in events.iter_mut().enumerate().filter(|(i, _)| i % 3 == 0) {
+        let was = e.status;
+        e.date += Duration::days(i as i64 % 2);
+        e.status = match was {
+            EventStatus::Draft => EventStatus::Published,
+            _ if i % 2 == 0 => EventStatus::Cancelled,
+            _ => EventStatus::Draft,
+        };
+        e.updated_at += Duration::seconds(1);
+        store.update_event_details(e, was).await.unwrap();
+    }
+    let gone: Vec<_> = events.iter().skip(1).step_by(4).map(|e| e.id).collect();
+    for id in &gone {
+        store
+            .delete_event(*id, UserId::new(), Utc::now())
+            .await
+            .unwrap();
+    }
+    events.retain(|e| !gone.contains(&e.id));
+    check("rewritten", events).await;
+}
+
 on_both_backends!(
+    catalog_by_date_and_status_counts_follow_catalog_writes,
     sessions_rotate_once_and_remember_what_was_spent,
     concurrent_rotations_of_one_token_rotate_once,
     status_changes_are_conditioned_on_the_stored_status_and_bookings,

@@ -40,6 +40,12 @@ pub(super) fn catalog_sort_key(at: DateTime<Utc>, id: EventId) -> String {
     format!("{}#{id}", sortable(at))
 }
 
+/// The catalog-by-date index's sort key: the event's date to the nanosecond (fixed width, so
+/// text order is time order), then which event — the projection's date order exactly.
+pub(super) fn date_sort_key(date: DateTime<Utc>, id: EventId) -> String {
+    format!("{}#{id}", date.to_rfc3339_opts(SecondsFormat::Nanos, true))
+}
+
 /// A numeric attribute, if present and a whole number.
 pub(super) fn number(item: &Item, name: &str) -> Option<u64> {
     item.get(name)?.as_n().ok()?.parse().ok()
@@ -142,15 +148,15 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    /// Runs a query to the end (following every page), decoding each item.
-    pub(super) async fn query_all<T: serde::de::DeserializeOwned>(
+    /// Runs a query to the end (following every page).
+    pub(super) async fn query_all(
         &self,
         index: &str,
         condition: &str,
         attr_names: Option<HashMap<String, String>>,
         attr_values: Option<Item>,
         newest_first: bool,
-    ) -> StoreResult<Vec<T>> {
+    ) -> StoreResult<Vec<Item>> {
         let client = self.client().await;
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
@@ -167,9 +173,7 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(classify)?;
-            for item in page.items.unwrap_or_default() {
-                out.push(decode(item)?);
-            }
+            out.extend(page.items.unwrap_or_default());
             match page.last_evaluated_key {
                 Some(next) if !next.is_empty() => start = Some(next),
                 _ => return Ok(out),
@@ -185,7 +189,29 @@ impl DynamoStore {
         partition: String,
         count: usize,
     ) -> StoreResult<Vec<Item>> {
+        self.query_first(index, partition, false, None, count).await
+    }
+
+    /// The first `count` items of one index partition in key order (`forward`) or against it,
+    /// of those passing `filter` (an expression, its names and values) if any: page by page,
+    /// each asking only for what is still missing.
+    pub(super) async fn query_first(
+        &self,
+        index: IndexDesign,
+        partition: String,
+        forward: bool,
+        filter: Option<(&str, Vec<(&str, &str)>, Vec<(&str, AttributeValue)>)>,
+        count: usize,
+    ) -> StoreResult<Vec<Item>> {
         let client = self.client().await;
+        let mut attr_names = vec![("#pk", index.partition_key)];
+        let mut attr_values = vec![(":pk", s(&partition))];
+        let expression = filter.map(|(expression, names, values)| {
+            attr_names.extend(names);
+            attr_values.extend(values);
+            expression
+        });
+        let (attr_names, attr_values) = (names(&attr_names), values(attr_values));
         // `count` comes from a client's page number: never allocate by it.
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
@@ -195,9 +221,10 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .index_name(index.name)
                 .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", index.partition_key)
-                .expression_attribute_values(":pk", s(&partition))
-                .scan_index_forward(false)
+                .set_filter_expression(expression.map(str::to_owned))
+                .set_expression_attribute_names(attr_names.clone())
+                .set_expression_attribute_values(attr_values.clone())
+                .scan_index_forward(forward)
                 .limit(i32::try_from(count - out.len()).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start.take())
                 .send()

@@ -16,6 +16,33 @@ pub(super) fn shard_counts(item: &Item) -> StoreResult<ShardCounts> {
     })
 }
 
+/// One entry of the catalog-by-write index: a deletion record, or an event's catalog item (a
+/// deleted one only if written before deleted events left the index).
+fn catalog_change(item: Item) -> StoreResult<CatalogChange> {
+    let is_record =
+        matches!(item.get(SORT_KEY), Some(AttributeValue::S(sk)) if sk == keys::DELETION);
+    if !is_record {
+        let event: Event = decode(item)?;
+        return Ok(match event.deleted_at {
+            Some(at) => CatalogChange::Deleted { id: event.id, at },
+            None => CatalogChange::Written(event),
+        });
+    }
+    let text = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(text)) => Ok(text.as_str()),
+        _ => Err(StoreError::Corrupt(
+            format!("deletion record without {name}").into(),
+        )),
+    };
+    let id = text(attr::EVENT_ID)?
+        .parse()
+        .map_err(|_| StoreError::Corrupt("deletion record with a malformed event id".into()))?;
+    let at = DateTime::parse_from_rfc3339(text(DELETED_AT)?)
+        .map_err(|_| StoreError::Corrupt("deletion record with a malformed time".into()))?
+        .with_timezone(&Utc);
+    Ok(CatalogChange::Deleted { id, at })
+}
+
 impl DynamoStore {
     /// The catalog item: what listings show and index, without the counters (the shards hold
     /// them), so no booking ever rewrites it.
@@ -29,6 +56,11 @@ impl DynamoStore {
         item.insert(
             CATALOG_BY_WRITE.sort_key.into(),
             s(catalog_sort_key(event.updated_at, event.id)),
+        );
+        item.insert(CATALOG_BY_DATE.partition_key.into(), s(keys::CATALOG));
+        item.insert(
+            CATALOG_BY_DATE.sort_key.into(),
+            s(date_sort_key(event.date, event.id)),
         );
         Ok(item)
     }
@@ -44,14 +76,16 @@ impl DynamoStore {
         item
     }
 
-    /// Sends a catalog write (`items` and the version bump) as one transaction: `None` when it
-    /// was written, else the per-item reasons it was cancelled for (contention already mapped).
+    /// Sends a catalog write (`items`, the version bump and the live events' per-status counts
+    /// moved by `counts`) as one transaction: `None` when it was written, else the per-item
+    /// reasons it was cancelled for (contention already mapped).
     pub(super) async fn write_catalog(
         &self,
         items: Vec<TransactWriteItem>,
+        counts: &[(EventStatus, i64)],
     ) -> StoreResult<Option<Vec<CancellationReason>>> {
         let mut items = items;
-        items.push(self.version_bump()?);
+        items.push(self.version_bump(counts)?);
         match self
             .client()
             .await
@@ -65,14 +99,35 @@ impl DynamoStore {
         }
     }
 
-    /// Part of every catalog write's transaction: projections revalidate against it.
-    pub(super) fn version_bump(&self) -> StoreResult<TransactWriteItem> {
+    /// Part of every catalog write's transaction: projections revalidate against it, and a
+    /// cold listing's total is read off its per-status counts. (It is written at an
+    /// organiser's pace, never by a booking.)
+    pub(super) fn version_bump(
+        &self,
+        counts: &[(EventStatus, i64)],
+    ) -> StoreResult<TransactWriteItem> {
+        let count_names: Vec<String> = counts.iter().map(|(s, _)| attr::status_count(*s)).collect();
+        let placeholders: Vec<(String, String)> = (0..counts.len())
+            .map(|i| (format!("#count{i}"), format!(":count{i}")))
+            .collect();
+        let mut expression = "ADD #version :one".to_owned();
+        for (name, value) in &placeholders {
+            expression.push_str(&format!(", {name} {value}"));
+        }
+        let mut attr_names = vec![("#version", attr::VERSION)];
+        let mut attr_values = vec![(":one", n(1))];
+        for (((name, value), count), (_, delta)) in
+            placeholders.iter().zip(&count_names).zip(counts)
+        {
+            attr_names.push((name, count));
+            attr_values.push((value, n(delta)));
+        }
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::catalog_version())))
-            .update_expression("ADD #version :one")
-            .set_expression_attribute_names(names(&[("#version", attr::VERSION)]))
-            .set_expression_attribute_values(values(vec![(":one", n(1))]))
+            .update_expression(expression)
+            .set_expression_attribute_names(names(&attr_names))
+            .set_expression_attribute_values(values(attr_values))
             .build()
             .map_err(request_error)?;
         Ok(TransactWriteItem::builder().update(update).build())
@@ -96,7 +151,7 @@ impl EventStore for DynamoStore {
             let item = self.shard_item(event, shard as u16, tickets);
             items.push(self.put(item, "attribute_not_exists(pk)")?);
         }
-        match self.write_catalog(items).await? {
+        match self.write_catalog(items, &[(event.status, 1)]).await? {
             None => Ok(()),
             Some(reasons) => Err(unexpected("creating an event", &reasons)),
         }
@@ -118,7 +173,10 @@ impl EventStore for DynamoStore {
         Ok(number(&item, attr::VERSION).unwrap_or(0))
     }
 
-    async fn catalog_changes(&self, since: Option<DateTime<Utc>>) -> StoreResult<Vec<Event>> {
+    async fn catalog_changes(
+        &self,
+        since: Option<DateTime<Utc>>,
+    ) -> StoreResult<Vec<CatalogChange>> {
         let mut vals = vec![(":pk", s(keys::CATALOG))];
         let condition = match since {
             Some(since) => {
@@ -131,14 +189,61 @@ impl EventStore for DynamoStore {
         if since.is_some() {
             pairs.push(("#sk", CATALOG_BY_WRITE.sort_key));
         }
-        self.query_all(
-            CATALOG_BY_WRITE.name,
-            condition,
-            names(&pairs),
-            values(vals),
-            false,
+        let items = self
+            .query_all(
+                CATALOG_BY_WRITE.name,
+                condition,
+                names(&pairs),
+                values(vals),
+                false,
+            )
+            .await?;
+        // TTL removes an expired record some time after it expires: it is not read meanwhile.
+        let kept_from = Utc::now() - DELETIONS_KEPT;
+        let mut changes = Vec::with_capacity(items.len());
+        for item in items {
+            let change = catalog_change(item)?;
+            if matches!(change, CatalogChange::Deleted { at, .. } if at < kept_from) {
+                continue;
+            }
+            changes.push(change);
+        }
+        Ok(changes)
+    }
+
+    async fn catalog_by_date(
+        &self,
+        statuses: StatusFilter,
+        order: SortOrder,
+        count: usize,
+    ) -> StoreResult<Vec<Event>> {
+        let status = |status: EventStatus| vec![(":status", s(status.as_str()))];
+        let filter = match statuses {
+            StatusFilter::Nothing => return Ok(Vec::new()),
+            StatusFilter::Any => None,
+            StatusFilter::NotDraft => Some(("#status <> :status", status(EventStatus::Draft))),
+            StatusFilter::Only(wanted) => Some(("#status = :status", status(wanted))),
+        }
+        .map(|(expression, values)| (expression, vec![("#status", attr::STATUS)], values));
+        self.query_first(
+            CATALOG_BY_DATE,
+            keys::CATALOG.into(),
+            order == SortOrder::Asc,
+            filter,
+            count,
         )
-        .await
+        .await?
+        .into_iter()
+        .map(decode)
+        .collect()
+    }
+
+    async fn catalog_status_counts(&self) -> StoreResult<HashMap<EventStatus, u64>> {
+        let item = self.get(keys::catalog_version()).await?.unwrap_or_default();
+        Ok(EventStatus::ALL
+            .into_iter()
+            .filter_map(|status| Some((status, number(&item, &attr::status_count(status))?)))
+            .collect())
     }
 
     async fn inventories(
@@ -232,7 +337,7 @@ impl EventStore for DynamoStore {
             .update_expression(format!(
                 "SET #name = :name, {DESCRIPTION} = :description, {VENUE} = :venue, #date = :date, \
                  {DATE_MS} = :dateTs, {PRICE} = :price, #status = :status, {UPDATED_AT} = :updatedAt, \
-                 #sk = :sk"
+                 #sk = :sk, #dateSk = :dateSk"
             ))
             .condition_expression(format!(
                 "attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :was"
@@ -242,6 +347,7 @@ impl EventStore for DynamoStore {
                 ("#date", attr::DATE),
                 ("#status", attr::STATUS),
                 ("#sk", CATALOG_BY_WRITE.sort_key),
+                ("#dateSk", CATALOG_BY_DATE.sort_key),
             ]))
             .set_expression_attribute_values(values(vec![
                 (":name", s(&event.name)),
@@ -256,6 +362,7 @@ impl EventStore for DynamoStore {
                     s(event.updated_at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
                 ),
                 (":sk", s(catalog_sort_key(event.updated_at, event.id))),
+                (":dateSk", s(date_sort_key(event.date, event.id))),
                 (":was", s(was.as_str())),
             ]))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -287,7 +394,12 @@ impl EventStore for DynamoStore {
                 .map_err(request_error)?;
             items.push(TransactWriteItem::builder().update(shard).build());
         }
-        let Some(reasons) = self.write_catalog(items).await? else {
+        let counts = if was == event.status {
+            vec![]
+        } else {
+            vec![(was, -1), (event.status, 1)]
+        };
+        let Some(reasons) = self.write_catalog(items, &counts).await? else {
             return Ok(());
         };
         if reason_code(reasons.first()) == "ConditionalCheckFailed" {
@@ -309,24 +421,51 @@ impl EventStore for DynamoStore {
         let Some(event) = self.catalog_entry(id).await? else {
             return Err(StoreError::NotFound);
         };
-        let sort_key = catalog_sort_key(at, id);
+        let deleted_at = at;
         let at = at.to_rfc3339_opts(SecondsFormat::AutoSi, true);
-        // Still in the catalog index (with a new write time), so projections learn of it.
+        // The event leaves both catalog indexes (conditioned on the status its count is taken
+        // from); a record of the deletion takes its place in the by-write index, so
+        // projections learn of it, until it expires.
         let catalog = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::event(id))))
             .update_expression(format!(
-                "SET {DELETED_AT} = :at, {DELETED_BY} = :by, {UPDATED_AT} = :at, #sk = :sk"
+                "SET {DELETED_AT} = :at, {DELETED_BY} = :by, {UPDATED_AT} = :at \
+                 REMOVE #writePk, #writeSk, #datePk, #dateSk"
             ))
             .condition_expression(format!(
-                "attribute_exists(pk) AND attribute_not_exists({DELETED_AT})"
+                "attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :status"
             ))
-            .set_expression_attribute_names(names(&[("#sk", CATALOG_BY_WRITE.sort_key)]))
+            .set_expression_attribute_names(names(&[
+                ("#writePk", CATALOG_BY_WRITE.partition_key),
+                ("#writeSk", CATALOG_BY_WRITE.sort_key),
+                ("#datePk", CATALOG_BY_DATE.partition_key),
+                ("#dateSk", CATALOG_BY_DATE.sort_key),
+                ("#status", attr::STATUS),
+            ]))
             .set_expression_attribute_values(values(vec![
                 (":at", s(&at)),
                 (":by", s(by.to_string())),
-                (":sk", s(sort_key)),
+                (":status", s(event.status.as_str())),
             ]))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(request_error)?;
+        let mut record = key(keys::catalog_deletion(id));
+        record.insert(attr::EVENT_ID.into(), s(id.to_string()));
+        record.insert(DELETED_AT.into(), s(&at));
+        record.insert(CATALOG_BY_WRITE.partition_key.into(), s(keys::CATALOG));
+        record.insert(
+            CATALOG_BY_WRITE.sort_key.into(),
+            s(catalog_sort_key(deleted_at, id)),
+        );
+        record.insert(
+            TTL_ATTRIBUTE.into(),
+            n((deleted_at + DELETIONS_KEPT).timestamp()),
+        );
+        let record = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(record))
             .build()
             .map_err(request_error)?;
         let mut items = vec![TransactWriteItem::builder().update(catalog).build()];
@@ -341,11 +480,18 @@ impl EventStore for DynamoStore {
                 .map_err(request_error)?;
             items.push(TransactWriteItem::builder().update(shard).build());
         }
-        let Some(reasons) = self.write_catalog(items).await? else {
+        items.push(TransactWriteItem::builder().put(record).build());
+        let Some(reasons) = self.write_catalog(items, &[(event.status, -1)]).await? else {
             return Ok(());
         };
         if reason_code(reasons.first()) == "ConditionalCheckFailed" {
-            return Err(StoreError::NotFound);
+            let old = reasons.first().and_then(|r| r.item());
+            return match old {
+                Some(old) if !old.is_empty() && !old.contains_key(DELETED_AT) => Err(
+                    StoreError::Contention("the event's status changed meanwhile".into()),
+                ),
+                _ => Err(StoreError::NotFound),
+            };
         }
         if failed_shard(&reasons) {
             return Err(StoreError::HasActiveBookings);
