@@ -624,6 +624,49 @@ mod tests {
         drop(busy);
     }
 
+    /// A projection that last read the catalog longer ago than `RELOAD_AFTER` reloads it whole
+    /// when it changes: reading changes since then could miss a deletion whose record expired.
+    #[tokio::test]
+    async fn a_projection_older_than_the_deletion_records_reloads() {
+        let store = MemoryStore::new();
+        let events: Vec<Event> = (0..10).map(event).collect();
+        for e in &events {
+            store.create_event(e).await.unwrap();
+        }
+        async fn listed(projection: &CatalogProjection, store: &MemoryStore) -> usize {
+            let version = store.catalog_version().await.unwrap();
+            let ((page, _), _) = projection
+                .page(store, version, &EventQuery::default(), StatusFilter::Any)
+                .await
+                .unwrap();
+            page.len()
+        }
+        let (recent, old) = (CatalogProjection::default(), CatalogProjection::default());
+        assert_eq!(listed(&recent, &store).await, 10);
+        assert_eq!(listed(&old, &store).await, 10);
+        old.state.write().await.refreshed_at =
+            Some(Utc::now() - RELOAD_AFTER - chrono::Duration::minutes(1));
+        // A deletion whose record has expired: changes read from any earlier write miss it.
+        let long_ago = Utc::now() - DELETIONS_KEPT - chrono::Duration::hours(1);
+        store
+            .delete_event(events[3].id, UserId::new(), long_ago)
+            .await
+            .unwrap();
+        // The bad case: a projection reading changes still lists it...
+        assert_eq!(
+            listed(&recent, &store).await,
+            10,
+            "changes cannot show an expired deletion"
+        );
+        // ...one that last read too long ago reloads and does not.
+        assert_eq!(listed(&old, &store).await, 9);
+        let state = old.state.read().await;
+        assert!(!state.current.contains_key(&events[3].id));
+        assert!(state
+            .refreshed_at
+            .is_some_and(|at| Utc::now() - at < chrono::Duration::minutes(1)));
+    }
+
     /// Every status-only listing (each sort, order, page and audience) read off the presorted
     /// orders matches a sort of the whole live catalog, before and after catalog writes.
     #[tokio::test]

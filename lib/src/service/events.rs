@@ -47,6 +47,11 @@ impl EventService {
         }
     }
 
+    /// This instance's projection of the catalog.
+    pub fn projection(&self) -> &CatalogProjection {
+        &self.catalog
+    }
+
     /// Each event's counts for listings, kept by the bookings' writes.
     pub fn availability(&self) -> &Availability {
         &self.availability

@@ -926,7 +926,104 @@ async fn listings_read_tallies_not_shards(backend: Backend) {
     }
 }
 
+/// A fresh instance (nothing projected yet) answers a listing by date narrowed by status alone
+/// off the catalog-by-date index, reading about one page whatever the catalog's size, and
+/// answers it as a warm instance does — drafts, deletes, cancellations, ties, pages, both
+/// orders, both audiences; once its projection has loaded in the background, it serves from it.
+async fn a_cold_instance_lists_what_a_warm_one_lists(backend: Backend) {
+    use ticketing::domain::{EventQuery, Identity};
+    let warm = TestApp::new(backend).await;
+    let (admin, admin_id) = warm.quick_user(Role::Admin).await;
+    let base = Utc::now() + Duration::days(1);
+    let mut created = Vec::new();
+    for i in 0..24i64 {
+        let status = if i % 5 == 0 { "draft" } else { "published" };
+        // Events i and i + 11 share their date to the instant: ties go by id.
+        let date = (base + Duration::days(i % 11)).to_rfc3339();
+        let body = json!({ "name": format!("C{i}"), "date": date, "status": status });
+        created.push(warm.create_event(&admin, body).await);
+    }
+    for id in created.iter().step_by(6) {
+        let body = json!({ "status": "cancelled" });
+        warm.call(
+            "PUT",
+            &format!("/api/v1/events/{id}"),
+            Some(&admin),
+            Some(body),
+        )
+        .await
+        .expect(200, "");
+    }
+    for id in created.iter().skip(1).step_by(7) {
+        warm.call(
+            "DELETE",
+            &format!("/api/v1/events/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .expect(200, "");
+    }
+    // Warm: a listing the index cannot serve loads the projection first.
+    warm.call("GET", "/api/v1/events?sortBy=name", None, None)
+        .await;
+    assert!(warm.state.events.projection().is_loaded());
+    let admin_identity = Identity {
+        user_id: admin_id,
+        role: Role::Admin,
+    };
+    for q in [
+        "",
+        "sortOrder=desc",
+        "limit=5&page=2",
+        "limit=7&page=3&sortOrder=desc",
+        "status=cancelled",
+        "status=draft",
+        "status=published&limit=4&page=2",
+        "limit=5&page=9",
+    ] {
+        for (who, token) in [(None, None), (Some(admin_identity), Some(admin.as_str()))] {
+            let uri = format!("/api/v1/events?{q}");
+            let case = format!(
+                "{q:?} as {}",
+                if who.is_some() { "admin" } else { "public" }
+            );
+            let want = warm.call("GET", &uri, token, None).await;
+            want.expect(200, "");
+            let cold = TestApp::with_store(backend, warm.state.store.clone()).await;
+            let got = cold.call("GET", &uri, token, None).await;
+            assert_eq!(got.body, want.body, "{case}");
+            // What it read: about one page, off the index, nothing projected.
+            let params = q
+                .split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            let query = EventQuery::parse(&params).unwrap();
+            let probe = TestApp::with_store(backend, warm.state.store.clone()).await;
+            let ((events, _), cost) = probe.state.events.list(who, &query).await.unwrap();
+            let page_end = (query.page.page * query.page.limit) as usize;
+            assert!(cost.cold, "{case}");
+            assert!(cost.catalog_entries_read <= page_end, "{case}: {cost:?}");
+            assert_eq!(cost.entries_visited, 0, "{case}");
+            // Loaded meanwhile, the same instance serves the same page from its projection.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while !probe.state.events.projection().is_loaded() {
+                assert!(std::time::Instant::now() < deadline, "{case}: never loaded");
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            let ((again, _), cost) = probe.state.events.list(who, &query).await.unwrap();
+            assert!(!cost.cold, "{case}");
+            let ids = |events: &[ticketing::domain::Event]| {
+                events.iter().map(|e| e.id).collect::<Vec<_>>()
+            };
+            assert_eq!(ids(&again), ids(&events), "{case}");
+        }
+    }
+}
+
 on_both_backends!(
+    a_cold_instance_lists_what_a_warm_one_lists,
     listings_read_tallies_not_shards,
     search_folds_case_the_unicode_way,
     inputs_at_the_edges,

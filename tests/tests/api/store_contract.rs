@@ -194,7 +194,11 @@ async fn catalog_changes_show_catalog_writes_and_no_booking(backend: Backend) {
         store.delete_event(a.id, UserId::new(), Utc::now()).await,
         Err(StoreError::HasActiveBookings)
     );
-    assert_eq!(store.catalog_version().await.unwrap(), 5, "c's create and delete");
+    assert_eq!(
+        store.catalog_version().await.unwrap(),
+        5,
+        "c's create and delete"
+    );
 }
 
 /// An event split over shards: bookings take from the shards they name, each on its own

@@ -46,6 +46,9 @@ pub(super) fn date_sort_key(date: DateTime<Utc>, id: EventId) -> String {
     format!("{}#{id}", date.to_rfc3339_opts(SecondsFormat::Nanos, true))
 }
 
+/// A query's filter expression, with the names and values it uses.
+pub(super) type Filter<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<(&'a str, AttributeValue)>);
+
 /// A numeric attribute, if present and a whole number.
 pub(super) fn number(item: &Item, name: &str) -> Option<u64> {
     item.get(name)?.as_n().ok()?.parse().ok()
@@ -200,7 +203,7 @@ impl DynamoStore {
         index: IndexDesign,
         partition: String,
         forward: bool,
-        filter: Option<(&str, Vec<(&str, &str)>, Vec<(&str, AttributeValue)>)>,
+        filter: Option<Filter<'_>>,
         count: usize,
     ) -> StoreResult<Vec<Item>> {
         let client = self.client().await;
