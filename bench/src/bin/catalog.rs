@@ -116,6 +116,11 @@ impl Catalog {
         let reload = Instant::now();
         let first = app.call("GET", LISTING, None, None).await;
         anyhow::ensure!(first.status == 200, "listing failed: {}", first.raw);
+        // A cold instance answers that listing off the index and loads in the background:
+        // the reload is done when the projection is.
+        while !app.state.events.projection().is_loaded() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
         let reload_ms = reload.elapsed().as_secs_f64() * 1000.0;
         Ok(Self {
             size,

@@ -175,7 +175,6 @@ impl EventService {
         // A cold instance answers what it can off the index at once, and loads meanwhile.
         let ((page, meta), mut cost) =
             if !self.catalog.is_loaded() && CatalogProjection::serves_cold(query) {
-                self.catalog.load_in_background(self.store.clone(), version);
                 self.catalog
                     .page_from_index(&*self.store, query, visible)
                     .await?
@@ -187,6 +186,10 @@ impl EventService {
         let shards: Vec<(EventId, u16)> = page.iter().map(|e| (e.id, e.inventory_shards)).collect();
         let (counts, items_read) = self.availability.of(&shards).await?;
         cost.inventory_items_read = items_read;
+        if cost.cold {
+            // Started once the page is read, so the load's first reads do not delay it.
+            self.catalog.load_in_background(self.store.clone(), version);
+        }
         let page = page
             .into_iter()
             .map(|e| match counts.get(&e.id) {

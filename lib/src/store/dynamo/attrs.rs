@@ -47,7 +47,11 @@ pub(super) fn date_sort_key(date: DateTime<Utc>, id: EventId) -> String {
 }
 
 /// A query's filter expression, with the names and values it uses.
-pub(super) type Filter<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<(&'a str, AttributeValue)>);
+pub(super) type Filter<'a> = (
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    Vec<(&'a str, AttributeValue)>,
+);
 
 /// A numeric attribute, if present and a whole number.
 pub(super) fn number(item: &Item, name: &str) -> Option<u64> {
