@@ -47,6 +47,8 @@ pub enum AppError {
     InvalidStatusChange,
     #[error("idempotency key in use")]
     IdempotencyKeyInUse,
+    #[error("ticket limit reached")]
+    TicketLimitReached { remaining: u32 },
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -99,6 +101,7 @@ impl AppError {
             Self::EventHasActiveBookings => (409, "EVENT_HAS_ACTIVE_BOOKINGS"),
             Self::InvalidStatusChange => (409, "INVALID_STATUS_CHANGE"),
             Self::IdempotencyKeyInUse => (409, "IDEMPOTENCY_KEY_IN_USE"),
+            Self::TicketLimitReached { .. } => (409, "TICKET_LIMIT_REACHED"),
             Self::PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE"),
             Self::UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE"),
             Self::UriTooLong => (414, "URI_TOO_LONG"),
@@ -129,6 +132,9 @@ impl AppError {
                 "The event cannot move to that status from its current one"
             }
             Self::IdempotencyKeyInUse => "A request with this Idempotency-Key is still in progress",
+            Self::TicketLimitReached { .. } => {
+                "This would give you more tickets of this event than one person may have"
+            }
             Self::PayloadTooLarge => "The request body is too large",
             Self::UnsupportedMediaType => "Content-Type must be application/json",
             Self::UriTooLong => "The request URI is too long",
@@ -170,7 +176,10 @@ impl From<StoreError> for AppError {
             StoreError::NotCancellable => Self::BookingNotCancellable,
             StoreError::HasActiveBookings => Self::EventHasActiveBookings,
             StoreError::IdempotencyKeyReused => Self::IdempotencyKeyReused,
-            StoreError::Contention(_) | StoreError::PriceChanged | StoreError::Unavailable(_) => {
+            StoreError::TicketLimitReached { remaining } => Self::TicketLimitReached {
+                remaining: *remaining,
+            },
+            StoreError::Contention(_) | StoreError::TermsChanged | StoreError::Unavailable(_) => {
                 Self::unavailable(err)
             }
             StoreError::Corrupt(_) | StoreError::Request(_) => Self::internal(err),

@@ -59,6 +59,25 @@ impl<'a, T: Serialize> Envelope<'a, T> {
         }
     }
 
+    /// An error in the contract's shape; `data` where its code carries some.
+    pub fn error(
+        message: &'a str,
+        code: &'static str,
+        errors: Option<&'a [FieldError]>,
+        data: Option<T>,
+        request_id: Option<String>,
+    ) -> Self {
+        Self {
+            success: false,
+            message,
+            data,
+            meta: None,
+            code: Some(code),
+            errors,
+            request_id,
+        }
+    }
+
     /// The body as JSON text (serialising these types cannot fail).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -73,22 +92,14 @@ impl<'a> Envelope<'a, ()> {
             ..Self::ok(message, ())
         }
     }
+}
 
-    /// An error in the contract's shape.
-    pub fn error(
-        message: &'a str,
-        code: &'static str,
-        errors: Option<&'a [FieldError]>,
-        request_id: Option<String>,
-    ) -> Self {
-        Self {
-            success: false,
-            code: Some(code),
-            errors,
-            request_id,
-            ..Self::done(message)
-        }
-    }
+/// What an error carries beyond its code, where the contract gives it `data`.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum ErrorData {
+    /// `TICKET_LIMIT_REACHED`: how many of the event's tickets the user may still get.
+    TicketLimit { remaining: u32 },
 }
 
 #[derive(Debug, Serialize)]
@@ -125,6 +136,7 @@ pub struct EventView<'a> {
     price: Cents,
     total_tickets: u32,
     available_tickets: u32,
+    max_tickets_per_user: Option<u32>,
     status: EventStatus,
     created_at: String,
     updated_at: String,
@@ -141,6 +153,7 @@ impl<'a> From<&'a Event> for EventView<'a> {
             price: event.price,
             total_tickets: event.total_tickets,
             available_tickets: event.available_tickets,
+            max_tickets_per_user: event.max_tickets_per_user,
             status: event.status,
             created_at: timestamp(event.created_at),
             updated_at: timestamp(event.updated_at),

@@ -485,6 +485,7 @@ pub fn sample_event(tickets: u32, status: EventStatus, date: DateTime<Utc>) -> E
         deleted_at: None,
         deleted_by: None,
         inventory_shards: 1,
+        max_tickets_per_user: None,
     }
 }
 

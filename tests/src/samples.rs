@@ -116,6 +116,7 @@ pub async fn seed(state: &AppState) -> SampleSession {
         response_body: "{}".into(),
         now,
         guard_expires_at: now + Duration::hours(24),
+        max_tickets_per_user: None,
     };
     store.book(&attempt).await.expect("seed booking");
     let tokens = TokenService::new(&state.config.jwt);

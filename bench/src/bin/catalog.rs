@@ -58,6 +58,7 @@ fn new_event(i: usize, hours_ahead: i64, total_tickets: u32) -> NewEvent {
         price: Cents(1_000 + (i as i64 % 50) * 100),
         total_tickets,
         status: EventStatus::Published,
+        max_tickets_per_user: None,
     }
 }
 

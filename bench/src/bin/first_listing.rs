@@ -57,6 +57,7 @@ async fn seed(size: usize) -> anyhow::Result<Arc<dyn Store>> {
                 price: Cents(1_000 + (i as i64 % 50) * 100),
                 total_tickets: 500,
                 status: EventStatus::Published,
+                max_tickets_per_user: None,
             }
             .into_event(Utc::now(), rule)
         })

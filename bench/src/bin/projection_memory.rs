@@ -162,6 +162,7 @@ async fn main() -> anyhow::Result<()> {
                 price: Cents(1_000 + (i as i64 % 50) * 100),
                 total_tickets: 500,
                 status: EventStatus::Published,
+                max_tickets_per_user: None,
             }
             .into_event(now, ShardRule::DEFAULT);
             raw += event.name.len() + event.description.len() + event.venue.len();

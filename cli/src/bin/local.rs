@@ -211,6 +211,8 @@ async fn seed_demo(state: &AppState) -> anyhow::Result<()> {
             price: Some(price.to_string()),
             total_tickets: Some(tickets),
             status: None,
+            // The small jazz club sells at most 4 tickets a person.
+            max_tickets_per_user: (tickets < 100).then_some(Some(4)),
         };
         let event = NewEvent::parse(fields, now).map_err(|e| anyhow::anyhow!("{e}"))?;
         state

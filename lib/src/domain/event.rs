@@ -71,6 +71,10 @@ pub struct Event {
     #[serde(default = "one_shard")]
     pub inventory_shards: u16,
     pub status: EventStatus,
+    /// At most this many pending and confirmed tickets per user (`None`: only the per-order
+    /// limit). Bookings are conditioned on it, like on the price.
+    #[serde(default)]
+    pub max_tickets_per_user: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -103,6 +107,8 @@ impl Event {
 
 pub const MAX_PRICE: Cents = Cents(100_000 * 100);
 pub const MAX_TICKETS: u32 = 1_000_000;
+/// The largest `maxTicketsPerUser` an event can set.
+pub const MAX_TICKETS_PER_USER: u32 = 100;
 
 /// A validated event creation.
 #[derive(Debug, Clone)]
@@ -114,6 +120,7 @@ pub struct NewEvent {
     pub price: Cents,
     pub total_tickets: u32,
     pub status: EventStatus,
+    pub max_tickets_per_user: Option<u32>,
 }
 
 /// Raw creation input as it came off the wire (already strictly typed JSON).
@@ -127,6 +134,8 @@ pub struct EventFields {
     pub price: Option<String>,
     pub total_tickets: Option<i64>,
     pub status: Option<String>,
+    /// Absent (`None`), `null` (`Some(None)`: no limit) or a number.
+    pub max_tickets_per_user: Option<Option<i64>>,
 }
 
 /// An RFC 3339 timestamp in UTC. A leap second (`:60`) is refused: it would be echoed back as
@@ -169,6 +178,21 @@ fn parse_price(problems: &mut Problems, field: &str, raw: &str) -> Option<Cents>
         }
         Err(MoneyError::NotANumber) => {
             problems.add(field, "must be a number");
+            None
+        }
+    }
+}
+
+/// `null` (no limit) or a whole number from 1 to `MAX_TICKETS_PER_USER`.
+fn parse_ticket_limit(problems: &mut Problems, raw: Option<i64>) -> Option<Option<u32>> {
+    match raw {
+        None => Some(None),
+        Some(n) if (1..=i64::from(MAX_TICKETS_PER_USER)).contains(&n) => Some(Some(n as u32)),
+        Some(_) => {
+            problems.add(
+                "maxTicketsPerUser",
+                "must be a whole number from 1 to 100, or null",
+            );
             None
         }
     }
@@ -231,8 +255,16 @@ impl NewEvent {
             Some(raw) => parse_creatable_status(&mut p, raw),
             None => Some(EventStatus::Published),
         };
-        let parsed = match (date, price, total_tickets, status) {
-            (Some(date), Some(price), Some(total_tickets), Some(status)) => Some(Self {
+        let max_tickets_per_user =
+            parse_ticket_limit(&mut p, fields.max_tickets_per_user.flatten());
+        let parsed = match (date, price, total_tickets, status, max_tickets_per_user) {
+            (
+                Some(date),
+                Some(price),
+                Some(total_tickets),
+                Some(status),
+                Some(max_tickets_per_user),
+            ) => Some(Self {
                 name,
                 description,
                 venue,
@@ -240,6 +272,7 @@ impl NewEvent {
                 price,
                 total_tickets,
                 status,
+                max_tickets_per_user,
             }),
             _ => None,
         };
@@ -259,6 +292,7 @@ impl NewEvent {
             available_tickets: self.total_tickets,
             confirmed_bookings: 0,
             status: self.status,
+            max_tickets_per_user: self.max_tickets_per_user,
             created_at: now,
             updated_at: now,
             deleted_at: None,
@@ -276,6 +310,8 @@ pub struct EventPatch {
     pub date: Option<DateTime<Utc>>,
     pub price: Option<Cents>,
     pub status: Option<EventStatus>,
+    /// `Some(None)` lifts the limit. Lowering it never cancels a booking.
+    pub max_tickets_per_user: Option<Option<u32>>,
 }
 
 impl EventPatch {
@@ -302,6 +338,9 @@ impl EventPatch {
                         None
                     }
                 }),
+            max_tickets_per_user: fields
+                .max_tickets_per_user
+                .and_then(|raw| parse_ticket_limit(&mut p, raw)),
         };
         if fields.total_tickets.is_some() {
             p.add("totalTickets", "cannot be changed");
@@ -342,6 +381,9 @@ impl EventPatch {
         if let Some(v) = self.status {
             event.status = v;
         }
+        if let Some(v) = self.max_tickets_per_user {
+            event.max_tickets_per_user = v;
+        }
         event.updated_at = now;
         Ok(())
     }
@@ -360,6 +402,7 @@ pub(crate) mod tests {
             price: Some("19.99".into()),
             total_tickets: Some(100),
             status: None,
+            max_tickets_per_user: None,
         }
     }
 
@@ -371,6 +414,55 @@ pub(crate) mod tests {
             (ok.price, ok.status, ok.total_tickets),
             (Cents(1999), EventStatus::Published, 100)
         );
+        let limited = NewEvent::parse(
+            EventFields {
+                max_tickets_per_user: Some(Some(4)),
+                ..fields()
+            },
+            now,
+        )
+        .unwrap();
+        assert_eq!(limited.max_tickets_per_user, Some(4));
+        let unlimited = EventFields {
+            max_tickets_per_user: Some(None),
+            ..fields()
+        };
+        assert_eq!(
+            NewEvent::parse(unlimited, now)
+                .unwrap()
+                .max_tickets_per_user,
+            None
+        );
+        for bad in [0, 101, -1] {
+            let input = EventFields {
+                max_tickets_per_user: Some(Some(bad)),
+                ..fields()
+            };
+            let DomainError::Invalid(errors) = NewEvent::parse(input, now).unwrap_err() else {
+                panic!()
+            };
+            assert_eq!(
+                errors[0].field.as_deref(),
+                Some("maxTicketsPerUser"),
+                "{bad}"
+            );
+            let patch = EventFields {
+                max_tickets_per_user: Some(Some(bad)),
+                ..EventFields::default()
+            };
+            assert!(EventPatch::parse(patch, now).is_err(), "{bad}");
+        }
+        // A patch tells "lift the limit" (null) from "leave it" (absent).
+        let lift = EventFields {
+            max_tickets_per_user: Some(None),
+            ..EventFields::default()
+        };
+        assert_eq!(
+            EventPatch::parse(lift, now).unwrap().max_tickets_per_user,
+            Some(None)
+        );
+        let leave = EventPatch::parse(EventFields::default(), now).unwrap();
+        assert_eq!(leave.max_tickets_per_user, None);
         let cases: [(&str, EventFields); 7] = [
             (
                 "date",

@@ -43,6 +43,9 @@ struct EventBody {
     total_tickets: Option<i64>,
     #[serde(default, deserialize_with = "super::extract::non_null")]
     status: Option<String>,
+    /// `null` is a value here (no limit), told apart from an absent field.
+    #[serde(default, deserialize_with = "super::extract::nullable")]
+    max_tickets_per_user: Option<Option<i64>>,
     /// Accepted by the parser only to be refused with a clear message: the store keeps it.
     #[serde(default)]
     available_tickets: Option<Value>,
@@ -63,6 +66,7 @@ impl EventBody {
             price: self.price.map(|raw| raw.get().to_owned()),
             total_tickets: self.total_tickets,
             status: self.status,
+            max_tickets_per_user: self.max_tickets_per_user,
         });
         if !counter_set {
             return parsed.map_err(AppError::from);

@@ -20,6 +20,16 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
+/// For optional fields where `null` means something: absent is `None`, `null` is `Some(None)`.
+/// Use with `#[serde(default, deserialize_with = "nullable")]`.
+pub(crate) fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 /// Request bodies over this are 413.
 pub const BODY_LIMIT: usize = 64 * 1024;
 /// A whole body must arrive within this: the layers' read timeout is a gap between frames, so a

@@ -18,6 +18,7 @@ pub fn panic_answer() -> Option<Value> {
         error.public_message(),
         code,
         None,
+        None,
         Some(request_id.clone()),
     );
     let mut headers: Map<String, Value> = SECURITY_HEADERS

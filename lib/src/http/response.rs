@@ -1,5 +1,5 @@
 use crate::metric::Dependency;
-use crate::views::Envelope;
+use crate::views::{Envelope, ErrorData};
 use crate::AppError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -45,7 +45,19 @@ impl IntoResponse for AppError {
             Self::Validation(errors) => Some(errors.as_slice()),
             _ => None,
         };
-        let body = Envelope::error(self.public_message(), code, errors, current_request_id());
+        let data = match &self {
+            Self::TicketLimitReached { remaining } => Some(ErrorData::TicketLimit {
+                remaining: *remaining,
+            }),
+            _ => None,
+        };
+        let body = Envelope::error(
+            self.public_message(),
+            code,
+            errors,
+            data,
+            current_request_id(),
+        );
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = envelope(status, &body);
         let headers = response.headers_mut();

@@ -5,7 +5,6 @@ use crate::domain::{
     Booking, BookingStatus, Identity, NewBookingRequest, PageMeta, PageParams, ShardTake,
 };
 use crate::metric;
-use crate::money::Cents;
 use crate::store::{BookOutcome, BookingAttempt, Store, StoreError};
 use crate::AppError;
 use chrono::Utc;
@@ -133,15 +132,7 @@ impl BookingService {
         let mut tries = 0;
         loop {
             tries += 1;
-            let attempt = Self::attempt(
-                id,
-                who,
-                request,
-                fingerprint,
-                terms.price,
-                &allocation,
-                render,
-            );
+            let attempt = Self::attempt(id, who, request, fingerprint, terms, &allocation, render);
             match self.store.book(&attempt).await {
                 Ok(BookOutcome::Created) => {
                     return Ok(BookingReply {
@@ -187,7 +178,7 @@ impl BookingService {
                         }
                     }
                 }
-                Err(StoreError::PriceChanged) if tries < MAX_ATTEMPTS => {
+                Err(StoreError::TermsChanged) if tries < MAX_ATTEMPTS => {
                     terms = self.events.fresh_terms_of(event_id).await?;
                 }
                 Err(StoreError::Contention(reason)) if tries < MAX_ATTEMPTS => {
@@ -211,11 +202,12 @@ impl BookingService {
         who: Identity,
         request: &NewBookingRequest,
         fingerprint: &str,
-        price: Cents,
+        terms: super::BookingTerms,
         allocation: &[ShardTake],
         render: &(dyn Fn(&Booking) -> String + Sync),
     ) -> BookingAttempt {
         let now = Utc::now();
+        let price = terms.price;
         let booking = Booking {
             id,
             event_id: request.event_id,
@@ -237,6 +229,7 @@ impl BookingService {
             response_body,
             now,
             guard_expires_at: now + chrono::Duration::from_std(IDEMPOTENCY_TTL).unwrap_or_default(),
+            max_tickets_per_user: terms.max_tickets_per_user,
         }
     }
 

@@ -476,6 +476,7 @@ mod tests {
             price: Cents(1_000),
             total_tickets: 10,
             status: EventStatus::Published,
+            max_tickets_per_user: None,
         }
         .into_event(Utc::now(), ShardRule::DEFAULT)
     }

@@ -19,12 +19,50 @@ const TERMS_TTL: Duration = Duration::from_secs(60);
 /// this bounds how long a reader's late write of an older version can hide a change.
 const VERSION_TTL: Duration = Duration::from_secs(2);
 
-/// What a booking needs to know of its event before it writes: the price it is conditioned on
-/// and how many shards hold the tickets.
+/// What a booking needs to know of its event before it writes: the price and the per-user
+/// limit it is conditioned on, and how many shards hold the tickets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BookingTerms {
     pub price: Cents,
     pub shards: u16,
+    pub max_tickets_per_user: Option<u32>,
+}
+
+impl BookingTerms {
+    fn of(event: &Event) -> Self {
+        Self {
+            price: event.price,
+            shards: event.inventory_shards,
+            max_tickets_per_user: event.max_tickets_per_user,
+        }
+    }
+
+    /// `price/shards/limit` (an empty limit: none), as the cache keeps them.
+    fn to_cached(self) -> String {
+        let limit = self.max_tickets_per_user.map(|l| l.to_string());
+        format!(
+            "{}/{}/{}",
+            self.price.0,
+            self.shards,
+            limit.unwrap_or_default()
+        )
+    }
+
+    fn from_cached(raw: &str) -> Option<Self> {
+        let mut parts = raw.split('/');
+        let (price, shards, limit) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Self {
+            price: Cents(price.parse().ok()?),
+            shards: shards.parse().ok()?,
+            max_tickets_per_user: match limit {
+                "" => None,
+                n => Some(n.parse().ok()?),
+            },
+        })
+    }
 }
 
 #[derive(Clone)]
@@ -71,18 +109,13 @@ impl EventService {
         }
     }
 
-    /// The event's price and shard count, for a booking. Cached: bookings never change them,
-    /// and the booking transaction is conditioned on the price, so a stale one is caught,
-    /// never charged.
+    /// The event's price, limit and shard count, for a booking. Cached: bookings never change
+    /// them, and the booking transaction is conditioned on the price and the limit, so a stale
+    /// one is caught, never charged or let through.
     pub async fn terms_of(&self, id: EventId) -> Result<BookingTerms, AppError> {
         if let Ok(Some(raw)) = self.cache.get(&keys::booking_terms(id)).await {
-            if let Some((price, shards)) = raw.split_once('/') {
-                if let (Ok(price), Ok(shards)) = (price.parse(), shards.parse()) {
-                    return Ok(BookingTerms {
-                        price: Cents(price),
-                        shards,
-                    });
-                }
+            if let Some(terms) = BookingTerms::from_cached(&raw) {
+                return Ok(terms);
             }
         }
         self.fresh_terms_of(id).await
@@ -95,15 +128,12 @@ impl EventService {
             .event_by_id(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let raw = format!("{}/{}", event.price.0, event.inventory_shards);
+        let terms = BookingTerms::of(&event);
         let _ = self
             .cache
-            .set(&keys::booking_terms(id), &raw, TERMS_TTL)
+            .set(&keys::booking_terms(id), &terms.to_cached(), TERMS_TTL)
             .await;
-        Ok(BookingTerms {
-            price: event.price,
-            shards: event.inventory_shards,
-        })
+        Ok(terms)
     }
 
     /// An event as the caller may see it (drafts exist only for admins): the catalog entry,

@@ -21,6 +21,8 @@ struct Inner {
     bookings_by_user: HashMap<(UserId, BookingStatus), std::collections::BTreeSet<BookingId>>,
     guards: HashMap<(UserId, String), Guard>,
     sessions: HashMap<String, MemorySession>,
+    /// Each user's pending and confirmed tickets per event.
+    user_tickets: HashMap<(UserId, EventId), u32>,
 }
 
 struct MemorySession {
@@ -264,6 +266,7 @@ impl EventStore for MemoryStore {
         stored.date = event.date;
         stored.price = event.price;
         stored.status = event.status;
+        stored.max_tickets_per_user = event.max_tickets_per_user;
         stored.updated_at = event.updated_at;
         inner.catalog_version += 1;
         Ok(())
@@ -307,9 +310,13 @@ impl BookingStore for MemoryStore {
         if !event.is_bookable(attempt.now) {
             return Err(StoreError::EventNotBookable);
         }
-        if event.price != booking.unit_price {
-            return Err(StoreError::PriceChanged);
+        if event.price != booking.unit_price
+            || event.max_tickets_per_user != attempt.max_tickets_per_user
+        {
+            return Err(StoreError::TermsChanged);
         }
+        let counted = (booking.user_id, booking.event_id);
+        let held = inner.user_tickets.get(&counted).copied().unwrap_or(0);
         let inventory = inner
             .inventory
             .get_mut(&booking.event_id)
@@ -325,6 +332,14 @@ impl BookingStore for MemoryStore {
         if short {
             return Err(StoreError::InsufficientTickets);
         }
+        if let Some(limit) = attempt.max_tickets_per_user {
+            if held + booking.quantity > limit {
+                return Err(StoreError::TicketLimitReached {
+                    remaining: limit.saturating_sub(held),
+                });
+            }
+        }
+        *inner.user_tickets.entry(counted).or_default() += booking.quantity;
         for take in &takes {
             inventory.shards[usize::from(take.shard)].available -= take.quantity;
         }
@@ -425,6 +440,12 @@ impl BookingStore for MemoryStore {
         inventory.shards[usize::from(takes[0].shard)].confirmed -= 1;
         stored.status = BookingStatus::Cancelled;
         stored.cancelled_at = Some(now);
+        if let Some(held) = inner
+            .user_tickets
+            .get_mut(&(stored.user_id, stored.event_id))
+        {
+            *held = held.saturating_sub(stored.quantity);
+        }
         let cancelled = stored.clone();
         inner.move_in_index(&cancelled, BookingStatus::Confirmed);
         Ok(cancelled)

@@ -35,9 +35,13 @@ pub enum StoreError {
     HasActiveBookings,
     #[error("idempotency key reused with a different request")]
     IdempotencyKeyReused,
-    /// The event's price is not the one the booking was priced at (it changed since it was read).
-    #[error("event price changed")]
-    PriceChanged,
+    /// The event's terms (its price or its `maxTicketsPerUser`) are not the ones the booking was
+    /// made on: they changed since they were read.
+    #[error("event terms changed")]
+    TermsChanged,
+    /// The booking would give its user more of the event's tickets than its limit.
+    #[error("ticket limit reached")]
+    TicketLimitReached { remaining: u32 },
     /// Transient contention (transaction conflict, throttling): worth retrying.
     #[error("contention")]
     Contention(#[source] Cause),
@@ -65,6 +69,9 @@ pub struct BookingAttempt {
     pub now: DateTime<Utc>,
     /// When the guard stops being honoured (24 h after the booking).
     pub guard_expires_at: DateTime<Utc>,
+    /// The event's `maxTicketsPerUser` as the booking read it: the booking is conditioned on
+    /// it (a changed one is `TermsChanged`), and on the user's tickets staying within it.
+    pub max_tickets_per_user: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -65,6 +65,11 @@ pub mod attr {
     /// The event's date in epoch milliseconds: conditions compare numbers, not text.
     pub const DATE_MS: &str = "dateTs";
     pub const PRICE: &str = "price";
+    /// On the catalog item (null: no limit) and, as a number (0: no limit), on each inventory
+    /// shard, where bookings are conditioned on it.
+    pub const MAX_TICKETS_PER_USER: &str = "maxTicketsPerUser";
+    /// On a user's ticket count for one event: their pending and confirmed tickets.
+    pub const TICKETS: &str = "tickets";
     pub const STATUS: &str = "status";
     /// On an inventory shard: its counters.
     pub const AVAILABLE_TICKETS: &str = "availableTickets";
@@ -140,6 +145,11 @@ pub mod keys {
     /// Only that user's bookings write it, so it is no hot item.
     pub fn booking_counts(user: UserId) -> (String, String) {
         (format!("USER#{user}"), "BOOKINGCOUNTS".into())
+    }
+    /// One user's tickets of one event (pending and confirmed), beside the user item: what a
+    /// booking's `maxTicketsPerUser` condition reads. Only that user's bookings write it.
+    pub fn user_event_tickets(user: UserId, event: EventId) -> (String, String) {
+        (format!("USER#{user}"), format!("TICKETS#{event}"))
     }
     pub fn idempotency_guard(user: UserId, key: &str) -> (String, String) {
         (format!("IDEMPOTENCY#{user}#{key}"), "IDEMPOTENCY".into())

@@ -822,7 +822,103 @@ async fn a_booking_larger_than_any_shard_succeeds(backend: Backend) {
     );
 }
 
+/// `maxTicketsPerUser` through the API: set, shown, changed and lifted by admins (bad values
+/// named), and held per user under a burst of one user's orders on a 16-shard event: exactly
+/// the limit is sold to them, every other order is 409 `TICKET_LIMIT_REACHED` with
+/// `data.remaining`; lowering it cancels nothing.
+async fn the_ticket_limit_per_user_holds(backend: Backend) {
+    let app = Arc::new(TestApp::new(backend).await);
+    let admin = app.admin_token().await;
+    let id = app
+        .create_event(
+            &admin,
+            json!({ "totalTickets": 40_000, "maxTicketsPerUser": 4 }),
+        )
+        .await;
+    assert_eq!(app.event(&id).await["maxTicketsPerUser"], 4);
+    let open = app.create_event(&admin, json!({})).await;
+    assert_eq!(app.event(&open).await["maxTicketsPerUser"], json!(null));
+    for bad in [json!(0), json!(101), json!(-1), json!("3"), json!(1.5)] {
+        let body = json!({
+            "name": "x", "venue": "y", "date": "2099-01-01T20:00:00Z", "price": 1,
+            "totalTickets": 5, "maxTicketsPerUser": bad
+        });
+        let reply = app
+            .call("POST", "/api/v1/events", Some(&admin), Some(body))
+            .await;
+        reply.expect(400, "VALIDATION_ERROR");
+        assert_eq!(reply.field_errors(), vec!["maxTicketsPerUser"], "{bad}");
+        let reply = app
+            .call(
+                "PUT",
+                &format!("/api/v1/events/{id}"),
+                Some(&admin),
+                Some(json!({ "maxTicketsPerUser": bad })),
+            )
+            .await;
+        reply.expect(400, "VALIDATION_ERROR");
+    }
+
+    let (ada, _) = app.quick_user(Role::User).await;
+    let orders = (0..20).map(|_| {
+        let (app, ada, id) = (app.clone(), ada.clone(), id.clone());
+        async move { app.book_carefully(&ada, &key(), &id, 1).await }
+    });
+    let replies = futures::future::join_all(orders).await;
+    let sold = replies.iter().filter(|r| r.status == 201).count();
+    assert_eq!(sold, 4, "one user's burst sold past the limit");
+    for refused in replies.iter().filter(|r| r.status != 201) {
+        refused.expect(409, "TICKET_LIMIT_REACHED");
+        assert_eq!(
+            refused.body["data"],
+            json!({ "remaining": 0 }),
+            "{}",
+            refused.raw
+        );
+    }
+    assert_eq!(app.event(&id).await["availableTickets"], 40_000 - 4);
+    let (bob, _) = app.quick_user(Role::User).await;
+    let too_many = app.book(&bob, &key(), &id, 5).await;
+    too_many.expect(409, "TICKET_LIMIT_REACHED");
+    assert_eq!(too_many.body["data"], json!({ "remaining": 4 }));
+    app.book(&bob, &key(), &id, 3).await.expect(201, "");
+    let one_left = app.book(&bob, &key(), &id, 2).await;
+    assert_eq!(one_left.body["data"], json!({ "remaining": 1 }));
+
+    // Lowered below what Ada holds: her bookings stand, and she gets no more.
+    let path = format!("/api/v1/events/{id}");
+    let lowered = app
+        .call(
+            "PUT",
+            &path,
+            Some(&admin),
+            Some(json!({ "maxTicketsPerUser": 2 })),
+        )
+        .await;
+    lowered.expect(200, "");
+    assert_eq!(lowered.body["data"]["maxTicketsPerUser"], 2);
+    let mine = app
+        .call("GET", "/api/v1/bookings?status=confirmed", Some(&ada), None)
+        .await;
+    assert_eq!(mine.body["meta"]["total"], 4);
+    let refused = app.book(&ada, &key(), &id, 1).await;
+    refused.expect(409, "TICKET_LIMIT_REACHED");
+    assert_eq!(refused.body["data"], json!({ "remaining": 0 }));
+    // Lifted: only the per-order limit applies.
+    app.call(
+        "PUT",
+        &path,
+        Some(&admin),
+        Some(json!({ "maxTicketsPerUser": null })),
+    )
+    .await
+    .expect(200, "");
+    assert_eq!(app.event(&id).await["maxTicketsPerUser"], json!(null));
+    app.book(&ada, &key(), &id, 10).await.expect(201, "");
+}
+
 on_both_backends!(
+    the_ticket_limit_per_user_holds,
     a_marker_left_behind_by_a_redis_blip_does_not_hold_its_key,
     a_key_is_replayed_after_its_event_is_gone,
     booking_decrements_and_returns_the_booking,

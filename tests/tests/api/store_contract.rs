@@ -53,6 +53,7 @@ fn attempt(
         response_body: format!("{{\"booking\":\"{id}\"}}"),
         now,
         guard_expires_at: now + Duration::hours(24),
+        max_tickets_per_user: event.max_tickets_per_user,
     }
 }
 
@@ -469,7 +470,7 @@ async fn a_stale_price_is_refused_not_charged(backend: Backend) {
     store.create_event(&event).await.unwrap();
     let mut stale = attempt(&event, UserId::new(), "k", 1);
     stale.booking.unit_price = ticketing::money::Cents(event.price.0 + 1);
-    assert_eq!(store.book(&stale).await, Err(StoreError::PriceChanged));
+    assert_eq!(store.book(&stale).await, Err(StoreError::TermsChanged));
     let stored = store.event_by_id(event.id).await.unwrap().unwrap();
     assert_eq!(
         (stored.available_tickets, stored.confirmed_bookings),
@@ -979,7 +980,101 @@ async fn catalog_by_date_and_status_counts_follow_catalog_writes(backend: Backen
     check("rewritten", events).await;
 }
 
+/// An event's `maxTicketsPerUser` holds inside the booking transaction: per user, counting what
+/// they hold (a cancel gives it back), one order above it refused outright, concurrent orders of
+/// one user never past it together, and a booking made on a stale limit refused as stale terms.
+async fn the_ticket_limit_per_user_holds_in_the_booking_transaction(backend: Backend) {
+    let store = store_for(backend).await;
+    let mut event = sample_event(100, EventStatus::Published, Utc::now() + Duration::days(1));
+    event.max_tickets_per_user = Some(4);
+    store.create_event(&event).await.unwrap();
+    let (ada, bob, cy) = (UserId::new(), UserId::new(), UserId::new());
+    let limit = |remaining| Err(StoreError::TicketLimitReached { remaining });
+
+    let first = attempt(&event, ada, "a1", 3);
+    assert_eq!(store.book(&first).await, Ok(BookOutcome::Created));
+    assert_eq!(store.book(&attempt(&event, ada, "a2", 2)).await, limit(1));
+    assert_eq!(
+        store.book(&attempt(&event, ada, "a3", 1)).await,
+        Ok(BookOutcome::Created)
+    );
+    assert_eq!(store.book(&attempt(&event, ada, "a4", 1)).await, limit(0));
+    // A replay of a booking already made is still its replay, not a refusal.
+    assert!(matches!(
+        store.book(&first).await,
+        Ok(BookOutcome::Replayed { .. })
+    ));
+    // Per user: another user has the whole limit; more than it in one order is refused.
+    assert_eq!(
+        store.book(&attempt(&event, bob, "b1", 4)).await,
+        Ok(BookOutcome::Created)
+    );
+    assert_eq!(store.book(&attempt(&event, cy, "c1", 5)).await, limit(4));
+    // A refused booking took nothing.
+    let inventory = store
+        .inventories(&[(event.id, event.inventory_shards)])
+        .await
+        .unwrap();
+    assert_eq!(inventory[&event.id].available(), 100 - 8);
+    // A cancel gives its tickets back to the user's allowance too.
+    store
+        .cancel_booking(&first.booking, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.book(&attempt(&event, ada, "a5", 3)).await,
+        Ok(BookOutcome::Created)
+    );
+    assert_eq!(store.book(&attempt(&event, ada, "a6", 1)).await, limit(0));
+
+    // A booking made on a limit that changed since is refused as stale, whichever way.
+    let stale = attempt(&event, cy, "c2", 1);
+    let was = event.status;
+    event.max_tickets_per_user = None;
+    event.updated_at += Duration::seconds(1);
+    store.update_event_details(&event, was).await.unwrap();
+    assert_eq!(store.book(&stale).await, Err(StoreError::TermsChanged));
+    assert_eq!(
+        store.book(&attempt(&event, cy, "c3", 6)).await,
+        Ok(BookOutcome::Created)
+    );
+    event.max_tickets_per_user = Some(7);
+    event.updated_at += Duration::seconds(1);
+    store.update_event_details(&event, was).await.unwrap();
+    let unlimited = BookingAttempt {
+        max_tickets_per_user: None,
+        ..attempt(&event, cy, "c4", 1)
+    };
+    assert_eq!(store.book(&unlimited).await, Err(StoreError::TermsChanged));
+    // Lowering it cancelled nothing, and counts what Cy already holds: 6 of 7.
+    assert_eq!(store.book(&attempt(&event, cy, "c5", 2)).await, limit(1));
+
+    // Twelve orders of one ticket by one new user at once: exactly the limit goes through.
+    let dee = UserId::new();
+    let orders = (0..12).map(|i| {
+        let (store, attempt) = (store.clone(), attempt(&event, dee, &format!("d{i}"), 1));
+        async move {
+            loop {
+                match store.book(&attempt).await {
+                    Err(StoreError::Contention(_)) => continue,
+                    other => return other,
+                }
+            }
+        }
+    });
+    let results = futures::future::join_all(orders).await;
+    let made = results
+        .iter()
+        .filter(|r| **r == Ok(BookOutcome::Created))
+        .count();
+    assert_eq!(made, 7, "{results:?}");
+    assert!(results
+        .iter()
+        .all(|r| *r == Ok(BookOutcome::Created) || *r == limit(0)));
+}
+
 on_both_backends!(
+    the_ticket_limit_per_user_holds_in_the_booking_transaction,
     catalog_by_date_and_status_counts_follow_catalog_writes,
     sessions_rotate_once_and_remember_what_was_spent,
     concurrent_rotations_of_one_token_rotate_once,

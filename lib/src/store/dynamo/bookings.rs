@@ -48,10 +48,12 @@ impl DynamoStore {
             matches!(old.get(attr::STATUS), Some(AttributeValue::S(s)) if s == "published");
         let future = matches!(old.get(attr::DATE_MS), Some(AttributeValue::N(ms)) if ms.parse::<i64>().is_ok_and(|ms| ms > now.timestamp_millis()));
         let same_price = matches!(old.get(attr::PRICE), Some(AttributeValue::N(p)) if p.parse::<i64>() == Ok(attempt.booking.unit_price.0));
+        let limit = super::events::shard_ticket_limit(attempt.max_tickets_per_user);
+        let same_limit = matches!(old.get(attr::MAX_TICKETS_PER_USER), Some(AttributeValue::N(l)) if l.parse::<u32>() == Ok(limit));
         if !status_ok || !future {
             StoreError::EventNotBookable
-        } else if !same_price {
-            StoreError::PriceChanged
+        } else if !same_price || !same_limit {
+            StoreError::TermsChanged
         } else {
             StoreError::InsufficientTickets
         }
@@ -90,6 +92,47 @@ impl DynamoStore {
             .transpose()
     }
 
+    /// A user's tickets of an event, as their count item holds them.
+    pub(super) async fn user_event_tickets(
+        &self,
+        user: UserId,
+        event: EventId,
+    ) -> StoreResult<u32> {
+        let item = self.get(keys::user_event_tickets(user, event)).await?;
+        Ok(item
+            .and_then(|item| number(&item, attr::TICKETS))
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0))
+    }
+
+    /// The change of a user's ticket count for an event; a booking under a limit is conditioned
+    /// on the count staying within it.
+    pub(super) fn user_tickets_change(
+        &self,
+        user: UserId,
+        event: EventId,
+        change: i64,
+        limit: Option<u32>,
+    ) -> StoreResult<TransactWriteItem> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::user_event_tickets(user, event))))
+            .update_expression("ADD #tickets :change")
+            .expression_attribute_names("#tickets", attr::TICKETS)
+            .expression_attribute_values(":change", n(change));
+        if let Some(limit) = limit {
+            let room = i64::from(limit) - change;
+            update = update
+                .condition_expression("attribute_not_exists(#tickets) OR #tickets <= :room")
+                .expression_attribute_values(":room", n(room))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+        }
+        let update = update.build().map_err(request_error)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
     /// A user's booking counts per status change: `+1` for `to`, `-1` for `from`.
     pub(super) fn booking_count_change(
         &self,
@@ -118,6 +161,23 @@ impl DynamoStore {
 impl BookingStore for DynamoStore {
     async fn book(&self, attempt: &BookingAttempt) -> StoreResult<BookOutcome> {
         let booking = &attempt.booking;
+        let limit = attempt.max_tickets_per_user;
+        if let Some(limit) = limit.filter(|&limit| booking.quantity > limit) {
+            // More than the limit in one order: no count could let it through — unless this is
+            // the replay of a key used before the limit was lowered.
+            let guard_key = keys::idempotency_guard(booking.user_id, &booking.idempotency_key);
+            if let Some(guard) = self.get(guard_key).await? {
+                if let Some(outcome) = Self::guard_outcome(&guard, attempt)? {
+                    return Ok(outcome);
+                }
+            }
+            let held = self
+                .user_event_tickets(booking.user_id, booking.event_id)
+                .await?;
+            return Err(StoreError::TicketLimitReached {
+                remaining: limit.saturating_sub(held),
+            });
+        }
         let guard_key = keys::idempotency_guard(booking.user_id, &booking.idempotency_key);
         let mut guard_item = key(guard_key.clone());
         guard_item.insert(attr::BOOKING_ID.into(), s(booking.id.to_string()));
@@ -168,9 +228,17 @@ impl BookingStore for DynamoStore {
                 .shard_counter(booking.event_id, take, i == 0, Taking::Out)
                 .condition_expression(format!(
                     "attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :published \
-                     AND {DATE_MS} > :now AND {PRICE} = :price AND {AVAILABLE_TICKETS} >= :q"
+                     AND {DATE_MS} > :now AND {PRICE} = :price AND #limit = :limit \
+                     AND {AVAILABLE_TICKETS} >= :q"
                 ))
-                .set_expression_attribute_names(names(&[("#status", attr::STATUS)]))
+                .set_expression_attribute_names(names(&[
+                    ("#status", attr::STATUS),
+                    ("#limit", attr::MAX_TICKETS_PER_USER),
+                ]))
+                .expression_attribute_values(
+                    ":limit",
+                    n(super::events::shard_ticket_limit(limit)),
+                )
                 .expression_attribute_values(":published", s("published"))
                 .expression_attribute_values(":now", n(attempt.now.timestamp_millis()))
                 .expression_attribute_values(":price", n(booking.unit_price.0))
@@ -181,12 +249,17 @@ impl BookingStore for DynamoStore {
                 .map_err(request_error)?;
             request = request.transact_items(TransactWriteItem::builder().update(shard).build());
         }
-        // Last, so the reasons keep their places (guard, booking, shards); it has no condition.
-        request = request.transact_items(self.booking_count_change(
-            booking.user_id,
-            None,
-            booking.status,
-        )?);
+        let shards = booking.takes().len();
+        // Then the user's count of the event's tickets (conditioned on the limit), and last the
+        // booking counts, so the reasons keep their places (guard, booking, shards, count).
+        request = request
+            .transact_items(self.user_tickets_change(
+                booking.user_id,
+                booking.event_id,
+                i64::from(booking.quantity),
+                limit,
+            )?)
+            .transact_items(self.booking_count_change(booking.user_id, None, booking.status)?);
         let err = match request.send().await {
             Ok(_) => return Ok(BookOutcome::Created),
             Err(err) => err,
@@ -205,18 +278,29 @@ impl BookingStore for DynamoStore {
             }
             return Err(StoreError::Contention("guard expired between reads".into()));
         }
-        let failed_shard = reasons
-            .iter()
-            .skip(2)
-            .find(|r| reason_code(Some(r)) == "ConditionalCheckFailed");
-        if let Some(failed) = failed_shard {
+        let failed = |r: &&CancellationReason| reason_code(Some(r)) == "ConditionalCheckFailed";
+        let failed_shard = reasons.iter().skip(2).take(shards).find(failed);
+        let failed_count = reasons.get(2 + shards).filter(failed);
+        if failed_shard.is_some() || failed_count.is_some() {
             // DynamoDB may stop at the first failed condition: look at the guard explicitly.
             if let Some(guard) = self.get(guard_key).await? {
                 if let Some(outcome) = Self::guard_outcome(&guard, attempt)? {
                     return Ok(outcome);
                 }
             }
+        }
+        if let Some(failed) = failed_shard {
             return Err(Self::event_failure(failed.item(), attempt));
+        }
+        if let (Some(failed), Some(limit)) = (failed_count, limit) {
+            let held = failed
+                .item()
+                .and_then(|item| number(item, attr::TICKETS))
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(limit);
+            return Err(StoreError::TicketLimitReached {
+                remaining: limit.saturating_sub(held),
+            });
         }
         Err(unexpected("booking", &reasons))
     }
@@ -327,11 +411,18 @@ impl BookingStore for DynamoStore {
                 .map_err(request_error)?;
             request = request.transact_items(TransactWriteItem::builder().update(shard).build());
         }
-        request = request.transact_items(self.booking_count_change(
-            booking.user_id,
-            Some(BookingStatus::Confirmed),
-            BookingStatus::Cancelled,
-        )?);
+        request = request
+            .transact_items(self.user_tickets_change(
+                booking.user_id,
+                booking.event_id,
+                -i64::from(booking.quantity),
+                None,
+            )?)
+            .transact_items(self.booking_count_change(
+                booking.user_id,
+                Some(BookingStatus::Confirmed),
+                BookingStatus::Cancelled,
+            )?);
         match request.send().await {
             Ok(_) => Ok(Booking {
                 status: BookingStatus::Cancelled,

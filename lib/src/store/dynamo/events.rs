@@ -16,6 +16,11 @@ pub(super) fn shard_counts(item: &Item) -> StoreResult<ShardCounts> {
     })
 }
 
+/// A shard's copy of the per-user limit: a number, 0 for none (a condition compares numbers).
+pub(super) fn shard_ticket_limit(limit: Option<u32>) -> u32 {
+    limit.unwrap_or(0)
+}
+
 /// One entry of the catalog-by-write index: a deletion record, or an event's catalog item (a
 /// deleted one only if written before deleted events left the index).
 fn catalog_change(item: Item) -> StoreResult<CatalogChange> {
@@ -73,6 +78,10 @@ impl DynamoStore {
         item.insert(attr::STATUS.into(), s(event.status.as_str()));
         item.insert(DATE_MS.into(), n(event.date.timestamp_millis()));
         item.insert(PRICE.into(), n(event.price.0));
+        item.insert(
+            attr::MAX_TICKETS_PER_USER.into(),
+            n(shard_ticket_limit(event.max_tickets_per_user)),
+        );
         item
     }
 
@@ -337,7 +346,7 @@ impl EventStore for DynamoStore {
             .update_expression(format!(
                 "SET #name = :name, {DESCRIPTION} = :description, {VENUE} = :venue, #date = :date, \
                  {DATE_MS} = :dateTs, {PRICE} = :price, #status = :status, {UPDATED_AT} = :updatedAt, \
-                 #sk = :sk, #dateSk = :dateSk"
+                 #sk = :sk, #dateSk = :dateSk, #limit = :limit"
             ))
             .condition_expression(format!(
                 "attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :was"
@@ -348,6 +357,7 @@ impl EventStore for DynamoStore {
                 ("#status", attr::STATUS),
                 ("#sk", CATALOG_BY_WRITE.sort_key),
                 ("#dateSk", CATALOG_BY_DATE.sort_key),
+                ("#limit", attr::MAX_TICKETS_PER_USER),
             ]))
             .set_expression_attribute_values(values(vec![
                 (":name", s(&event.name)),
@@ -363,6 +373,12 @@ impl EventStore for DynamoStore {
                 ),
                 (":sk", s(catalog_sort_key(event.updated_at, event.id))),
                 (":dateSk", s(date_sort_key(event.date, event.id))),
+                (
+                    ":limit",
+                    event
+                        .max_tickets_per_user
+                        .map_or(AttributeValue::Null(true), n),
+                ),
                 (":was", s(was.as_str())),
             ]))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -374,6 +390,7 @@ impl EventStore for DynamoStore {
                 (":dateTs", n(event.date.timestamp_millis())),
                 (":price", n(event.price.0)),
                 (":status", s(event.status.as_str())),
+                (":limit", n(shard_ticket_limit(event.max_tickets_per_user))),
             ];
             let condition = if to_draft {
                 vals.push((":zero", n(0)));
@@ -385,10 +402,13 @@ impl EventStore for DynamoStore {
                 .table_name(&self.table)
                 .set_key(Some(key(keys::inventory_shard(event.id, k))))
                 .update_expression(format!(
-                    "SET #status = :status, {DATE_MS} = :dateTs, {PRICE} = :price"
+                    "SET #status = :status, {DATE_MS} = :dateTs, {PRICE} = :price, #limit = :limit"
                 ))
                 .condition_expression(condition)
-                .set_expression_attribute_names(names(&[("#status", attr::STATUS)]))
+                .set_expression_attribute_names(names(&[
+                    ("#status", attr::STATUS),
+                    ("#limit", attr::MAX_TICKETS_PER_USER),
+                ]))
                 .set_expression_attribute_values(values(vals))
                 .build()
                 .map_err(request_error)?;

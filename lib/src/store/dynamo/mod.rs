@@ -166,6 +166,7 @@ mod tests {
             deleted_at: Some(now),
             deleted_by: Some(UserId::new()),
             inventory_shards: 1,
+            max_tickets_per_user: Some(4),
         };
         let item = encode(&event).unwrap();
         for name in [
@@ -180,6 +181,7 @@ mod tests {
             attr::UPDATED_AT,
             attr::DELETED_AT,
             attr::DELETED_BY,
+            attr::MAX_TICKETS_PER_USER,
         ] {
             assert!(item.contains_key(name), "an event has no {name}: {item:?}");
         }
