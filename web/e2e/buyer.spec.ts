@@ -144,6 +144,28 @@ test("asking for more than is left shows the API's message and what is left", as
   expect(await availableTickets(request, id)).toBe(3);
 });
 
+test("an event's per-person limit bounds the quantity, and the API's refusal says what is left", async ({
+  page,
+  request,
+}) => {
+  const id = await createEvent(request, await adminToken(request), {
+    name: unique("Small Club"),
+    totalTickets: 50,
+    maxTicketsPerUser: 3,
+  });
+  const email = await registerViaUi(page);
+  await openEvent(page, id);
+  const quantity = page.getByLabel("Quantity");
+  await expect(quantity).toHaveAttribute("max", "3");
+  await expect(page.getByText("At most 3 per person")).toBeVisible();
+  await bookViaApi(request, await apiLogin(request, email, PASSWORD), id, 2);
+  await quantity.fill("2");
+  await bookButton(page).click();
+  await expect(page.getByRole("alert")).toContainText("more tickets of this event than one person may have");
+  await expect(page.getByText("You can book 1 more ticket for this event.")).toBeVisible();
+  expect(await availableTickets(request, id)).toBe(48);
+});
+
 test("cancelling a booking gives its tickets back", async ({ page, request }) => {
   const name = unique("Cancel Me");
   const id = await createEvent(request, await adminToken(request), { name, totalTickets: 10 });

@@ -28,6 +28,7 @@ export interface EventBody {
   price?: number;
   totalTickets?: number;
   status?: "draft" | "published";
+  maxTicketsPerUser?: number | null;
 }
 
 export async function createEvent(request: APIRequestContext, token: string, body: EventBody): Promise<string> {

@@ -11,6 +11,8 @@ export class ApiError extends Error {
   readonly fieldErrors: Record<string, string>;
   /** Milliseconds to wait before asking again, when the API said so (`Retry-After`). */
   readonly retryAfterMs: number | undefined;
+  /** What the error carries beyond its code (`TICKET_LIMIT_REACHED`: `{ remaining }`). */
+  readonly data: unknown;
 
   constructor(status: number, body: Partial<ErrorBody> | undefined, retryAfter: string | null) {
     super(body?.message || `The server answered ${status}.`);
@@ -19,6 +21,7 @@ export class ApiError extends Error {
     this.code = body?.code ?? "UNKNOWN";
     this.fieldErrors = fieldErrorsOf(body?.errors);
     this.retryAfterMs = parseRetryAfter(retryAfter);
+    this.data = body?.data;
   }
 }
 

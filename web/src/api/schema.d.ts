@@ -215,9 +215,10 @@ export interface components {
             success: false;
             message: string;
             /** @enum {string} */
-            code: "VALIDATION_ERROR" | "IDEMPOTENCY_KEY_MISSING" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_TAKEN" | "INSUFFICIENT_TICKETS" | "EVENT_NOT_BOOKABLE" | "BOOKING_NOT_CANCELLABLE" | "EVENT_HAS_ACTIVE_BOOKINGS" | "INVALID_STATUS_CHANGE" | "IDEMPOTENCY_KEY_IN_USE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "IDEMPOTENCY_KEY_REUSED" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_ERROR" | "IDEMPOTENCY_KEY_MISSING" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_TAKEN" | "INSUFFICIENT_TICKETS" | "EVENT_NOT_BOOKABLE" | "BOOKING_NOT_CANCELLABLE" | "EVENT_HAS_ACTIVE_BOOKINGS" | "INVALID_STATUS_CHANGE" | "IDEMPOTENCY_KEY_IN_USE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "IDEMPOTENCY_KEY_REUSED" | "TICKET_LIMIT_REACHED" | "RATE_LIMITED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             errors?: components["schemas"]["FieldError"][];
             requestId?: string;
+            /** @description TICKET_LIMIT_REACHED: { remaining } (tickets of the event still open to the caller) */
             data?: unknown;
         };
         Meta: {
@@ -255,6 +256,7 @@ export interface components {
             price: number;
             totalTickets: number;
             availableTickets: number;
+            maxTicketsPerUser: number | null;
             /** @enum {string} */
             status: "draft" | "published" | "cancelled" | "completed";
             /** Format: date-time */
@@ -308,6 +310,7 @@ export interface components {
             totalTickets: number;
             /** @enum {string} */
             status?: "draft" | "published";
+            maxTicketsPerUser?: number | null;
         };
         EventPatch: {
             name?: string;
@@ -318,6 +321,7 @@ export interface components {
             price?: number;
             /** @enum {string} */
             status?: "draft" | "published" | "cancelled" | "completed";
+            maxTicketsPerUser?: number | null;
         };
         NewBooking: {
             eventId: string;

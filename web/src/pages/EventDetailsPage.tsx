@@ -29,6 +29,8 @@ function EventDetails({ event }: { event: Event }) {
   const location = useLocation();
   const booking = useBooking(event.id);
   const [quantity, setQuantity] = useState(1);
+  // One order takes at most 10, and never more than the event lets one person have.
+  const most = Math.min(MAX_PER_BOOKING, event.maxTicketsPerUser ?? MAX_PER_BOOKING);
   const soldOut = event.availableTickets <= 0;
   const bookable = isBookable(event);
   const chosen = booking.pendingQuantity ?? quantity;
@@ -70,12 +72,18 @@ function EventDetails({ event }: { event: Event }) {
           <input
             type="number"
             min={1}
-            max={MAX_PER_BOOKING}
+            max={most}
             value={chosen}
+            aria-describedby={event.maxTicketsPerUser != null ? "per-person-limit" : undefined}
             disabled={!bookable || booking.inFlight || booking.pendingQuantity !== undefined}
-            onChange={(e) => setQuantity(clampQuantity(e.target.valueAsNumber))}
+            onChange={(e) => setQuantity(clampQuantity(e.target.valueAsNumber, most))}
           />
         </label>
+        {event.maxTicketsPerUser != null && (
+          <span id="per-person-limit" className="limit">
+            At most {event.maxTicketsPerUser} per person
+          </span>
+        )}
         <button type="submit" className="primary" disabled={!bookable || booking.inFlight}>
           {booking.inFlight ? "Booking…" : "Book tickets"}
         </button>
@@ -100,18 +108,33 @@ function EventDetails({ event }: { event: Event }) {
   );
 }
 
-function clampQuantity(n: number): number {
-  return Number.isFinite(n) ? Math.min(MAX_PER_BOOKING, Math.max(1, Math.trunc(n))) : 1;
+function clampQuantity(n: number, most: number): number {
+  return Number.isFinite(n) ? Math.min(most, Math.max(1, Math.trunc(n))) : 1;
 }
 
 function BookingError({ error, available, onRetry }: { error: unknown; available: number; onRetry?: () => void }) {
   const short = error instanceof ApiError && error.code === "INSUFFICIENT_TICKETS";
+  const remaining = error instanceof ApiError && error.code === "TICKET_LIMIT_REACHED" ? limitLeft(error) : undefined;
   return (
     <div className="booking-error">
       <ErrorAlert error={error} onRetry={onRetry} />
       {short && <p>{available > 0 ? `Only ${ticketsLeft(available)}.` : "This event is sold out."}</p>}
+      {remaining !== undefined && (
+        <p>
+          {remaining > 0
+            ? `You can book ${remaining} more ${remaining === 1 ? "ticket" : "tickets"} for this event.`
+            : "You already have as many tickets for this event as one person may."}
+        </p>
+      )}
     </div>
   );
+}
+
+/** `data.remaining` of a TICKET_LIMIT_REACHED answer, if the server sent it. */
+function limitLeft(error: ApiError): number | undefined {
+  const { data } = error;
+  if (typeof data !== "object" || data === null || !("remaining" in data)) return undefined;
+  return typeof data.remaining === "number" ? data.remaining : undefined;
 }
 
 function Confirmation({ booking }: { booking: Booking }) {
