@@ -49,6 +49,8 @@ pub struct Config {
     /// How many inventory shards a new event gets (`TICKETS_PER_SHARD`, default 2000;
     /// `MAX_SHARDS`, default 16, at most 64).
     pub shard_rule: crate::domain::ShardRule,
+    /// Failed logins within 15 minutes that lock an address (`LOGIN_LOCKOUT_FAILURES`, default 5).
+    pub lockout: crate::domain::lockout::LockoutPolicy,
     /// Where spans go as traces (`OTEL_EXPORTER_OTLP_ENDPOINT`; unset: no traces). With traces on,
     /// Redis commands get spans too.
     pub otlp_endpoint: Option<String>,
@@ -131,6 +133,10 @@ impl Config {
             },
         };
         let rate_limit_per_minute = positive_number("RATE_LIMIT_PER_MINUTE", 300);
+        let lockout_failures = positive_number(
+            "LOGIN_LOCKOUT_FAILURES",
+            u64::from(crate::domain::lockout::DEFAULT_FAILURES),
+        );
         let auth_rate_limit_per_minute = positive_number("AUTH_RATE_LIMIT_PER_MINUTE", 20);
         let default_rule = crate::domain::ShardRule::DEFAULT;
         let tickets_per_shard = positive_number(
@@ -151,6 +157,12 @@ impl Config {
             tickets_per_shard: tickets_per_shard.min(u64::from(u32::MAX)) as u32,
             max_shards: max_shards.min(u64::from(limit)) as u16,
         };
+
+        if lockout_failures > 100 {
+            problems.push(format!(
+                "LOGIN_LOCKOUT_FAILURES must be from 1 to 100, got {lockout_failures}"
+            ));
+        }
 
         let dynamodb_endpoint = get("DYNAMODB_ENDPOINT");
         if let Some(endpoint) = &dynamodb_endpoint {
@@ -221,6 +233,9 @@ impl Config {
             auth_rate_limit_per_minute,
             metrics_namespace,
             shard_rule,
+            lockout: crate::domain::lockout::LockoutPolicy {
+                failures: lockout_failures.min(100) as u32,
+            },
             otlp_endpoint: get(OTLP_ENDPOINT_VAR),
             warnings,
         })
@@ -306,6 +321,18 @@ mod tests {
             "{err}"
         );
         assert!(err.0[6].contains("METRICS_NAMESPACE"), "{err}");
+    }
+
+    #[test]
+    fn the_lockout_threshold_is_configurable_and_checked() {
+        let local = |pairs: &[(&str, &str)]| Config::from_lookup(Mode::Local, lookup(pairs));
+        assert_eq!(local(&[]).unwrap().lockout.failures, 5);
+        let three = local(&[("LOGIN_LOCKOUT_FAILURES", "3")]).unwrap();
+        assert_eq!(three.lockout.failures, 3);
+        for bad in ["0", "101", "five", "-1"] {
+            let err = local(&[("LOGIN_LOCKOUT_FAILURES", bad)]).unwrap_err();
+            assert!(err.to_string().contains("LOGIN_LOCKOUT_FAILURES"), "{bad}: {err}");
+        }
     }
 
     #[test]

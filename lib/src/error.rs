@@ -61,6 +61,9 @@ pub enum AppError {
     IdempotencyKeyReused,
     #[error("rate limited")]
     RateLimited(RateLimitInfo),
+    /// Too many failed logins for the address: locked for this many more seconds.
+    #[error("account locked")]
+    AccountLocked { retry_after_secs: u64 },
     /// A dependency is down, slow or throttling; the cause is for logs only.
     #[error("service unavailable")]
     Unavailable(#[source] Cause),
@@ -108,6 +111,7 @@ impl AppError {
             Self::HeadersTooLarge => (431, "HEADERS_TOO_LARGE"),
             Self::IdempotencyKeyReused => (422, "IDEMPOTENCY_KEY_REUSED"),
             Self::RateLimited(_) => (429, "RATE_LIMITED"),
+            Self::AccountLocked { .. } => (429, "ACCOUNT_LOCKED"),
             Self::Internal(_) => (500, "INTERNAL_ERROR"),
             Self::Unavailable(_) => (503, "SERVICE_UNAVAILABLE"),
         }
@@ -141,6 +145,9 @@ impl AppError {
             Self::HeadersTooLarge => "The request headers are too large",
             Self::IdempotencyKeyReused => "This Idempotency-Key was used with a different request",
             Self::RateLimited(_) => "Too many requests",
+            Self::AccountLocked { .. } => {
+                "Too many failed logins for this address: try again later, or reset your password"
+            }
             Self::Internal(_) => "Internal server error",
             Self::Unavailable(_) => "The service is temporarily unavailable",
         }
@@ -151,6 +158,7 @@ impl AppError {
         match self {
             Self::Unavailable(_) | Self::IdempotencyKeyInUse => Some(1),
             Self::RateLimited(info) => Some(info.reset_secs.max(1)),
+            Self::AccountLocked { retry_after_secs } => Some((*retry_after_secs).max(1)),
             _ => None,
         }
     }

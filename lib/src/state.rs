@@ -22,9 +22,10 @@ impl AppState {
     pub fn new(config: Config, store: Arc<dyn Store>, cache: Arc<dyn Cache>) -> Self {
         let tokens = TokenService::new(&config.jwt);
         let events = EventService::new(store.clone(), cache.clone(), config.shard_rule);
+        let auth = AuthService::new(store.clone(), tokens, config.lockout);
         Self {
             config: Arc::new(config),
-            auth: AuthService::new(store.clone(), tokens),
+            auth,
             bookings: BookingService::new(store.clone(), events.clone()),
             events,
             store,

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use ticketing::cache::{Cache, MemoryCache, RedisCache};
 use ticketing::config::Config;
+use ticketing::domain::lockout::LoginFailures;
 use ticketing::domain::{
     Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, SortOrder,
     StatusFilter, User,
@@ -526,6 +527,22 @@ impl UserStore for ContendedStore {
     }
     async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()> {
         self.inner.set_role(id, role).await
+    }
+    async fn login_failures(&self, address: &str) -> StoreResult<(LoginFailures, u64)> {
+        self.inner.login_failures(address).await
+    }
+    async fn put_login_failures(
+        &self,
+        address: &str,
+        failures: &LoginFailures,
+        version: u64,
+    ) -> StoreResult<()> {
+        self.inner
+            .put_login_failures(address, failures, version)
+            .await
+    }
+    async fn clear_login_failures(&self, address: &str) -> StoreResult<()> {
+        self.inner.clear_login_failures(address).await
     }
 }
 

@@ -24,6 +24,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use ticketing::domain::lockout::LoginFailures;
 use ticketing::domain::{
     Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, SortOrder,
     StatusFilter, User,
@@ -257,6 +258,22 @@ impl UserStore for PartitionModelStore {
     }
     async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()> {
         self.inner.set_role(id, role).await
+    }
+    async fn login_failures(&self, address: &str) -> StoreResult<(LoginFailures, u64)> {
+        self.inner.login_failures(address).await
+    }
+    async fn put_login_failures(
+        &self,
+        address: &str,
+        failures: &LoginFailures,
+        version: u64,
+    ) -> StoreResult<()> {
+        self.inner
+            .put_login_failures(address, failures, version)
+            .await
+    }
+    async fn clear_login_failures(&self, address: &str) -> StoreResult<()> {
+        self.inner.clear_login_failures(address).await
     }
 }
 

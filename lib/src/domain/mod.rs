@@ -5,6 +5,7 @@ pub mod event;
 pub mod ids;
 pub mod inventory;
 pub mod listing;
+pub mod lockout;
 pub mod page;
 pub mod search;
 pub mod text;

@@ -1,9 +1,11 @@
 use crate::domain::ids::UserId;
+use crate::domain::lockout::{LockoutPolicy, LoginFailures, Recorded};
 use crate::domain::user::MAX_PASSWORD_BYTES;
 use crate::domain::{Email, Identity, NewUser, Role, User};
 use crate::store::{Rotation, SessionRecord, Store, StoreError};
 use crate::tokens::{self, TokenService, TokenType, ACCESS_TTL_SECS, REFRESH_TTL_SECS};
 use crate::AppError;
+use chrono::Utc;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -24,6 +26,25 @@ pub struct AuthService {
     store: Arc<dyn Store>,
     tokens: TokenService,
     roles: Arc<RoleCache>,
+    lockout: LockoutPolicy,
+}
+
+/// Recording a failure re-reads and writes again this often when other failures of the same
+/// address land in between, before answering 503.
+const LOCKOUT_WRITE_TRIES: u32 = 8;
+
+/// The text an address's failures are counted under: a valid address in its normal form (as
+/// accounts are keyed), anything else trimmed, NFKC and lower-cased (no account has it, and it
+/// is locked alike).
+fn lockout_address(raw: &str) -> String {
+    match Email::parse(raw) {
+        Ok(email) => email.to_string(),
+        Err(_) => crate::domain::text::nfkc(raw.trim())
+            .to_lowercase()
+            .chars()
+            .take(320)
+            .collect(),
+    }
 }
 
 /// How long this instance trusts a role it read from the store: admin rights follow a promotion
@@ -55,11 +76,12 @@ impl RoleCache {
 }
 
 impl AuthService {
-    pub fn new(store: Arc<dyn Store>, tokens: TokenService) -> Self {
+    pub fn new(store: Arc<dyn Store>, tokens: TokenService, lockout: LockoutPolicy) -> Self {
         Self {
             store,
             tokens,
             roles: Arc::default(),
+            lockout,
         }
     }
 
@@ -139,7 +161,72 @@ impl AuthService {
         self.open_session(user).await
     }
 
+    /// A login: refused while the address is locked (whether an account holds it or not), and
+    /// a failure counted towards the lock in the store, so every instance sees one count.
     pub async fn login(&self, email: &str, password: &str) -> Result<Session, AppError> {
+        let now = Utc::now();
+        let address = lockout_address(email);
+        let (failures, version) = self.store.login_failures(&address).await?;
+        if let Some(until) = failures.locked_at(now) {
+            return Err(AppError::AccountLocked {
+                retry_after_secs: (until - now).num_seconds().max(1) as u64,
+            });
+        }
+        match self.check_credentials(email, password).await {
+            Ok(user) => {
+                if version > 0 {
+                    self.store.clear_login_failures(&address).await?;
+                }
+                self.open_session(user).await
+            }
+            Err(AppError::InvalidCredentials) => {
+                self.record_failure(&address, failures, version, now)
+                    .await?;
+                Err(AppError::InvalidCredentials)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Counts a failed login by one conditional write (re-read and retried when another
+    /// failure of the address landed first), so concurrent failures all count.
+    async fn record_failure(
+        &self,
+        address: &str,
+        mut failures: LoginFailures,
+        mut version: u64,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), AppError> {
+        for tries in 1..=LOCKOUT_WRITE_TRIES {
+            let recorded = failures.record(now, self.lockout);
+            if recorded == Recorded::AlreadyLocked {
+                return Ok(());
+            }
+            match self
+                .store
+                .put_login_failures(address, &failures, version)
+                .await
+            {
+                Ok(()) => {
+                    if let Recorded::Locked { until } = recorded {
+                        tracing::warn!(%until, "an address was locked after repeated failed logins");
+                    }
+                    return Ok(());
+                }
+                Err(StoreError::Contention(_)) if tries < LOCKOUT_WRITE_TRIES => {
+                    super::bookings::backoff(tries.min(4)).await;
+                    (failures, version) = self.store.login_failures(address).await?;
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(AppError::unavailable(
+            "login failures of one address kept changing",
+        ))
+    }
+
+    /// The account `email` and `password` name, or `InvalidCredentials` (same work either way).
+    async fn check_credentials(&self, email: &str, password: &str) -> Result<User, AppError> {
         // A malformed email is simply an unknown one: same answer, same timing.
         let user = match Email::parse(email) {
             Ok(email) => self.store.user_by_email(&email).await?,
@@ -158,8 +245,7 @@ impl AuthService {
         if !verified || too_long {
             return Err(AppError::InvalidCredentials);
         }
-        let user = user.ok_or(AppError::InvalidCredentials)?;
-        self.open_session(user).await
+        user.ok_or(AppError::InvalidCredentials)
     }
 
     pub async fn me(&self, who: Identity) -> Result<User, AppError> {

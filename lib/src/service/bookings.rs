@@ -19,7 +19,7 @@ pub const MAX_ATTEMPTS: u32 = 5;
 const BACKOFF_BASE_MS: u64 = 15;
 
 /// Jittered exponential backoff: spreads retries of contended transactions apart.
-async fn backoff(tries: u32) {
+pub(crate) async fn backoff(tries: u32) {
     let ceiling = BACKOFF_BASE_MS << tries;
     let delay = rand::rng().random_range(ceiling / 2..=ceiling);
     tokio::time::sleep(Duration::from_millis(delay)).await;

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::domain::inventory::split;
+use crate::domain::lockout::LoginFailures;
 use crate::domain::{BookingStatus, ShardCounts};
 use std::sync::Mutex;
 
@@ -23,6 +24,8 @@ struct Inner {
     sessions: HashMap<String, MemorySession>,
     /// Each user's pending and confirmed tickets per event.
     user_tickets: HashMap<(UserId, EventId), u32>,
+    /// Login failures per address, with their version.
+    login_failures: HashMap<String, (LoginFailures, u64)>,
 }
 
 struct MemorySession {
@@ -110,6 +113,39 @@ impl UserStore for MemoryStore {
         let mut inner = self.lock();
         let user = inner.users.get_mut(&id).ok_or(StoreError::NotFound)?;
         user.role = role;
+        Ok(())
+    }
+
+    async fn login_failures(&self, address: &str) -> StoreResult<(LoginFailures, u64)> {
+        Ok(self
+            .lock()
+            .login_failures
+            .get(address)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn put_login_failures(
+        &self,
+        address: &str,
+        failures: &LoginFailures,
+        version: u64,
+    ) -> StoreResult<()> {
+        let mut inner = self.lock();
+        let stored = inner.login_failures.get(address).map_or(0, |(_, v)| *v);
+        if stored != version {
+            return Err(StoreError::Contention(
+                "another login failure was recorded meanwhile".into(),
+            ));
+        }
+        inner
+            .login_failures
+            .insert(address.to_owned(), (failures.clone(), version + 1));
+        Ok(())
+    }
+
+    async fn clear_login_failures(&self, address: &str) -> StoreResult<()> {
+        self.lock().login_failures.remove(address);
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ pub mod table;
 
 use crate::cause::Cause;
 use crate::domain::ids::{BookingId, EventId, UserId};
+use crate::domain::lockout::LoginFailures;
 use crate::domain::{
     Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, SortOrder,
     StatusFilter, User,
@@ -121,6 +122,19 @@ pub trait UserStore: Send + Sync {
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
     async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()>;
+    /// An address's recent login failures and lock (empty when none), with the version the next
+    /// write must find. Read consistently: every instance sees one count.
+    async fn login_failures(&self, address: &str) -> StoreResult<(LoginFailures, u64)>;
+    /// Writes an address's failures on condition that the stored version is still `version`
+    /// (else `Contention`: re-read and try again), kept until they mean nothing.
+    async fn put_login_failures(
+        &self,
+        address: &str,
+        failures: &LoginFailures,
+        version: u64,
+    ) -> StoreResult<()>;
+    /// Forgets an address's failures (a successful login).
+    async fn clear_login_failures(&self, address: &str) -> StoreResult<()>;
 }
 
 /// How long a deletion stays readable through `catalog_changes` (its record then expires): a

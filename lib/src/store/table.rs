@@ -81,6 +81,9 @@ pub mod attr {
     pub fn status_count(status: crate::domain::EventStatus) -> String {
         format!("{}Count", status.as_str())
     }
+    /// On a login-failures item: the recent failures (epoch ms), the lock's end, its version.
+    pub const RECENT_FAILURES: &str = "recentFailures";
+    pub const LOCKED_UNTIL: &str = "lockedUntil";
     /// On a deletion record: the deleted event.
     pub const EVENT_ID: &str = "eventId";
     pub const UPDATED_AT: &str = "updatedAt";
@@ -153,6 +156,10 @@ pub mod keys {
     }
     pub fn idempotency_guard(user: UserId, key: &str) -> (String, String) {
         (format!("IDEMPOTENCY#{user}#{key}"), "IDEMPOTENCY".into())
+    }
+    /// One e-mail address's recent login failures and lock (whether an account holds it or not).
+    pub fn login_failures(address: &str) -> (String, String) {
+        (format!("LOGIN#{address}"), "FAILURES".into())
     }
     /// One login's refresh-token family: its current token id, rotation count, revoked flag.
     pub fn session(family: &str) -> (String, String) {

@@ -320,6 +320,93 @@ async fn login_failures_are_indistinguishable(backend: Backend) {
     assert_eq!(wrong.body["message"], unknown.body["message"]);
 }
 
+/// After 5 failed logins for one address, every login for it is 429 `ACCOUNT_LOCKED` with
+/// `Retry-After` — the right password too, on every instance, for an unknown address alike (same
+/// status, code and message) — while other addresses log in; a success resets the count, and
+/// concurrent failures all count.
+async fn repeated_failures_lock_the_address(backend: Backend) {
+    let app = Arc::new(TestApp::new(backend).await);
+    for email in ["carol@example.com", "dave@example.com"] {
+        app.call(
+            "POST",
+            "/api/v1/auth/register",
+            None,
+            Some(register_body(email)),
+        )
+        .await
+        .expect(201, "");
+    }
+    let login = |email: &'static str, password: &'static str| {
+        let app = app.clone();
+        async move {
+            app.call(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({ "email": email, "password": password })),
+            )
+            .await
+        }
+    };
+    // A success resets the count: 4 failures, a success, 4 more, and still not locked.
+    for _ in 0..4 {
+        login("carol@example.com", "Wrong1Pass")
+            .await
+            .expect(401, "INVALID_CREDENTIALS");
+    }
+    login("carol@example.com", PASSWORD).await.expect(200, "");
+    for _ in 0..4 {
+        login("carol@example.com", "Wrong1Pass")
+            .await
+            .expect(401, "INVALID_CREDENTIALS");
+    }
+    login("carol@example.com", PASSWORD).await.expect(200, "");
+    // Five failures in a row lock it, however the address is written.
+    for _ in 0..5 {
+        login("CAROL@example.com", "Wrong1Pass")
+            .await
+            .expect(401, "INVALID_CREDENTIALS");
+    }
+    let locked = login("carol@example.com", PASSWORD).await;
+    locked.expect(429, "ACCOUNT_LOCKED");
+    let wait: u64 = locked.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    // Another instance sees the same lock; another address is not locked.
+    let other = TestApp::with_store(backend, app.state.store.clone()).await;
+    other
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": "carol@example.com", "password": PASSWORD })),
+        )
+        .await
+        .expect(429, "ACCOUNT_LOCKED");
+    login("dave@example.com", PASSWORD).await.expect(200, "");
+    // An unknown address locks alike: nothing tells it from an account.
+    for _ in 0..5 {
+        login("nobody@example.com", "Wrong1Pass")
+            .await
+            .expect(401, "INVALID_CREDENTIALS");
+    }
+    let unknown = login("nobody@example.com", "Wrong1Pass").await;
+    unknown.expect(429, "ACCOUNT_LOCKED");
+    assert_eq!(unknown.body["message"], locked.body["message"]);
+    assert_eq!(unknown.body.get("data"), locked.body.get("data"));
+    // Eight failures at once all count: the address ends up locked.
+    let burst = (0..8).map(|_| login("dave@example.com", "Wrong1Pass"));
+    for reply in futures::future::join_all(burst).await {
+        assert!(
+            reply.status == 401 || reply.code() == "ACCOUNT_LOCKED",
+            "{}",
+            reply.raw
+        );
+    }
+    login("dave@example.com", PASSWORD)
+        .await
+        .expect(429, "ACCOUNT_LOCKED");
+}
+
 fn with(mut claims: Value, key: &str, value: Value) -> Value {
     claims[key] = value;
     claims
@@ -622,6 +709,7 @@ async fn login_is_rate_limited_per_ip(backend: Backend) {
 }
 
 on_both_backends!(
+    repeated_failures_lock_the_address,
     a_cache_loss_keeps_every_session,
     concurrent_refreshes_of_one_token_give_one_200,
     role_changes_reach_admin_routes_within_seconds,

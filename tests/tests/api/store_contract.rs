@@ -1073,7 +1073,55 @@ async fn the_ticket_limit_per_user_holds_in_the_booking_transaction(backend: Bac
         .all(|r| *r == Ok(BookOutcome::Created) || *r == limit(0)));
 }
 
+/// An address's login failures round-trip, and a write lands only on the version it read: of two
+/// writers that read the same version, one wins and the other must re-read.
+async fn login_failures_are_written_on_the_version_read(backend: Backend) {
+    use ticketing::domain::lockout::LoginFailures;
+    let store = store_for(backend).await;
+    let address = "eve@example.com";
+    assert_eq!(
+        store.login_failures(address).await.unwrap(),
+        (LoginFailures::default(), 0)
+    );
+    // Milliseconds: what the store keeps of a time.
+    let at = |m: i64| {
+        let t = Utc::now() + Duration::minutes(m);
+        chrono::DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap()
+    };
+    let first = LoginFailures {
+        recent: vec![at(0), at(1)],
+        locked_until: None,
+    };
+    store.put_login_failures(address, &first, 0).await.unwrap();
+    assert!(matches!(
+        store.put_login_failures(address, &first, 0).await,
+        Err(StoreError::Contention(_))
+    ));
+    assert_eq!(store.login_failures(address).await.unwrap(), (first, 1));
+    let locked = LoginFailures {
+        recent: vec![],
+        locked_until: Some(at(15)),
+    };
+    store.put_login_failures(address, &locked, 1).await.unwrap();
+    assert!(matches!(
+        store.put_login_failures(address, &locked, 1).await,
+        Err(StoreError::Contention(_))
+    ));
+    assert_eq!(store.login_failures(address).await.unwrap(), (locked, 2));
+    assert_eq!(
+        store.login_failures("other@example.com").await.unwrap().1,
+        0,
+        "per address"
+    );
+    store.clear_login_failures(address).await.unwrap();
+    assert_eq!(
+        store.login_failures(address).await.unwrap(),
+        (LoginFailures::default(), 0)
+    );
+}
+
 on_both_backends!(
+    login_failures_are_written_on_the_version_read,
     the_ticket_limit_per_user_holds_in_the_booking_transaction,
     catalog_by_date_and_status_counts_follow_catalog_writes,
     sessions_rotate_once_and_remember_what_was_spent,

@@ -1,6 +1,7 @@
 //! Users: one item per account plus an e-mail uniqueness item, written together.
 
 use super::*;
+use crate::domain::lockout::LoginFailures;
 
 #[async_trait]
 impl UserStore for DynamoStore {
@@ -74,6 +75,95 @@ impl UserStore for DynamoStore {
                 Some(se) if se.is_conditional_check_failed_exception() => StoreError::NotFound,
                 _ => classify(e),
             })?;
+        Ok(())
+    }
+
+    async fn login_failures(&self, address: &str) -> StoreResult<(LoginFailures, u64)> {
+        let Some(item) = self.get(keys::login_failures(address)).await? else {
+            return Ok((LoginFailures::default(), 0));
+        };
+        let at = |ms: i64| {
+            DateTime::<Utc>::from_timestamp_millis(ms)
+                .ok_or_else(|| StoreError::Corrupt("login failures with a bad time".into()))
+        };
+        let recent = match item.get(attr::RECENT_FAILURES) {
+            Some(AttributeValue::L(list)) => list
+                .iter()
+                .map(|v| match v {
+                    AttributeValue::N(ms) => ms
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt("login failure time".into()))
+                        .and_then(at),
+                    _ => Err(StoreError::Corrupt("login failure time".into())),
+                })
+                .collect::<StoreResult<Vec<_>>>()?,
+            _ => Vec::new(),
+        };
+        let locked_until = number(&item, attr::LOCKED_UNTIL)
+            .map(|ms| at(ms as i64))
+            .transpose()?;
+        let version = number(&item, attr::VERSION)
+            .ok_or_else(|| StoreError::Corrupt("login failures without a version".into()))?;
+        Ok((
+            LoginFailures {
+                recent,
+                locked_until,
+            },
+            version,
+        ))
+    }
+
+    async fn put_login_failures(
+        &self,
+        address: &str,
+        failures: &LoginFailures,
+        version: u64,
+    ) -> StoreResult<()> {
+        let mut item = key(keys::login_failures(address));
+        let recent = failures
+            .recent
+            .iter()
+            .map(|at| n(at.timestamp_millis()))
+            .collect();
+        item.insert(attr::RECENT_FAILURES.into(), AttributeValue::L(recent));
+        if let Some(until) = failures.locked_until {
+            item.insert(attr::LOCKED_UNTIL.into(), n(until.timestamp_millis()));
+        }
+        item.insert(attr::VERSION.into(), n(version + 1));
+        if let Some(expires) = failures.expires_at() {
+            item.insert(TTL_ATTRIBUTE.into(), n(expires.timestamp()));
+        }
+        let put = self
+            .client()
+            .await
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let put = if version == 0 {
+            put.condition_expression("attribute_not_exists(pk)")
+        } else {
+            put.condition_expression("#version = :version")
+                .expression_attribute_names("#version", attr::VERSION)
+                .expression_attribute_values(":version", n(version))
+        };
+        put.send().await.map_err(|e| match e.as_service_error() {
+            Some(se) if se.is_conditional_check_failed_exception() => {
+                StoreError::Contention("another login failure was recorded meanwhile".into())
+            }
+            _ => classify(e),
+        })?;
+        Ok(())
+    }
+
+    async fn clear_login_failures(&self, address: &str) -> StoreResult<()> {
+        self.client()
+            .await
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::login_failures(address))))
+            .send()
+            .await
+            .map_err(classify)?;
         Ok(())
     }
 }
