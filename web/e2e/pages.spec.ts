@@ -22,6 +22,7 @@ test("public pages", async ({ page, request }) => {
   const id = await createEvent(request, await adminToken(request), {
     name: unique("Gallery Night"),
     description: "Paintings, music and a long table of food.\nDoors open an hour before.",
+    maxTicketsPerUser: 4,
   });
   await page.goto("/events");
   await expect(page.getByRole("link", { name: /Gallery Night/ }).first()).toBeVisible();
