@@ -15,6 +15,7 @@ test("an admin creates, edits and deletes an event; one with bookings is refused
   await page.getByLabel("Date").fill(`${nextYear}-06-01T19:30`);
   await page.getByLabel("Price").fill("42.50");
   await page.getByLabel("Total tickets").fill("50");
+  await page.getByLabel("Tickets per person").fill("6");
   await page.getByLabel("Status").selectOption("draft");
   await page.getByRole("button", { name: "Save event" }).click();
 
@@ -25,12 +26,18 @@ test("an admin creates, edits and deletes an event; one with bookings is refused
 
   await row.getByRole("link", { name: "Edit" }).click();
   await expect(page.getByLabel("Total tickets")).toHaveCount(0);
+  await expect(page.getByLabel("Tickets per person")).toHaveValue("6");
   const renamed = `${name} (moved)`;
   await page.getByLabel("Name").fill(renamed);
   await page.getByLabel("Status").selectOption("published");
+  // Emptied: the limit is lifted.
+  await page.getByLabel("Tickets per person").fill("");
   await page.getByRole("button", { name: "Save event" }).click();
   const renamedRow = page.getByRole("row").filter({ hasText: renamed });
   await expect(renamedRow).toContainText("published");
+  await renamedRow.getByRole("link", { name: "Edit" }).click();
+  await expect(page.getByLabel("Tickets per person")).toHaveValue("");
+  await page.goBack();
 
   await renamedRow.getByRole("button", { name: "Delete" }).click();
   await page.getByRole("dialog").getByRole("button", { name: "Confirm delete" }).click();

@@ -65,6 +65,8 @@ function EventForm({ event }: { event?: Event }) {
         date: fromLocalInput(text("date")),
         price: numberOrUndefined(text("price")),
         status: text("status") as Status,
+        // Empty: no limit per person (the API's null).
+        maxTicketsPerUser: numberOrUndefined(text("maxTicketsPerUser")) ?? null,
       };
       if (!event) {
         const body: NewEvent = {
@@ -82,6 +84,7 @@ function EventForm({ event }: { event?: Event }) {
       if (text("date") !== toLocalInput(event.date)) patch.date = fields.date;
       if (fields.price !== event.price) patch.price = fields.price;
       if (fields.status !== event.status) patch.status = fields.status;
+      if (fields.maxTicketsPerUser !== event.maxTicketsPerUser) patch.maxTicketsPerUser = fields.maxTicketsPerUser;
       return unwrap(api.PUT("/api/v1/events/{id}", { params: { path: { id: event.id } }, body: patch }));
     },
     onSuccess: async () => {
@@ -148,6 +151,17 @@ function EventForm({ event }: { event?: Event }) {
             error={errors.totalTickets}
           />
         )}
+        <Field
+          label="Tickets per person"
+          name="maxTicketsPerUser"
+          type="number"
+          min={1}
+          max={100}
+          step={1}
+          hint="The most one person may hold; leave empty for no limit beyond 10 per booking."
+          defaultValue={event?.maxTicketsPerUser ?? undefined}
+          error={errors.maxTicketsPerUser}
+        />
         <div className="field">
           <label htmlFor={statusId}>Status</label>
           <select
