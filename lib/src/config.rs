@@ -41,6 +41,9 @@ pub struct Config {
     /// Prefix of every cache key, so several deployments (or test runs) can share one Redis.
     pub redis_key_prefix: String,
     pub jwt: JwtSettings,
+    /// What ticket codes are signed with (`TICKET_SIGNING_KEY`, ≥ 32 bytes): the seed of an
+    /// Ed25519 key, so a scanner could verify codes offline with the public key alone.
+    pub ticket_signing_key: Secret,
     pub cors_allowed_origins: Vec<String>,
     pub rate_limit_per_minute: u64,
     pub auth_rate_limit_per_minute: u64,
@@ -114,6 +117,7 @@ impl Config {
         };
         let jwt_access_secret = secret("JWT_ACCESS_SECRET");
         let jwt_refresh_secret = secret("JWT_REFRESH_SECRET");
+        let ticket_signing_key = secret("TICKET_SIGNING_KEY");
         if !jwt_access_secret.expose().is_empty()
             && jwt_access_secret.expose() == jwt_refresh_secret.expose()
         {
@@ -228,6 +232,7 @@ impl Config {
                 issuer: get("JWT_ISSUER").unwrap_or_else(|| "ticketing-api".into()),
                 audience: get("JWT_AUDIENCE").unwrap_or_else(|| "ticketing-clients".into()),
             },
+            ticket_signing_key,
             cors_allowed_origins,
             rate_limit_per_minute,
             auth_rate_limit_per_minute,
@@ -246,6 +251,7 @@ impl Config {
         Self::from_lookup(Mode::Local, |key| match key {
             "JWT_ACCESS_SECRET" => Some("test-access-secret-0123456789abcdefghij".into()),
             "JWT_REFRESH_SECRET" => Some("test-refresh-secret-0123456789abcdefghij".into()),
+            "TICKET_SIGNING_KEY" => Some("test-ticket-signing-key-0123456789abcdef".into()),
             "RATE_LIMIT_PER_MINUTE" => Some("100000".into()),
             "AUTH_RATE_LIMIT_PER_MINUTE" => Some("100000".into()),
             _ => None,
@@ -273,7 +279,7 @@ mod tests {
         }
     }
 
-    const GOOD: [(&str, &str); 3] = [
+    const GOOD: [(&str, &str); 4] = [
         (
             "JWT_ACCESS_SECRET",
             "a-very-long-access-secret-of-32-bytes!!",
@@ -281,6 +287,10 @@ mod tests {
         (
             "JWT_REFRESH_SECRET",
             "a-very-long-refresh-secret-of-32-bytes!",
+        ),
+        (
+            "TICKET_SIGNING_KEY",
+            "a-very-long-ticket-signing-key-32-bytes",
         ),
         ("REDIS_URL", "redis://127.0.0.1:6379"),
     ];
@@ -291,6 +301,7 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("JWT_ACCESS_SECRET is required"), "{text}");
         assert!(text.contains("JWT_REFRESH_SECRET is required"), "{text}");
+        assert!(text.contains("TICKET_SIGNING_KEY is required"), "{text}");
         assert!(text.contains("REDIS_URL is required"), "{text}");
     }
 
@@ -303,6 +314,10 @@ mod tests {
                 (
                     "JWT_REFRESH_SECRET",
                     "a-very-long-refresh-secret-of-32-bytes!",
+                ),
+                (
+                    "TICKET_SIGNING_KEY",
+                    "a-very-long-ticket-signing-key-32-bytes",
                 ),
                 ("REDIS_URL", "http://nope"),
                 ("RATE_LIMIT_PER_MINUTE", "lots"),
@@ -331,7 +346,10 @@ mod tests {
         assert_eq!(three.lockout.failures, 3);
         for bad in ["0", "101", "five", "-1"] {
             let err = local(&[("LOGIN_LOCKOUT_FAILURES", bad)]).unwrap_err();
-            assert!(err.to_string().contains("LOGIN_LOCKOUT_FAILURES"), "{bad}: {err}");
+            assert!(
+                err.to_string().contains("LOGIN_LOCKOUT_FAILURES"),
+                "{bad}: {err}"
+            );
         }
     }
 
@@ -356,7 +374,8 @@ mod tests {
             config.jwt.access_secret.expose(),
             config.jwt.refresh_secret.expose()
         );
-        assert_eq!(config.warnings.len(), 2);
+        assert_eq!(config.warnings.len(), 3);
+        assert_eq!(config.ticket_signing_key.expose().len(), 64);
         assert_eq!(config.table_name, "ticketing");
         assert!(config.redis_url.is_none());
     }

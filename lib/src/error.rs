@@ -49,6 +49,15 @@ pub enum AppError {
     IdempotencyKeyInUse,
     #[error("ticket limit reached")]
     TicketLimitReached { remaining: u32 },
+    /// A ticket code the server did not issue (forged, truncated, altered).
+    #[error("invalid ticket")]
+    InvalidTicket,
+    #[error("wrong event")]
+    WrongEvent,
+    #[error("ticket not valid")]
+    TicketNotValid,
+    #[error("already checked in")]
+    AlreadyCheckedIn { at: chrono::DateTime<chrono::Utc> },
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -105,6 +114,10 @@ impl AppError {
             Self::InvalidStatusChange => (409, "INVALID_STATUS_CHANGE"),
             Self::IdempotencyKeyInUse => (409, "IDEMPOTENCY_KEY_IN_USE"),
             Self::TicketLimitReached { .. } => (409, "TICKET_LIMIT_REACHED"),
+            Self::InvalidTicket => (400, "INVALID_TICKET"),
+            Self::WrongEvent => (409, "WRONG_EVENT"),
+            Self::TicketNotValid => (409, "TICKET_NOT_VALID"),
+            Self::AlreadyCheckedIn { .. } => (409, "ALREADY_CHECKED_IN"),
             Self::PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE"),
             Self::UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE"),
             Self::UriTooLong => (414, "URI_TOO_LONG"),
@@ -139,6 +152,10 @@ impl AppError {
             Self::TicketLimitReached { .. } => {
                 "This would give you more tickets of this event than one person may have"
             }
+            Self::InvalidTicket => "This is not a ticket issued by this box office",
+            Self::WrongEvent => "This ticket is for another event",
+            Self::TicketNotValid => "This ticket's booking is not confirmed",
+            Self::AlreadyCheckedIn { .. } => "This ticket was already checked in",
             Self::PayloadTooLarge => "The request body is too large",
             Self::UnsupportedMediaType => "Content-Type must be application/json",
             Self::UriTooLong => "The request URI is too long",
@@ -187,6 +204,8 @@ impl From<StoreError> for AppError {
             StoreError::TicketLimitReached { remaining } => Self::TicketLimitReached {
                 remaining: *remaining,
             },
+            StoreError::AlreadyCheckedIn { at } => Self::AlreadyCheckedIn { at: *at },
+            StoreError::TicketNotValid => Self::TicketNotValid,
             StoreError::Contention(_) | StoreError::TermsChanged | StoreError::Unavailable(_) => {
                 Self::unavailable(err)
             }

@@ -17,6 +17,7 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod ticket_codes;
 pub mod tokens;
 pub mod views;
 

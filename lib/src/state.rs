@@ -3,8 +3,9 @@
 
 use crate::cache::Cache;
 use crate::config::Config;
-use crate::service::{AuthService, BookingService, EventService};
+use crate::service::{AuthService, BookingService, DoorService, EventService};
 use crate::store::Store;
+use crate::ticket_codes::TicketSigner;
 use crate::tokens::TokenService;
 use std::sync::Arc;
 
@@ -16,6 +17,9 @@ pub struct AppState {
     pub auth: AuthService,
     pub events: EventService,
     pub bookings: BookingService,
+    /// Signs and checks ticket codes.
+    pub tickets: Arc<TicketSigner>,
+    pub door: DoorService,
 }
 
 impl AppState {
@@ -23,9 +27,13 @@ impl AppState {
         let tokens = TokenService::new(&config.jwt);
         let events = EventService::new(store.clone(), cache.clone(), config.shard_rule);
         let auth = AuthService::new(store.clone(), tokens, config.lockout);
+        let tickets = Arc::new(TicketSigner::new(&config.ticket_signing_key));
+        let door = DoorService::new(store.clone(), events.clone(), tickets.clone());
         Self {
             config: Arc::new(config),
             auth,
+            tickets,
+            door,
             bookings: BookingService::new(store.clone(), events.clone()),
             events,
             store,

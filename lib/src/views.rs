@@ -7,6 +7,7 @@ use crate::domain::{
     Booking, BookingStatus, Email, Event, EventStatus, FieldError, PageMeta, Role, User,
 };
 use crate::money::Cents;
+use crate::ticket_codes::TicketSigner;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 
@@ -100,6 +101,9 @@ impl<'a> Envelope<'a, ()> {
 pub enum ErrorData {
     /// `TICKET_LIMIT_REACHED`: how many of the event's tickets the user may still get.
     TicketLimit { remaining: u32 },
+    /// `ALREADY_CHECKED_IN`: when the first scan admitted the ticket.
+    #[serde(rename_all = "camelCase")]
+    CheckedIn { checked_in_at: String },
 }
 
 #[derive(Debug, Serialize)]
@@ -178,10 +182,33 @@ pub struct BookingView<'a> {
     created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     cancelled_at: Option<String>,
+    /// Only on confirmed bookings: each ticket with its signed code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tickets: Option<Vec<TicketView>>,
 }
 
-impl<'a> From<&'a Booking> for BookingView<'a> {
-    fn from(booking: &'a Booking) -> Self {
+/// One ticket as its holder shows it at the door.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketView {
+    number: String,
+    code: String,
+    checked_in_at: Option<String>,
+}
+
+impl<'a> BookingView<'a> {
+    /// The booking as its owner sees it; `signer` signs its tickets' codes.
+    pub fn new(booking: &'a Booking, signer: &TicketSigner) -> Self {
+        let tickets = (booking.status == BookingStatus::Confirmed).then(|| {
+            booking
+                .tickets()
+                .map(|ticket| TicketView {
+                    number: ticket.ticket_number(),
+                    code: signer.code(&ticket),
+                    checked_in_at: booking.checked_in_at(ticket.number).map(timestamp),
+                })
+                .collect()
+        });
         Self {
             id: booking.id,
             event_id: booking.event_id,
@@ -194,6 +221,28 @@ impl<'a> From<&'a Booking> for BookingView<'a> {
             idempotency_key: &booking.idempotency_key,
             created_at: timestamp(booking.created_at),
             cancelled_at: booking.cancelled_at.map(timestamp),
+            tickets,
+        }
+    }
+}
+
+/// A ticket let in at the door.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionView<'a> {
+    ticket_number: &'a str,
+    booking_id: BookingId,
+    holder_name: &'a str,
+    checked_in_at: String,
+}
+
+impl<'a> From<&'a crate::service::Admission> for AdmissionView<'a> {
+    fn from(admission: &'a crate::service::Admission) -> Self {
+        Self {
+            ticket_number: &admission.ticket_number,
+            booking_id: admission.booking_id,
+            holder_name: &admission.holder_name,
+            checked_in_at: timestamp(admission.checked_in_at),
         }
     }
 }

@@ -85,6 +85,10 @@ impl LocalStack {
                 "JWT_REFRESH_SECRET",
                 "rie-refresh-secret-0123456789abcdefghijk".into(),
             ),
+            (
+                "TICKET_SIGNING_KEY",
+                "rie-ticket-signing-key-0123456789abcdefg".into(),
+            ),
             ("JWT_ISSUER", "ticketing-api-local".into()),
             ("JWT_AUDIENCE", "ticketing-clients-local".into()),
             ("CORS_ALLOWED_ORIGINS", "http://127.0.0.1:3000".into()),

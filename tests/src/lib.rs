@@ -629,6 +629,14 @@ impl BookingStore for ContendedStore {
         }
         self.inner.cancel_booking(booking, now).await
     }
+    async fn check_in(
+        &self,
+        id: BookingId,
+        number: u8,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Booking> {
+        self.inner.check_in(id, number, now).await
+    }
 }
 
 #[async_trait]

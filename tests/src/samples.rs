@@ -109,6 +109,7 @@ pub async fn seed(state: &AppState) -> SampleSession {
         created_at: now,
         cancelled_at: None,
         allocation: vec![],
+        checked_in: Default::default(),
     };
     let attempt = BookingAttempt {
         booking,

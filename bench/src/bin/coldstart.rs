@@ -165,6 +165,10 @@ async fn main() -> anyhow::Result<()> {
             "JWT_REFRESH_SECRET",
             "bench-refresh-secret-0123456789abcdefghijk".into(),
         ),
+        (
+            "TICKET_SIGNING_KEY",
+            "rie-ticket-signing-key-0123456789abcdefg".into(),
+        ),
         ("RUST_LOG", "warn".into()),
     ];
 

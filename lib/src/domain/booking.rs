@@ -4,6 +4,7 @@ use crate::money::Cents;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,6 +48,25 @@ pub struct Booking {
     /// service per attempt, never shown to clients.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allocation: Vec<ShardTake>,
+    /// When each admitted ticket (by its number from 1, as text: a map's keys) was scanned.
+    /// Always written, if empty: a check-in sets one entry of it by one conditional write.
+    #[serde(default)]
+    pub checked_in: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// One ticket, as its code names it: the event, the booking and the ticket's number in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketRef {
+    pub event: EventId,
+    pub booking: BookingId,
+    /// From 1 to the booking's quantity.
+    pub number: u8,
+}
+
+impl TicketRef {
+    pub fn ticket_number(&self) -> String {
+        Booking::ticket_number(self.booking, u32::from(self.number))
+    }
 }
 
 impl Booking {
@@ -62,7 +82,26 @@ impl Booking {
     /// Ticket numbers derive from the (unique) booking id, so they are unique across the event
     /// by construction, with no shared sequence to contend on.
     pub fn ticket_numbers(id: BookingId, quantity: u32) -> Vec<String> {
-        (1..=quantity).map(|n| format!("TKT-{id}-{n:02}")).collect()
+        (1..=quantity).map(|n| Self::ticket_number(id, n)).collect()
+    }
+
+    /// The `n`th (from 1) ticket number of booking `id`.
+    pub fn ticket_number(id: BookingId, n: u32) -> String {
+        format!("TKT-{id}-{n:02}")
+    }
+
+    /// Its tickets, as codes name them (`n` from 1).
+    pub fn tickets(&self) -> impl Iterator<Item = TicketRef> + '_ {
+        (1..=self.quantity).map(|n| TicketRef {
+            event: self.event_id,
+            booking: self.id,
+            number: n as u8,
+        })
+    }
+
+    /// When ticket `number` was admitted, if it was.
+    pub fn checked_in_at(&self, number: u8) -> Option<DateTime<Utc>> {
+        self.checked_in.get(&number.to_string()).copied()
     }
 }
 

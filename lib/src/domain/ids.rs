@@ -25,6 +25,13 @@ macro_rules! ulid_id {
             pub fn new() -> Self {
                 Self(next_ulid())
             }
+            /// The id's 16 bytes (as in a ticket code).
+            pub fn to_bytes(self) -> [u8; 16] {
+                self.0.to_bytes()
+            }
+            pub fn from_bytes(bytes: [u8; 16]) -> Self {
+                Self(ulid::Ulid::from_bytes(bytes))
+            }
             /// Parses a client-supplied id; `field` names it in the 400.
             pub fn parse(raw: &str, field: &str) -> Result<Self, DomainError> {
                 raw.parse().map_err(|_| {

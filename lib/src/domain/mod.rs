@@ -11,7 +11,7 @@ pub mod search;
 pub mod text;
 pub mod user;
 
-pub use booking::{Booking, BookingStatus, NewBookingRequest};
+pub use booking::{Booking, BookingStatus, NewBookingRequest, TicketRef};
 pub use event::{Event, EventPatch, EventStatus, NewEvent};
 pub use inventory::{Inventory, ShardCounts, ShardRule, ShardTake};
 pub use listing::{EventQuery, SortBy, SortOrder, StatusFilter};

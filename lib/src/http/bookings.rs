@@ -60,7 +60,9 @@ async fn book(
         NewBookingRequest::parse(&body.event_id, quantity, key)
     })?;
     let tickets = request.quantity;
-    let reply = super::idempotency::book(&*state.cache, &state.bookings, who, request).await?;
+    let reply =
+        super::idempotency::book(&*state.cache, &state.bookings, &state.tickets, who, request)
+            .await?;
     if reply.replayed {
         crate::metric::idempotent_replay();
     } else {
@@ -94,7 +96,10 @@ async fn list(
     });
     problems.into_result(())?;
     let (bookings, meta) = state.bookings.list(who, status, page).await?;
-    let data: Vec<BookingView> = bookings.iter().map(BookingView::from).collect();
+    let data: Vec<BookingView> = bookings
+        .iter()
+        .map(|b| BookingView::new(b, &state.tickets))
+        .collect();
     Ok(envelope(StatusCode::OK, &Envelope::page("OK", data, meta)))
 }
 
@@ -109,7 +114,7 @@ async fn show(
         .await?;
     Ok(envelope(
         StatusCode::OK,
-        &Envelope::ok("OK", BookingView::from(&booking)),
+        &Envelope::ok("OK", BookingView::new(&booking, &state.tickets)),
     ))
 }
 
@@ -124,7 +129,10 @@ async fn cancel(
         .await?;
     let mut response = envelope(
         StatusCode::OK,
-        &Envelope::ok("Booking cancelled", BookingView::from(&booking)),
+        &Envelope::ok(
+            "Booking cancelled",
+            BookingView::new(&booking, &state.tickets),
+        ),
     );
     response
         .headers_mut()

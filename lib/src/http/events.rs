@@ -4,7 +4,7 @@ use super::{envelope, Admin, Endpoint, JsonBody, MaybeCaller, QueryMap};
 use crate::domain::event::EventFields;
 use crate::domain::ids::EventId;
 use crate::domain::{DomainError, EventPatch, EventQuery, FieldError, NewEvent};
-use crate::views::{Envelope, EventView};
+use crate::views::{AdmissionView, Envelope, EventView};
 use crate::{AppError, AppState};
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
@@ -20,6 +20,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::GET, "/api/v1/events/{id}", get(show)),
         Endpoint::new(Method::PUT, "/api/v1/events/{id}", put(update)),
         Endpoint::new(Method::DELETE, "/api/v1/events/{id}", delete(remove)),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/events/{id}/check-ins",
+            post(check_in),
+        ),
     ]
 }
 
@@ -142,4 +147,26 @@ async fn remove(
     let id = EventId::parse(&id, "id")?;
     state.events.delete(who, id).await?;
     Ok(envelope(StatusCode::OK, &Envelope::done("Event deleted")))
+}
+
+/// The body of a check-in: the scanned code.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckInBody {
+    code: String,
+}
+
+async fn check_in(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+    body: JsonBody<CheckInBody>,
+) -> Result<Response, AppError> {
+    let id = EventId::parse(&id, "id")?;
+    let code = body.parse(|body| Ok::<_, AppError>(body.code))?;
+    let admission = state.door.check_in(who, id, &code).await?;
+    Ok(envelope(
+        StatusCode::CREATED,
+        &Envelope::ok("Admitted", AdmissionView::from(&admission)),
+    ))
 }

@@ -10,6 +10,7 @@ use crate::cache::{keys, Cache, CacheError};
 use crate::domain::{Booking, Identity, NewBookingRequest};
 use crate::metric;
 use crate::service::{BookingReply, BookingService};
+use crate::ticket_codes::TicketSigner;
 use crate::views::{BookingView, Envelope};
 use crate::AppError;
 use serde::{Deserialize, Serialize};
@@ -34,14 +35,15 @@ enum IdempotencyRecord {
 }
 
 /// The 201 body of a booking: what the guard stores and every replay answers.
-fn created_body(booking: &Booking) -> String {
-    Envelope::ok("Booking created", BookingView::from(booking)).to_json()
+fn created_body(booking: &Booking, signer: &TicketSigner) -> String {
+    Envelope::ok("Booking created", BookingView::new(booking, signer)).to_json()
 }
 
 /// Books once per key, answering a repeat with the first answer.
 pub async fn book(
     cache: &dyn Cache,
     bookings: &BookingService,
+    signer: &TicketSigner,
     who: Identity,
     request: NewBookingRequest,
 ) -> Result<BookingReply, AppError> {
@@ -102,7 +104,9 @@ pub async fn book(
 
     // Bookings write inventory only: no cached read (catalog entries, listings) to drop.
     let result = bookings
-        .book(who, &request, &fingerprint, &created_body)
+        .book(who, &request, &fingerprint, &|booking| {
+            created_body(booking, signer)
+        })
         .await;
     if owns_cache_entry {
         match &result {

@@ -49,6 +49,9 @@ impl IntoResponse for AppError {
             Self::TicketLimitReached { remaining } => Some(ErrorData::TicketLimit {
                 remaining: *remaining,
             }),
+            Self::AlreadyCheckedIn { at } => Some(ErrorData::CheckedIn {
+                checked_in_at: crate::views::timestamp(*at),
+            }),
             _ => None,
         };
         let body = Envelope::error(

@@ -221,6 +221,7 @@ impl BookingService {
             created_at: now,
             cancelled_at: None,
             allocation: allocation.to_vec(),
+            checked_in: Default::default(),
         };
         let response_body = render(&booking);
         BookingAttempt {

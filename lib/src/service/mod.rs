@@ -4,8 +4,10 @@ pub mod auth;
 pub mod availability;
 pub mod bookings;
 pub mod catalog;
+pub mod door;
 pub mod events;
 
 pub use auth::{AuthService, Session};
 pub use bookings::{BookingReply, BookingService};
+pub use door::{Admission, DoorService};
 pub use events::{BookingTerms, EventService};

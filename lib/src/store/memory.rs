@@ -455,7 +455,7 @@ impl BookingStore for MemoryStore {
             .bookings
             .get_mut(&booking.id)
             .ok_or(StoreError::NotFound)?;
-        if stored.status != BookingStatus::Confirmed {
+        if stored.status != BookingStatus::Confirmed || !stored.checked_in.is_empty() {
             return Err(StoreError::NotCancellable);
         }
         let event = inner
@@ -485,6 +485,24 @@ impl BookingStore for MemoryStore {
         let cancelled = stored.clone();
         inner.move_in_index(&cancelled, BookingStatus::Confirmed);
         Ok(cancelled)
+    }
+
+    async fn check_in(
+        &self,
+        id: BookingId,
+        number: u8,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Booking> {
+        let mut inner = self.lock();
+        let booking = inner.bookings.get_mut(&id).ok_or(StoreError::NotFound)?;
+        if booking.status != BookingStatus::Confirmed {
+            return Err(StoreError::TicketNotValid);
+        }
+        if let Some(at) = booking.checked_in_at(number) {
+            return Err(StoreError::AlreadyCheckedIn { at });
+        }
+        booking.checked_in.insert(number.to_string(), now);
+        Ok(booking.clone())
     }
 }
 

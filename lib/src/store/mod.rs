@@ -40,6 +40,12 @@ pub enum StoreError {
     /// made on: they changed since they were read.
     #[error("event terms changed")]
     TermsChanged,
+    /// The ticket was admitted before, at this time.
+    #[error("ticket already checked in")]
+    AlreadyCheckedIn { at: DateTime<Utc> },
+    /// A ticket of a booking that is not confirmed.
+    #[error("ticket not valid")]
+    TicketNotValid,
     /// The booking would give its user more of the event's tickets than its limit.
     #[error("ticket limit reached")]
     TicketLimitReached { remaining: u32 },
@@ -251,6 +257,12 @@ pub trait BookingStore: Send + Sync {
     /// One atomic step: `confirmed → cancelled` and the tickets back to the shards they came from.
     /// `NotCancellable` if not confirmed any more or the event has started.
     async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking>;
+    /// Admits ticket `number` of booking `id` at `now`: one conditional write, so of many
+    /// scanners sending it at once one admits it and the others get `AlreadyCheckedIn` with the
+    /// first scan's time; `TicketNotValid` unless the booking is confirmed. A booking with an
+    /// admitted ticket can no longer be cancelled (`NotCancellable`).
+    async fn check_in(&self, id: BookingId, number: u8, now: DateTime<Utc>)
+        -> StoreResult<Booking>;
 }
 
 /// A login's refresh-token family as the store keeps it.

@@ -68,6 +68,8 @@ pub mod attr {
     /// On the catalog item (null: no limit) and, as a number (0: no limit), on each inventory
     /// shard, where bookings are conditioned on it.
     pub const MAX_TICKETS_PER_USER: &str = "maxTicketsPerUser";
+    /// On a booking: when each of its tickets was admitted (a map by ticket number).
+    pub const CHECKED_IN: &str = "checkedIn";
     /// On a user's ticket count for one event: their pending and confirmed tickets.
     pub const TICKETS: &str = "tickets";
     pub const STATUS: &str = "status";

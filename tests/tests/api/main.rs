@@ -7,6 +7,7 @@ mod bookings;
 mod bundle;
 mod cache_contract;
 mod common;
+mod door;
 mod emulator;
 mod events;
 mod faults;

@@ -48,6 +48,7 @@ fn attempt(
             created_at: now,
             cancelled_at: None,
             allocation: vec![],
+            checked_in: Default::default(),
         },
         fingerprint: format!("fp-{}-{quantity}", event.id),
         response_body: format!("{{\"booking\":\"{id}\"}}"),

@@ -378,14 +378,18 @@ impl BookingStore for DynamoStore {
             .update_expression(format!(
                 "SET #status = :cancelled, {CANCELLED_AT} = :now, #byStatus = :byStatus"
             ))
-            .condition_expression("#status = :confirmed")
+            .condition_expression(
+                "#status = :confirmed AND (attribute_not_exists(#checkedIn) OR size(#checkedIn) = :none)",
+            )
             .set_expression_attribute_names(names(&[
                 ("#status", attr::STATUS),
                 ("#byStatus", BOOKINGS_BY_USER_STATUS.partition_key),
+                ("#checkedIn", attr::CHECKED_IN),
             ]))
             .set_expression_attribute_values(values(vec![
                 (":cancelled", s(BookingStatus::Cancelled.as_str())),
                 (":confirmed", s(BookingStatus::Confirmed.as_str())),
+                (":none", n(0)),
                 (":now", s(now.to_rfc3339_opts(SecondsFormat::AutoSi, true))),
                 (
                     ":byStatus",
@@ -433,5 +437,45 @@ impl BookingStore for DynamoStore {
             // answer for the client.
             Err(err) => cancellation_reasons(err).and(Err(StoreError::NotCancellable)),
         }
+    }
+
+    async fn check_in(
+        &self,
+        id: BookingId,
+        number: u8,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Booking> {
+        let at = now.to_rfc3339_opts(SecondsFormat::AutoSi, true);
+        let request = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::booking(id))))
+            .update_expression("SET #checkedIn.#number = :at")
+            .condition_expression(
+                "attribute_exists(pk) AND #status = :confirmed AND attribute_not_exists(#checkedIn.#number)",
+            )
+            .set_expression_attribute_names(names(&[
+                ("#checkedIn", attr::CHECKED_IN),
+                ("#number", &number.to_string()),
+                ("#status", attr::STATUS),
+            ]))
+            .set_expression_attribute_values(values(vec![
+                (":at", s(at)),
+                (":confirmed", s(BookingStatus::Confirmed.as_str())),
+            ]))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let Some(old) = self.update_or_old(request).await? else {
+            return self.booking_by_id(id).await?.ok_or(StoreError::NotFound);
+        };
+        if old.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        let booking: Booking = decode(old)?;
+        if let Some(at) = booking.checked_in_at(number) {
+            return Err(StoreError::AlreadyCheckedIn { at });
+        }
+        Err(StoreError::TicketNotValid)
     }
 }

@@ -198,6 +198,7 @@ mod tests {
             created_at: now,
             cancelled_at: Some(now),
             allocation: vec![],
+            checked_in: Default::default(),
         };
         let item = encode(&booking).unwrap();
         assert!(item.contains_key(attr::STATUS) && item.contains_key(attr::CANCELLED_AT));

@@ -1,0 +1,185 @@
+//! The contract's "Tickets and the door": signed codes on confirmed bookings, each ticket
+//! admitted exactly once, on both backends.
+
+use serde_json::{json, Value};
+use std::sync::Arc;
+use ticketing::domain::Role;
+use ticketing_tests::{on_both_backends, Backend, Reply, TestApp};
+use uuid::Uuid;
+
+async fn scan(app: &TestApp, admin: &str, event: &str, code: &str) -> Reply {
+    app.call(
+        "POST",
+        &format!("/api/v1/events/{event}/check-ins"),
+        Some(admin),
+        Some(json!({ "code": code })),
+    )
+    .await
+}
+
+/// Books `quantity` tickets of `event` for `user`; the 201's booking.
+async fn booked(app: &TestApp, user: &str, event: &str, quantity: i64) -> Value {
+    let reply = app
+        .book(user, &Uuid::new_v4().to_string(), event, quantity)
+        .await;
+    reply.expect(201, "");
+    reply.body["data"].clone()
+}
+
+fn codes_of(booking: &Value) -> Vec<String> {
+    booking["tickets"]
+        .as_array()
+        .expect("a confirmed booking carries its tickets")
+        .iter()
+        .map(|t| t["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Codes name their ticket and are admitted once — also by 20 scanners at once — and every bad
+/// case gets its own answer: altered, truncated and forged codes, another event's ticket, a
+/// cancelled booking's, an unknown event; a booking with an admitted ticket can't be cancelled.
+async fn each_ticket_is_admitted_exactly_once(backend: Backend) {
+    let app = Arc::new(TestApp::new(backend).await);
+    let admin = app.admin_token().await;
+    let (user, _) = app.quick_user(Role::User).await;
+    let event = app
+        .create_event(&admin, json!({ "totalTickets": 100 }))
+        .await;
+    let other_event = app.create_event(&admin, json!({})).await;
+    let booking = booked(&app, &user, &event, 3).await;
+    let tickets = booking["tickets"].as_array().unwrap().clone();
+    assert_eq!(tickets.len(), 3);
+    for (ticket, number) in tickets
+        .iter()
+        .zip(booking["ticketNumbers"].as_array().unwrap())
+    {
+        assert_eq!(&ticket["number"], number);
+        assert_eq!(ticket["checkedInAt"], Value::Null);
+        let code = ticket["code"].as_str().unwrap();
+        assert!(
+            code.len() <= 200
+                && code
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+    }
+    let codes = codes_of(&booking);
+    assert_eq!(
+        codes.iter().collect::<std::collections::HashSet<_>>().len(),
+        3
+    );
+
+    // The first scan admits, naming the ticket and its holder; the next says when.
+    let first = scan(&app, &admin, &event, &codes[0]).await;
+    first.expect(201, "");
+    assert_eq!(first.body["data"]["ticketNumber"], tickets[0]["number"]);
+    assert_eq!(first.body["data"]["bookingId"], booking["id"]);
+    assert_eq!(first.body["data"]["holderName"], "Quick User");
+    let at = first.body["data"]["checkedInAt"].clone();
+    assert!(at.is_string());
+    let again = scan(&app, &admin, &event, &codes[0]).await;
+    again.expect(409, "ALREADY_CHECKED_IN");
+    assert_eq!(again.body["data"]["checkedInAt"], at);
+    // The booking shows it.
+    let id = booking["id"].as_str().unwrap();
+    let shown = app
+        .call("GET", &format!("/api/v1/bookings/{id}"), Some(&user), None)
+        .await;
+    assert_eq!(shown.body["data"]["tickets"][0]["checkedInAt"], at);
+    assert_eq!(shown.body["data"]["tickets"][1]["checkedInAt"], Value::Null);
+
+    // Twenty scanners on one code at once: one admission.
+    let scans = (0..20).map(|_| {
+        let (app, admin, event, code) =
+            (app.clone(), admin.clone(), event.clone(), codes[1].clone());
+        async move { scan(&app, &admin, &event, &code).await }
+    });
+    let replies = futures::future::join_all(scans).await;
+    let admitted: Vec<&Reply> = replies.iter().filter(|r| r.status == 201).collect();
+    assert_eq!(
+        admitted.len(),
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.raw).collect::<Vec<_>>()
+    );
+    let when = &admitted[0].body["data"]["checkedInAt"];
+    for refused in replies.iter().filter(|r| r.status != 201) {
+        refused.expect(409, "ALREADY_CHECKED_IN");
+        assert_eq!(&refused.body["data"]["checkedInAt"], when);
+    }
+
+    // Codes the server did not issue.
+    let code = &codes[2];
+    let mut flipped = code.clone().into_bytes();
+    flipped[10] = if flipped[10] == b'A' { b'B' } else { b'A' };
+    let forged = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7u8; 98])
+    };
+    for bad in [
+        String::from_utf8(flipped).unwrap(),
+        code[..code.len() - 2].to_owned(),
+        forged,
+        "garbage".to_owned(),
+        String::new(),
+        "x".repeat(300),
+    ] {
+        scan(&app, &admin, &event, &bad)
+            .await
+            .expect(400, "INVALID_TICKET");
+    }
+    // A genuine ticket at another event's door; an unknown event; not an admin.
+    scan(&app, &admin, &other_event, code)
+        .await
+        .expect(409, "WRONG_EVENT");
+    let nowhere = ticketing::ids::EventId::new().to_string();
+    scan(&app, &admin, &nowhere, code)
+        .await
+        .expect(404, "NOT_FOUND");
+    scan(&app, &user, &event, code)
+        .await
+        .expect(403, "FORBIDDEN");
+    let missing = app
+        .call(
+            "POST",
+            &format!("/api/v1/events/{event}/check-ins"),
+            Some(&admin),
+            Some(json!({})),
+        )
+        .await;
+    missing.expect(400, "VALIDATION_ERROR");
+    // Still admits: nothing above touched ticket 3.
+    scan(&app, &admin, &event, code).await.expect(201, "");
+
+    // A booking with an admitted ticket can't be cancelled.
+    let cancel = |id: String| {
+        let (app, user) = (app.clone(), user.clone());
+        async move {
+            app.call(
+                "PATCH",
+                &format!("/api/v1/bookings/{id}/cancel"),
+                Some(&user),
+                None,
+            )
+            .await
+        }
+    };
+    cancel(id.to_owned())
+        .await
+        .expect(409, "BOOKING_NOT_CANCELLABLE");
+    // A cancelled booking's tickets are not valid.
+    let later = booked(&app, &user, &event, 1).await;
+    let later_code = codes_of(&later).remove(0);
+    let cancelled = cancel(later["id"].as_str().unwrap().to_owned()).await;
+    cancelled.expect(200, "");
+    assert_eq!(
+        cancelled.body["data"].get("tickets"),
+        None,
+        "only confirmed bookings carry tickets"
+    );
+    scan(&app, &admin, &event, &later_code)
+        .await
+        .expect(409, "TICKET_NOT_VALID");
+}
+
+on_both_backends!(each_ticket_is_admitted_exactly_once);
