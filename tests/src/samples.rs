@@ -6,7 +6,9 @@
 use chrono::{Duration, Utc};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use ticketing::domain::{Booking, BookingStatus, Email, EventStatus, NewUser, Role, User};
+use ticketing::domain::{
+    Booking, BookingStatus, Email, EventStatus, NewUser, Role, TicketRef, User,
+};
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{BookingAttempt, Store};
 use ticketing::tokens::TokenService;
@@ -16,6 +18,8 @@ use ticketing::AppState;
 pub const EVENT_ID: &str = "01JD5Z8Q4T3X9V6B2N7M1K0C8E";
 pub const OTHER_EVENT_ID: &str = "01JD5Z8Q4T3X9V6B2N7M1K0C9F";
 pub const BOOKING_ID: &str = "01JD5Z9R7W2Y4H8F3G6P1Q0S5T";
+/// A booking of the other event, whose first ticket the check-in sample scans.
+pub const SCANNED_BOOKING_ID: &str = "01JD5Z9R7W2Y4H8F3G6P1Q0S6V";
 
 /// Each sample in the order a session would send them, with the status it must get once the
 /// placeholders are replaced by real tokens.
@@ -31,6 +35,7 @@ pub const SAMPLES: &[(&str, u16)] = &[
     ("events-create", 201),
     ("events-show", 200),
     ("events-update", 200),
+    ("events-check-in", 201),
     ("bookings-create", 201),
     ("bookings-list", 200),
     ("bookings-show", 200),
@@ -63,6 +68,7 @@ pub struct SampleSession {
     user_token: String,
     admin_token: String,
     refresh_token: String,
+    ticket_code: String,
 }
 
 /// Seeds what the samples point at — two published events, their owner with one confirmed
@@ -111,20 +117,36 @@ pub async fn seed(state: &AppState) -> SampleSession {
         allocation: vec![],
         checked_in: Default::default(),
     };
-    let attempt = BookingAttempt {
-        booking,
-        fingerprint: "seed".into(),
-        response_body: "{}".into(),
-        now,
-        guard_expires_at: now + Duration::hours(24),
-        max_tickets_per_user: None,
+    let scanned_id: BookingId = SCANNED_BOOKING_ID.parse().expect("sample id");
+    let scanned = Booking {
+        id: scanned_id,
+        event_id: other.id,
+        ticket_numbers: Booking::ticket_numbers(scanned_id, 1),
+        idempotency_key: "seed-scanned".into(),
+        ..booking.clone()
     };
-    store.book(&attempt).await.expect("seed booking");
+    for booking in [booking, scanned] {
+        let attempt = BookingAttempt {
+            booking,
+            fingerprint: "seed".into(),
+            response_body: "{}".into(),
+            now,
+            guard_expires_at: now + Duration::hours(24),
+            max_tickets_per_user: None,
+        };
+        store.book(&attempt).await.expect("seed booking");
+    }
+    let ticket_code = state.tickets.code(&TicketRef {
+        event: other.id,
+        booking: scanned_id,
+        number: 1,
+    });
     let tokens = TokenService::new(&state.config.jwt);
     SampleSession {
         user_token: owned.access_token,
         admin_token: tokens.issue_access(&admin).expect("token"),
         refresh_token: owned.refresh_token,
+        ticket_code,
     }
 }
 
@@ -142,8 +164,15 @@ impl SampleSession {
             payload["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
         }
         if let Some(body) = payload["body"].as_str() {
-            if body.contains("PLACEHOLDER_REFRESH_TOKEN") {
-                let body = body.replace("PLACEHOLDER_REFRESH_TOKEN", &self.refresh_token);
+            let placeholders = [
+                ("PLACEHOLDER_REFRESH_TOKEN", &self.refresh_token),
+                ("PLACEHOLDER_TICKET_CODE", &self.ticket_code),
+            ];
+            if let Some((placeholder, value)) = placeholders
+                .into_iter()
+                .find(|(placeholder, _)| body.contains(placeholder))
+            {
+                let body = body.replace(placeholder, value);
                 payload["headers"]["content-length"] = Value::String(body.len().to_string());
                 payload["body"] = Value::String(body);
             }

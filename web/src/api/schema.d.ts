@@ -150,6 +150,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{id}/check-ins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Admit the ticket a scanned code names, exactly once */
+        post: operations["checkIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/bookings": {
         parameters: {
             query?: never;
@@ -215,10 +234,10 @@ export interface components {
             success: false;
             message: string;
             /** @enum {string} */
-            code: "VALIDATION_ERROR" | "IDEMPOTENCY_KEY_MISSING" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_TAKEN" | "INSUFFICIENT_TICKETS" | "EVENT_NOT_BOOKABLE" | "BOOKING_NOT_CANCELLABLE" | "EVENT_HAS_ACTIVE_BOOKINGS" | "INVALID_STATUS_CHANGE" | "IDEMPOTENCY_KEY_IN_USE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "IDEMPOTENCY_KEY_REUSED" | "TICKET_LIMIT_REACHED" | "RATE_LIMITED" | "ACCOUNT_LOCKED" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_ERROR" | "IDEMPOTENCY_KEY_MISSING" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_TAKEN" | "INSUFFICIENT_TICKETS" | "EVENT_NOT_BOOKABLE" | "BOOKING_NOT_CANCELLABLE" | "EVENT_HAS_ACTIVE_BOOKINGS" | "INVALID_STATUS_CHANGE" | "IDEMPOTENCY_KEY_IN_USE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "IDEMPOTENCY_KEY_REUSED" | "TICKET_LIMIT_REACHED" | "RATE_LIMITED" | "ACCOUNT_LOCKED" | "INVALID_TICKET" | "WRONG_EVENT" | "TICKET_NOT_VALID" | "ALREADY_CHECKED_IN" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             errors?: components["schemas"]["FieldError"][];
             requestId?: string;
-            /** @description TICKET_LIMIT_REACHED: { remaining } (tickets of the event still open to the caller) */
+            /** @description TICKET_LIMIT_REACHED: { remaining } (tickets of the event still open to the caller); ALREADY_CHECKED_IN: { checkedInAt } (the first scan) */
             data?: unknown;
         };
         Meta: {
@@ -280,6 +299,25 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             cancelledAt?: string;
+            /** @description Only on confirmed bookings */
+            tickets?: components["schemas"]["Ticket"][];
+        };
+        Ticket: {
+            number: string;
+            /** @description Signed; what the ticket's QR code carries */
+            code: string;
+            /** Format: date-time */
+            checkedInAt: string | null;
+        };
+        CheckIn: {
+            code: string;
+        };
+        Admission: {
+            ticketNumber: string;
+            bookingId: string;
+            holderName: string;
+            /** Format: date-time */
+            checkedInAt: string;
         };
         Ok: {
             /** @constant */
@@ -661,6 +699,43 @@ export interface operations {
             403: components["responses"]["Error"];
             404: components["responses"]["Error"];
             409: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    checkIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckIn"];
+            };
+        };
+        responses: {
+            /** @description Admitted */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ok"] & {
+                        data?: components["schemas"]["Admission"];
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
             429: components["responses"]["Error"];
             503: components["responses"]["Error"];
         };
