@@ -226,6 +226,67 @@ impl<'a> BookingView<'a> {
     }
 }
 
+/// An event's figures (`GET /events/:id/stats`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsView {
+    tickets_sold: u32,
+    tickets_held: u32,
+    tickets_checked_in: u32,
+    bookings: BookingCountsView,
+    #[serde(serialize_with = "money")]
+    gross_revenue: Cents,
+    #[serde(serialize_with = "money")]
+    refunded: Cents,
+    #[serde(serialize_with = "money")]
+    net_revenue: Cents,
+    sales_by_day: Vec<DaySalesView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BookingCountsView {
+    confirmed: u32,
+    pending: u32,
+    cancelled: u32,
+    expired: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DaySalesView {
+    day: String,
+    tickets: u32,
+    #[serde(serialize_with = "money")]
+    revenue: Cents,
+}
+
+impl From<&crate::domain::stats::EventStats> for StatsView {
+    fn from(stats: &crate::domain::stats::EventStats) -> Self {
+        Self {
+            tickets_sold: stats.tickets_sold,
+            tickets_held: stats.tickets_held,
+            tickets_checked_in: stats.tickets_checked_in,
+            bookings: BookingCountsView {
+                confirmed: stats.confirmed_bookings,
+                pending: stats.pending_bookings,
+                cancelled: stats.cancelled_bookings,
+                expired: stats.expired_bookings,
+            },
+            gross_revenue: stats.gross_revenue,
+            refunded: stats.refunded,
+            net_revenue: stats.net_revenue(),
+            sales_by_day: stats
+                .sales_by_day
+                .iter()
+                .map(|sale| DaySalesView {
+                    day: sale.day.format("%Y-%m-%d").to_string(),
+                    tickets: sale.tickets,
+                    revenue: sale.revenue,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A ticket let in at the door.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

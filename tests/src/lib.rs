@@ -15,6 +15,7 @@ use std::sync::Arc;
 use ticketing::cache::{Cache, MemoryCache, RedisCache};
 use ticketing::config::Config;
 use ticketing::domain::lockout::LoginFailures;
+use ticketing::domain::stats::{DaySales, ShardFigures};
 use ticketing::domain::{
     Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, SortOrder,
     StatusFilter, User,
@@ -636,6 +637,13 @@ impl BookingStore for ContendedStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Booking> {
         self.inner.check_in(id, number, now).await
+    }
+    async fn event_figures(
+        &self,
+        id: EventId,
+        shards: u16,
+    ) -> StoreResult<(Vec<ShardFigures>, Vec<DaySales>)> {
+        self.inner.event_figures(id, shards).await
     }
 }
 

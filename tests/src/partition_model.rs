@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use ticketing::domain::lockout::LoginFailures;
+use ticketing::domain::stats::{DaySales, ShardFigures};
 use ticketing::domain::{
     Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, SortOrder,
     StatusFilter, User,
@@ -408,6 +409,13 @@ impl BookingStore for PartitionModelStore {
         now: DateTime<Utc>,
     ) -> StoreResult<Booking> {
         self.inner.check_in(id, number, now).await
+    }
+    async fn event_figures(
+        &self,
+        id: EventId,
+        shards: u16,
+    ) -> StoreResult<(Vec<ShardFigures>, Vec<DaySales>)> {
+        self.inner.event_figures(id, shards).await
     }
 }
 

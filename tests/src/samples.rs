@@ -36,6 +36,7 @@ pub const SAMPLES: &[(&str, u16)] = &[
     ("events-show", 200),
     ("events-update", 200),
     ("events-check-in", 201),
+    ("events-stats", 200),
     ("bookings-create", 201),
     ("bookings-list", 200),
     ("bookings-show", 200),

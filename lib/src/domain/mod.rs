@@ -8,6 +8,7 @@ pub mod listing;
 pub mod lockout;
 pub mod page;
 pub mod search;
+pub mod stats;
 pub mod text;
 pub mod user;
 

@@ -4,7 +4,7 @@ use super::{envelope, Admin, Endpoint, JsonBody, MaybeCaller, QueryMap};
 use crate::domain::event::EventFields;
 use crate::domain::ids::EventId;
 use crate::domain::{DomainError, EventPatch, EventQuery, FieldError, NewEvent};
-use crate::views::{AdmissionView, Envelope, EventView};
+use crate::views::{AdmissionView, Envelope, EventView, StatsView};
 use crate::{AppError, AppState};
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
@@ -25,6 +25,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/api/v1/events/{id}/check-ins",
             post(check_in),
         ),
+        Endpoint::new(Method::GET, "/api/v1/events/{id}/stats", get(stats)),
     ]
 }
 
@@ -168,5 +169,18 @@ async fn check_in(
     Ok(envelope(
         StatusCode::CREATED,
         &Envelope::ok("Admitted", AdmissionView::from(&admission)),
+    ))
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = EventId::parse(&id, "id")?;
+    let stats = state.events.stats(who, id).await?;
+    Ok(envelope(
+        StatusCode::OK,
+        &Envelope::ok("OK", StatsView::from(&stats)),
     ))
 }

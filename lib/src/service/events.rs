@@ -2,6 +2,7 @@ use super::availability::Availability;
 use super::catalog::{CatalogProjection, ListingCost};
 use crate::cache::{keys, Cache};
 use crate::domain::ids::EventId;
+use crate::domain::stats::EventStats;
 use crate::domain::{
     Event, EventPatch, EventQuery, EventStatus, Identity, NewEvent, PageMeta, ShardRule,
     StatusFilter,
@@ -228,6 +229,13 @@ impl EventService {
             })
             .collect();
         Ok(((page, meta), cost))
+    }
+
+    /// The event's figures for its organiser: the K shards' counters and sales by day, summed.
+    pub async fn stats(&self, who: Identity, id: EventId) -> Result<EventStats, AppError> {
+        let event = self.get(Some(who), id).await?;
+        let (shards, days) = self.store.event_figures(id, event.inventory_shards).await?;
+        Ok(EventStats::sum(event.total_tickets, &shards, days))
     }
 
     pub async fn create(&self, new_event: NewEvent) -> Result<Event, AppError> {

@@ -4,6 +4,7 @@
 use super::*;
 use crate::domain::inventory::split;
 use crate::domain::lockout::LoginFailures;
+use crate::domain::stats::{DaySales, ShardFigures};
 use crate::domain::{BookingStatus, ShardCounts};
 use std::sync::Mutex;
 
@@ -26,6 +27,11 @@ struct Inner {
     user_tickets: HashMap<(UserId, EventId), u32>,
     /// Login failures per address, with their version.
     login_failures: HashMap<String, (LoginFailures, u64)>,
+    /// Per (event, shard): cancelled bookings, admitted tickets, gross cents — as the shards'
+    /// figures on DynamoDB.
+    figures: HashMap<(EventId, u16), (u32, u32, i64)>,
+    /// Per (event, shard, day): tickets and revenue cents confirmed that day.
+    day_sales: HashMap<(EventId, u16, chrono::NaiveDate), (u32, i64)>,
 }
 
 struct MemorySession {
@@ -380,6 +386,12 @@ impl BookingStore for MemoryStore {
             inventory.shards[usize::from(take.shard)].available -= take.quantity;
         }
         inventory.shards[usize::from(takes[0].shard)].confirmed += 1;
+        let first = (booking.event_id, takes[0].shard);
+        inner.figures.entry(first).or_default().2 += booking.total_price.0;
+        let day = (first.0, first.1, booking.created_at.date_naive());
+        let sales = inner.day_sales.entry(day).or_default();
+        sales.0 += booking.quantity;
+        sales.1 += booking.total_price.0;
         inner.bookings.insert(booking.id, booking.clone());
         inner
             .bookings_by_user
@@ -474,6 +486,11 @@ impl BookingStore for MemoryStore {
             inventory.shards[usize::from(take.shard)].available += take.quantity;
         }
         inventory.shards[usize::from(takes[0].shard)].confirmed -= 1;
+        inner
+            .figures
+            .entry((stored.event_id, takes[0].shard))
+            .or_default()
+            .0 += 1;
         stored.status = BookingStatus::Cancelled;
         stored.cancelled_at = Some(now);
         if let Some(held) = inner
@@ -502,7 +519,47 @@ impl BookingStore for MemoryStore {
             return Err(StoreError::AlreadyCheckedIn { at });
         }
         booking.checked_in.insert(number.to_string(), now);
-        Ok(booking.clone())
+        let admitted = booking.clone();
+        let first = (admitted.event_id, admitted.takes()[0].shard);
+        inner.figures.entry(first).or_default().1 += 1;
+        Ok(admitted)
+    }
+
+    async fn event_figures(
+        &self,
+        id: EventId,
+        _shards: u16,
+    ) -> StoreResult<(Vec<ShardFigures>, Vec<DaySales>)> {
+        let inner = self.lock();
+        let inventory = inner
+            .inventory
+            .get(&id)
+            .ok_or_else(|| StoreError::Corrupt(format!("no inventory for event {id}").into()))?;
+        let figures = (0u16..)
+            .zip(&inventory.shards)
+            .map(|(k, shard)| {
+                let (cancelled, checked_in, gross) =
+                    inner.figures.get(&(id, k)).copied().unwrap_or_default();
+                ShardFigures {
+                    available: shard.available,
+                    confirmed: shard.confirmed,
+                    cancelled,
+                    checked_in,
+                    gross: crate::money::Cents(gross),
+                }
+            })
+            .collect();
+        let sales = inner
+            .day_sales
+            .iter()
+            .filter(|((event, _, _), _)| *event == id)
+            .map(|((_, _, day), (tickets, revenue))| DaySales {
+                day: *day,
+                tickets: *tickets,
+                revenue: crate::money::Cents(*revenue),
+            })
+            .collect();
+        Ok((figures, sales))
     }
 }
 

@@ -8,6 +8,7 @@ pub mod table;
 use crate::cause::Cause;
 use crate::domain::ids::{BookingId, EventId, UserId};
 use crate::domain::lockout::LoginFailures;
+use crate::domain::stats::{DaySales, ShardFigures};
 use crate::domain::{
     Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, SortOrder,
     StatusFilter, User,
@@ -263,6 +264,13 @@ pub trait BookingStore: Send + Sync {
     /// admitted ticket can no longer be cancelled (`NotCancellable`).
     async fn check_in(&self, id: BookingId, number: u8, now: DateTime<Utc>)
         -> StoreResult<Booking>;
+    /// What each of the event's `shards` holds towards its figures, and the shards' sales by
+    /// day: K consistent item reads and K queries, whatever the number of bookings.
+    async fn event_figures(
+        &self,
+        id: EventId,
+        shards: u16,
+    ) -> StoreResult<(Vec<ShardFigures>, Vec<DaySales>)>;
 }
 
 /// A login's refresh-token family as the store keeps it.

@@ -68,6 +68,14 @@ pub mod attr {
     /// On the catalog item (null: no limit) and, as a number (0: no limit), on each inventory
     /// shard, where bookings are conditioned on it.
     pub const MAX_TICKETS_PER_USER: &str = "maxTicketsPerUser";
+    /// On an inventory shard, towards the event's figures (bookings whose first take is from
+    /// the shard): cancelled bookings, admitted tickets, Σ totalPrice ever confirmed (cents).
+    pub const CANCELLED_BOOKINGS: &str = "cancelledBookings";
+    pub const CHECKED_IN_TICKETS: &str = "checkedInTickets";
+    pub const GROSS_CENTS: &str = "grossCents";
+    /// On a day's sales of one shard: tickets and revenue (cents) confirmed that day.
+    pub const SOLD_TICKETS: &str = "soldTickets";
+    pub const REVENUE_CENTS: &str = "revenueCents";
     /// On a booking: when each of its tickets was admitted (a map by ticket number).
     pub const CHECKED_IN: &str = "checkedIn";
     /// On a user's ticket count for one event: their pending and confirmed tickets.
@@ -158,6 +166,11 @@ pub mod keys {
     }
     pub fn idempotency_guard(user: UserId, key: &str) -> (String, String) {
         (format!("IDEMPOTENCY#{user}#{key}"), "IDEMPOTENCY".into())
+    }
+    /// One shard's sales of one day (`YYYY-MM-DD`, UTC): a partition per shard, so a hot event's
+    /// bookings spread over K of them like their tickets; a day is one item of it.
+    pub fn shard_sales(event: EventId, shard: u16) -> String {
+        format!("SALES#{event}#{shard}")
     }
     /// One e-mail address's recent login failures and lock (whether an account holds it or not).
     pub fn login_failures(address: &str) -> (String, String) {

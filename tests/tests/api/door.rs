@@ -1,5 +1,5 @@
 //! The contract's "Tickets and the door": signed codes on confirmed bookings, each ticket
-//! admitted exactly once, on both backends.
+//! admitted exactly once, and the event's figures, on both backends.
 
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -182,4 +182,133 @@ async fn each_ticket_is_admitted_exactly_once(backend: Backend) {
         .expect(409, "TICKET_NOT_VALID");
 }
 
-on_both_backends!(each_ticket_is_admitted_exactly_once);
+/// An event's figures are exact right after a mixed sequence — a concurrent sale on a K = 8
+/// event, cancels, admissions — and read from the shards (K items and K day partitions), not
+/// from the bookings.
+async fn stats_are_exact_after_a_mixed_sequence(backend: Backend) {
+    let config = ticketing::config::Config {
+        shard_rule: ticketing::domain::ShardRule {
+            tickets_per_shard: 100,
+            max_shards: 8,
+        },
+        ..ticketing::config::Config::for_tests()
+    };
+    let app = Arc::new(TestApp::with_config(backend, config).await);
+    let admin = app.admin_token().await;
+    let event = app
+        .create_event(&admin, json!({ "totalTickets": 800, "price": 12.5 }))
+        .await;
+    let (user, _) = app.quick_user(Role::User).await;
+    let stats = |app: Arc<TestApp>, admin: String, event: String| async move {
+        let reply = app
+            .call(
+                "GET",
+                &format!("/api/v1/events/{event}/stats"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        reply.expect(200, "");
+        reply.body["data"].clone()
+    };
+    let fresh = stats(app.clone(), admin.clone(), event.clone()).await;
+    assert_eq!(fresh["ticketsSold"], 0);
+    assert_eq!(fresh["salesByDay"], json!([]));
+    assert_eq!(fresh["grossRevenue"].as_f64(), Some(0.0));
+
+    // Forty buyers at once, 1 to 4 tickets each.
+    let buyers = (0..40).map(|i| {
+        let app = app.clone();
+        let event = event.clone();
+        async move {
+            let (token, _) = app.quick_user(Role::User).await;
+            let reply = app
+                .book_carefully(&token, &Uuid::new_v4().to_string(), &event, 1 + i % 4)
+                .await;
+            reply.expect(201, "");
+            (token, reply.body["data"].clone())
+        }
+    });
+    let sold: Vec<(String, Value)> = futures::future::join_all(buyers).await;
+    let quantity = |b: &Value| b["quantity"].as_i64().unwrap();
+    let all_tickets: i64 = sold.iter().map(|(_, b)| quantity(b)).sum();
+    // Five cancelled; three tickets admitted (two of one booking).
+    let mut cancelled_tickets = 0;
+    for (token, booking) in sold.iter().take(5) {
+        let id = booking["id"].as_str().unwrap();
+        app.call(
+            "PATCH",
+            &format!("/api/v1/bookings/{id}/cancel"),
+            Some(token),
+            None,
+        )
+        .await
+        .expect(200, "");
+        cancelled_tickets += quantity(booking);
+    }
+    let admitted: Vec<String> = sold
+        .iter()
+        .skip(5)
+        .filter(|(_, b)| quantity(b) >= 2)
+        .take(2)
+        .flat_map(|(_, b)| codes_of(b).into_iter().take(2))
+        .take(3)
+        .collect();
+    for code in &admitted {
+        scan(&app, &admin, &event, code).await.expect(201, "");
+    }
+    // One more booking by a known user, then the figures.
+    booked(&app, &user, &event, 2).await;
+    let all_tickets = all_tickets + 2;
+    let figures = stats(app.clone(), admin.clone(), event.clone()).await;
+    let gross = all_tickets as f64 * 12.5;
+    assert_eq!(figures["ticketsSold"], all_tickets - cancelled_tickets);
+    assert_eq!(figures["ticketsHeld"], 0);
+    assert_eq!(figures["ticketsCheckedIn"], 3);
+    assert_eq!(
+        figures["bookings"],
+        json!({ "confirmed": 36, "pending": 0, "cancelled": 5, "expired": 0 })
+    );
+    // Revenue keeps what was cancelled (nothing was refunded: payments are off).
+    assert_eq!(figures["grossRevenue"].as_f64(), Some(gross));
+    assert_eq!(figures["refunded"].as_f64(), Some(0.0));
+    assert_eq!(figures["netRevenue"].as_f64(), Some(gross));
+    let today = chrono::Utc::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+    let days = figures["salesByDay"].as_array().unwrap();
+    assert_eq!(days.len(), 1, "{days:?}");
+    assert_eq!(days[0]["day"], today);
+    assert_eq!(days[0]["tickets"], all_tickets);
+    assert_eq!(days[0]["revenue"].as_f64(), Some(gross));
+    // The event's own counter agrees.
+    assert_eq!(
+        app.event(&event).await["availableTickets"],
+        800 - (all_tickets - cancelled_tickets)
+    );
+    // Admins only; an unknown event is 404.
+    let (token, _) = &sold[0];
+    app.call(
+        "GET",
+        &format!("/api/v1/events/{event}/stats"),
+        Some(token),
+        None,
+    )
+    .await
+    .expect(403, "FORBIDDEN");
+    let nowhere = ticketing::ids::EventId::new();
+    app.call(
+        "GET",
+        &format!("/api/v1/events/{nowhere}/stats"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .expect(404, "NOT_FOUND");
+}
+
+on_both_backends!(
+    each_ticket_is_admitted_exactly_once,
+    stats_are_exact_after_a_mixed_sequence,
+);

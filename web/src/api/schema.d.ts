@@ -169,6 +169,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /** The event's figures, exact right after every write */
+        get: operations["eventStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/bookings": {
         parameters: {
             query?: never;
@@ -308,6 +327,26 @@ export interface components {
             code: string;
             /** Format: date-time */
             checkedInAt: string | null;
+        };
+        Stats: {
+            ticketsSold: number;
+            ticketsHeld: number;
+            ticketsCheckedIn: number;
+            bookings: {
+                confirmed: number;
+                pending: number;
+                cancelled: number;
+                expired: number;
+            };
+            grossRevenue: number;
+            refunded: number;
+            netRevenue: number;
+            salesByDay: {
+                /** Format: date */
+                day: string;
+                tickets: number;
+                revenue: number;
+            }[];
         };
         CheckIn: {
             code: string;
@@ -736,6 +775,36 @@ export interface operations {
             409: components["responses"]["Error"];
             413: components["responses"]["Error"];
             415: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    eventStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The figures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ok"] & {
+                        data?: components["schemas"]["Stats"];
+                    };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
             429: components["responses"]["Error"];
             503: components["responses"]["Error"];
         };

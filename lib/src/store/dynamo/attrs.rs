@@ -188,6 +188,31 @@ impl DynamoStore {
         }
     }
 
+    /// Every item of one partition of the table itself (read consistently), page by page.
+    pub(super) async fn partition(&self, pk: String) -> StoreResult<Vec<Item>> {
+        let client = self.client().await;
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PARTITION_KEY)
+                .expression_attribute_values(":pk", s(&pk))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            out.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => return Ok(out),
+            }
+        }
+    }
+
     /// The first `count` items of one index partition, newest first (page by page, each asking
     /// only for what is still missing).
     pub(super) async fn query_newest(

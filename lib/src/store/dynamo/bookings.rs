@@ -4,35 +4,69 @@ use super::*;
 
 impl DynamoStore {
     /// One take's counter change on its shard: tickets out (a booking) or back (a cancel);
-    /// the first take of a booking also counts it, so Σ confirmed is the event's bookings.
+    /// the first take of a booking also counts it, so Σ confirmed is the event's bookings, and
+    /// adds `figures` (the event's figures this booking or cancel moves) there.
     pub(super) fn shard_counter(
         &self,
         event: EventId,
         take: ShardTake,
         first: bool,
         taking: Taking,
+        figures: &[(&'static str, i64)],
     ) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
         let (tickets, count) = match taking {
             Taking::Out => ('-', '+'),
             Taking::Back => ('+', '-'),
         };
-        let counted = if first {
+        let mut counted = if first {
             format!(", {CONFIRMED_BOOKINGS} = {CONFIRMED_BOOKINGS} {count} :one")
         } else {
             String::new()
         };
-        let update = Update::builder()
+        let figures = if first { figures } else { &[] };
+        if !figures.is_empty() {
+            let adds: Vec<String> = figures
+                .iter()
+                .map(|(name, _)| format!("{name} :{name}"))
+                .collect();
+            counted.push_str(&format!(" ADD {}", adds.join(", ")));
+        }
+        let mut update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::inventory_shard(event, take.shard))))
             .update_expression(format!(
                 "SET {AVAILABLE_TICKETS} = {AVAILABLE_TICKETS} {tickets} :q{counted}"
             ))
             .expression_attribute_values(":q", n(take.quantity));
+        for (name, value) in figures {
+            update = update.expression_attribute_values(format!(":{name}"), n(value));
+        }
         if first {
             update.expression_attribute_values(":one", n(1))
         } else {
             update
         }
+    }
+
+    /// A booking's tickets and revenue added to its first shard's sales of its day.
+    pub(super) fn day_sales(&self, booking: &Booking) -> StoreResult<TransactWriteItem> {
+        let shard = booking.takes()[0].shard;
+        let day = booking
+            .created_at
+            .date_naive()
+            .format("%Y-%m-%d")
+            .to_string();
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key((keys::shard_sales(booking.event_id, shard), day))))
+            .update_expression("ADD #tickets :tickets, #revenue :revenue")
+            .expression_attribute_names("#tickets", attr::SOLD_TICKETS)
+            .expression_attribute_names("#revenue", attr::REVENUE_CENTS)
+            .expression_attribute_values(":tickets", n(booking.quantity))
+            .expression_attribute_values(":revenue", n(booking.total_price.0))
+            .build()
+            .map_err(request_error)?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// Which contract error a failed event condition means, judged from the old item.
@@ -225,7 +259,13 @@ impl BookingStore for DynamoStore {
             .transact_items(self.put(booking_item, "attribute_not_exists(pk)")?);
         for (i, take) in booking.takes().into_iter().enumerate() {
             let shard = self
-                .shard_counter(booking.event_id, take, i == 0, Taking::Out)
+                .shard_counter(
+                    booking.event_id,
+                    take,
+                    i == 0,
+                    Taking::Out,
+                    &[(attr::GROSS_CENTS, booking.total_price.0)],
+                )
                 .condition_expression(format!(
                     "attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :published \
                      AND {DATE_MS} > :now AND {PRICE} = :price AND #limit = :limit \
@@ -250,8 +290,9 @@ impl BookingStore for DynamoStore {
             request = request.transact_items(TransactWriteItem::builder().update(shard).build());
         }
         let shards = booking.takes().len();
-        // Then the user's count of the event's tickets (conditioned on the limit), and last the
-        // booking counts, so the reasons keep their places (guard, booking, shards, count).
+        // Then the user's count of the event's tickets (conditioned on the limit), the day's
+        // sales and last the booking counts, so the reasons keep their places (guard, booking,
+        // shards, count).
         request = request
             .transact_items(self.user_tickets_change(
                 booking.user_id,
@@ -259,6 +300,7 @@ impl BookingStore for DynamoStore {
                 i64::from(booking.quantity),
                 limit,
             )?)
+            .transact_items(self.day_sales(booking)?)
             .transact_items(self.booking_count_change(booking.user_id, None, booking.status)?);
         let err = match request.send().await {
             Ok(_) => return Ok(BookOutcome::Created),
@@ -408,7 +450,13 @@ impl BookingStore for DynamoStore {
             .transact_items(TransactWriteItem::builder().update(booking_update).build());
         for (i, take) in booking.takes().into_iter().enumerate() {
             let shard = self
-                .shard_counter(booking.event_id, take, i == 0, Taking::Back)
+                .shard_counter(
+                    booking.event_id,
+                    take,
+                    i == 0,
+                    Taking::Back,
+                    &[(attr::CANCELLED_BOOKINGS, 1)],
+                )
                 .condition_expression(format!("attribute_exists(pk) AND {DATE_MS} > :now"))
                 .expression_attribute_values(":now", n(now.timestamp_millis()))
                 .build()
@@ -445,11 +493,12 @@ impl BookingStore for DynamoStore {
         number: u8,
         now: DateTime<Utc>,
     ) -> StoreResult<Booking> {
+        // Where the booking counts (its first shard): the admission is counted there too.
+        let Some(booking) = self.booking_by_id(id).await? else {
+            return Err(StoreError::NotFound);
+        };
         let at = now.to_rfc3339_opts(SecondsFormat::AutoSi, true);
-        let request = self
-            .client()
-            .await
-            .update_item()
+        let admit = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::booking(id))))
             .update_expression("SET #checkedIn.#number = :at")
@@ -462,20 +511,106 @@ impl BookingStore for DynamoStore {
                 ("#status", attr::STATUS),
             ]))
             .set_expression_attribute_values(values(vec![
-                (":at", s(at)),
+                (":at", s(&at)),
                 (":confirmed", s(BookingStatus::Confirmed.as_str())),
             ]))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
-        let Some(old) = self.update_or_old(request).await? else {
-            return self.booking_by_id(id).await?.ok_or(StoreError::NotFound);
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(request_error)?;
+        let counted = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::inventory_shard(
+                booking.event_id,
+                booking.takes()[0].shard,
+            ))))
+            .update_expression("ADD #checkedIn :one")
+            .expression_attribute_names("#checkedIn", attr::CHECKED_IN_TICKETS)
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(request_error)?;
+        let result = self
+            .client()
+            .await
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(admit).build())
+            .transact_items(TransactWriteItem::builder().update(counted).build())
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => {
+                let mut admitted = booking;
+                admitted.checked_in.insert(number.to_string(), now);
+                return Ok(admitted);
+            }
+            Err(err) => err,
         };
-        if old.is_empty() {
-            return Err(StoreError::NotFound);
+        let reasons = cancellation_reasons(err)?;
+        if reason_code(reasons.first()) != "ConditionalCheckFailed" {
+            return Err(unexpected("checking a ticket in", &reasons));
         }
-        let booking: Booking = decode(old)?;
-        if let Some(at) = booking.checked_in_at(number) {
+        let Some(old) = reasons
+            .first()
+            .and_then(|r| r.item())
+            .filter(|i| !i.is_empty())
+        else {
+            return Err(StoreError::NotFound);
+        };
+        let stored: Booking = decode(old.clone())?;
+        if let Some(at) = stored.checked_in_at(number) {
             return Err(StoreError::AlreadyCheckedIn { at });
         }
         Err(StoreError::TicketNotValid)
+    }
+
+    async fn event_figures(
+        &self,
+        id: EventId,
+        shards: u16,
+    ) -> StoreResult<(Vec<ShardFigures>, Vec<DaySales>)> {
+        let wanted: Vec<Item> = (0..shards)
+            .map(|k| key(keys::inventory_shard(id, k)))
+            .collect();
+        let mut found: HashMap<String, Item> = HashMap::new();
+        for chunk in wanted.chunks(100) {
+            for item in self.batch_get(chunk.to_vec()).await? {
+                if let Some(AttributeValue::S(pk)) = item.get(PARTITION_KEY) {
+                    found.insert(pk.clone(), item);
+                }
+            }
+        }
+        let count = |item: &Item, name: &str| number(item, name).unwrap_or(0);
+        let mut figures = Vec::with_capacity(usize::from(shards));
+        for k in 0..shards {
+            let (pk, _) = keys::inventory_shard(id, k);
+            let item = found
+                .get(&pk)
+                .ok_or_else(|| StoreError::Corrupt(format!("missing shard {pk}").into()))?;
+            let counts = super::events::shard_counts(item)?;
+            figures.push(ShardFigures {
+                available: counts.available,
+                confirmed: counts.confirmed,
+                cancelled: count(item, attr::CANCELLED_BOOKINGS) as u32,
+                checked_in: count(item, attr::CHECKED_IN_TICKETS) as u32,
+                gross: Cents(count(item, attr::GROSS_CENTS) as i64),
+            });
+        }
+        let days = futures::future::try_join_all(
+            (0..shards).map(|k| self.partition(keys::shard_sales(id, k))),
+        )
+        .await?;
+        let mut sales = Vec::new();
+        for item in days.into_iter().flatten() {
+            let Some(AttributeValue::S(day)) = item.get(SORT_KEY) else {
+                continue;
+            };
+            let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .map_err(|_| StoreError::Corrupt("a day's sales under a malformed day".into()))?;
+            sales.push(DaySales {
+                day,
+                tickets: count(&item, attr::SOLD_TICKETS) as u32,
+                revenue: Cents(count(&item, attr::REVENUE_CENTS) as i64),
+            });
+        }
+        Ok((figures, sales))
     }
 }

@@ -18,7 +18,9 @@ use super::table::{
 };
 use super::*;
 use crate::domain::inventory::split;
+use crate::domain::stats::{DaySales, ShardFigures};
 use crate::domain::{BookingStatus, ShardCounts, ShardTake};
+use crate::money::Cents;
 use attrs::*;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_get_items::TransactGetItemsError;
