@@ -1,5 +1,16 @@
 import { expect, test } from "@playwright/test";
-import { ADMIN, adminToken, bookViaApi, createEvent, logInViaUi, registerViaUi, unique } from "./helpers";
+import {
+  ADMIN,
+  adminToken,
+  bookViaApi,
+  createEvent,
+  expectAccessible,
+  logInViaUi,
+  registerViaUi,
+  screenshots,
+  ticketCodes,
+  unique,
+} from "./helpers";
 
 test("an admin creates, edits and deletes an event; one with bookings is refused", async ({ page, request }) => {
   await logInViaUi(page, ADMIN.email, ADMIN.password);
@@ -79,4 +90,43 @@ test("a buyer cannot reach the admin pages", async ({ page }) => {
     await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
     await expect(page.getByRole("button", { name: "Save event" })).toHaveCount(0);
   }
+});
+
+test("door staff check tickets in by typing their codes: admitted once, then told when", async ({ page, request }) => {
+  const admin = await adminToken(request);
+  const name = unique("Door Test");
+  const id = await createEvent(request, admin, { name, totalTickets: 20 });
+  await bookViaApi(request, admin, id, 2);
+  const codes = await ticketCodes(request, admin, id);
+  expect(codes).toHaveLength(2);
+  const first = codes[0] ?? "";
+  await logInViaUi(page, ADMIN.email, ADMIN.password);
+  await page.getByRole("link", { name: "Manage events" }).click();
+  await page.getByRole("row").filter({ hasText: name }).getByRole("link", { name: "Check-in" }).click();
+  await expect(page.getByRole("heading", { name: "Check-in" })).toBeVisible();
+  await expect(page.getByText(name)).toBeVisible();
+  await expect(page.getByText("0 of 2 checked in")).toBeVisible();
+
+  // A handheld scanner types the code and presses Enter.
+  const input = page.getByLabel("Ticket code");
+  await expect(input).toBeFocused();
+  await input.fill(first);
+  await input.press("Enter");
+  const status = page.getByRole("status");
+  await expect(status).toContainText("Admitted");
+  await expect(status).toContainText("Demo Admin");
+  await expect(page.getByText("1 of 2 checked in")).toBeVisible();
+  await expect(input).toHaveValue("");
+  await expect(input).toBeFocused();
+  await expectAccessible(page);
+  await screenshots(page, "check-in-admitted");
+
+  await input.fill(first);
+  await page.getByRole("button", { name: "Check in" }).click();
+  await expect(status).toContainText("Already checked in at");
+  await input.fill("not-a-ticket-code");
+  await input.press("Enter");
+  await expect(status).toContainText("Invalid ticket");
+  await expect(page.getByText("1 of 2 checked in")).toBeVisible();
+  await screenshots(page, "check-in-refused");
 });

@@ -63,6 +63,16 @@ export async function bookingsOf(request: APIRequestContext, token: string, even
   return all.filter((b) => b.eventId === eventId);
 }
 
+/** The codes of the user's confirmed tickets of one event, as the API shows them. */
+export async function ticketCodes(request: APIRequestContext, token: string, eventId: string): Promise<string[]> {
+  const reply = await request.get("/api/v1/bookings?limit=100&status=confirmed", {
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  expect(reply.status()).toBe(200);
+  const all: { eventId: string; tickets?: { code: string }[] }[] = (await reply.json()).data;
+  return all.filter((b) => b.eventId === eventId).flatMap((b) => (b.tickets ?? []).map((t) => t.code));
+}
+
 export async function availableTickets(request: APIRequestContext, eventId: string): Promise<number> {
   const reply = await request.get(`/api/v1/events/${eventId}`);
   return (await reply.json()).data.availableTickets;

@@ -13,6 +13,7 @@ const RegisterPage = lazy(() => import("./pages/RegisterPage"));
 const MyBookingsPage = lazy(() => import("./pages/MyBookingsPage"));
 const AdminEventsPage = lazy(() => import("./pages/admin/AdminEventsPage"));
 const EventFormPage = lazy(() => import("./pages/admin/EventFormPage"));
+const CheckInPage = lazy(() => import("./pages/admin/CheckInPage"));
 
 export function App() {
   return (
@@ -58,6 +59,14 @@ export function App() {
               element={
                 <RequireAdmin>
                   <EventFormPage />
+                </RequireAdmin>
+              }
+            />
+            <Route
+              path="/admin/events/:id/check-in"
+              element={
+                <RequireAdmin>
+                  <CheckInPage />
                 </RequireAdmin>
               }
             />

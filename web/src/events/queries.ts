@@ -11,7 +11,34 @@ export const eventKeys = {
   list: (query: EventQuery, viewer: string) => ["events", "list", query, viewer] as const,
   one: (id: string) => ["events", "one", id] as const,
   admin: (page: number, limit: number) => ["events", "admin", page, limit] as const,
+  stats: (id: string) => ["events", "stats", id] as const,
 };
+
+/** An event's figures (admins only); refetched after every scan. */
+export function useEventStats(id: string) {
+  return useQuery({
+    queryKey: eventKeys.stats(id),
+    queryFn: async () => {
+      const body = await unwrap(api.GET("/api/v1/events/{id}/stats", { params: { path: { id } } }));
+      return body.data;
+    },
+  });
+}
+
+/** Admits the ticket a scanned code names; the figures follow. */
+export function useCheckIn(id: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: async (code: string) => {
+      const body = await unwrap(
+        api.POST("/api/v1/events/{id}/check-ins", { params: { path: { id } }, body: { code } }),
+      );
+      if (!body.data) throw new Error("The check-in answer carried no admission.");
+      return body.data;
+    },
+    onSettled: () => queryClient.invalidateQueries({ queryKey: eventKeys.stats(id) }),
+  });
+}
 
 /** Who is asking changes what a listing holds (admins see drafts). */
 function useViewer(): string {

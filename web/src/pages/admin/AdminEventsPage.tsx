@@ -54,6 +54,7 @@ export default function AdminEventsPage() {
                   <td>{event.availableTickets}</td>
                   <td className="row-actions">
                     <Link to={`/admin/events/${event.id}/edit`}>Edit</Link>
+                    <Link to={`/admin/events/${event.id}/check-in`}>Check-in</Link>
                     <button type="button" className="danger" onClick={() => setDeleting(event)}>
                       Delete
                     </button>
