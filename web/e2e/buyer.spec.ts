@@ -1,4 +1,6 @@
 import { expect, type Page, test } from "@playwright/test";
+import jsQR from "jsqr";
+import { PNG } from "pngjs";
 import {
   adminToken,
   apiLogin,
@@ -8,6 +10,7 @@ import {
   createEvent,
   PASSWORD,
   registerViaUi,
+  ticketCodes,
   unique,
 } from "./helpers";
 
@@ -164,6 +167,27 @@ test("an event's per-person limit bounds the quantity, and the API's refusal say
   await expect(page.getByRole("alert")).toContainText("more tickets of this event than one person may have");
   await expect(page.getByText("You can book 1 more ticket for this event.")).toBeVisible();
   expect(await availableTickets(request, id)).toBe(48);
+});
+
+test("My bookings shows each ticket as a QR code that decodes to its signed code", async ({ page, request }) => {
+  const name = unique("QR Night");
+  const id = await createEvent(request, await adminToken(request), { name, totalTickets: 10 });
+  const email = await registerViaUi(page);
+  await openEvent(page, id);
+  await page.getByLabel("Quantity").fill("2");
+  await bookButton(page).click();
+  await expect(confirmation(page)).toBeVisible();
+  await page.goto("/bookings");
+  const item = page.getByRole("listitem").filter({ hasText: name });
+  const qrs = item.getByRole("img", { name: /^Ticket TKT-/ });
+  await expect(qrs).toHaveCount(2);
+  const codes = await ticketCodes(request, await apiLogin(request, email, PASSWORD), id);
+  // Read back the first QR from the pixels on screen, as a scanner would.
+  const png = PNG.sync.read(await qrs.first().screenshot());
+  const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+  expect(decoded?.data).toBe(codes[0]);
+  const label = await qrs.first().getAttribute("aria-label");
+  await expect(item.getByText(label?.replace("Ticket ", "") ?? "", { exact: true })).toBeVisible();
 });
 
 test("cancelling a booking gives its tickets back", async ({ page, request }) => {

@@ -3,6 +3,7 @@ import { Link, useSearchParams } from "react-router";
 import type { Booking } from "../api/client";
 import { ApiError } from "../api/errors";
 import { useCancelBooking, useMyBookings } from "../booking/queries";
+import { TicketQr } from "../booking/TicketQr";
 import { ConfirmDialog } from "../components/ConfirmDialog";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { formatDateTime, formatMoney } from "../components/format";
@@ -54,6 +55,17 @@ function BookingItem({ booking, onCancel }: { booking: Booking; onCancel: () => 
         {booking.quantity} {booking.quantity === 1 ? "ticket" : "tickets"} · {formatMoney(booking.totalPrice)}
       </p>
       <p className="tickets-line">Tickets: {booking.ticketNumbers.join(", ")}</p>
+      {confirmed && booking.tickets && booking.tickets.length > 0 && (
+        <ul className="ticket-codes">
+          {booking.tickets.map((ticket) => (
+            <li key={ticket.number}>
+              <TicketQr code={ticket.code} number={ticket.number} />
+              <span className="ticket-number">{ticket.number}</span>
+              {ticket.checkedInAt && <span className="muted">Checked in {formatDateTime(ticket.checkedInAt)}</span>}
+            </li>
+          ))}
+        </ul>
+      )}
       <p className="muted">Booked {formatDateTime(booking.createdAt)}</p>
       {confirmed && (
         <button type="button" onClick={onCancel}>
