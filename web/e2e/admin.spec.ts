@@ -129,4 +129,22 @@ test("door staff check tickets in by typing their codes: admitted once, then tol
   await expect(status).toContainText("Invalid ticket");
   await expect(page.getByText("1 of 2 checked in")).toBeVisible();
   await screenshots(page, "check-in-refused");
+
+  // The event's dashboard shows the same figures, and the day's sales as a chart and a table.
+  await page.getByRole("link", { name: "Manage events" }).click();
+  await page.getByRole("row").filter({ hasText: name }).getByRole("link", { name }).click();
+  await expect(page.getByRole("heading", { level: 1, name })).toBeVisible();
+  const figure = (label: string) => page.locator(".figure").filter({ has: page.getByText(label, { exact: true }) });
+  await expect(figure("Tickets sold")).toContainText("2");
+  await expect(figure("Held")).toContainText("0");
+  await expect(figure("Checked in")).toContainText("1");
+  await expect(figure("Gross revenue")).toContainText("$51.00");
+  await expect(figure("Refunded")).toContainText("$0.00");
+  await expect(figure("Net revenue")).toContainText("$51.00");
+  await expect(page.getByRole("img", { name: "Sales by day" })).toBeVisible();
+  const today = new Date().toISOString().slice(0, 10);
+  await expect(page.getByRole("row").filter({ hasText: today })).toContainText("$51.00");
+  await expect(page.getByRole("link", { name: "Check-in" })).toBeVisible();
+  await expectAccessible(page);
+  await screenshots(page, "event-dashboard");
 });

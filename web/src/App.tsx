@@ -14,6 +14,7 @@ const MyBookingsPage = lazy(() => import("./pages/MyBookingsPage"));
 const AdminEventsPage = lazy(() => import("./pages/admin/AdminEventsPage"));
 const EventFormPage = lazy(() => import("./pages/admin/EventFormPage"));
 const CheckInPage = lazy(() => import("./pages/admin/CheckInPage"));
+const EventDashboardPage = lazy(() => import("./pages/admin/EventDashboardPage"));
 
 export function App() {
   return (
@@ -59,6 +60,14 @@ export function App() {
               element={
                 <RequireAdmin>
                   <EventFormPage />
+                </RequireAdmin>
+              }
+            />
+            <Route
+              path="/admin/events/:id"
+              element={
+                <RequireAdmin>
+                  <EventDashboardPage />
                 </RequireAdmin>
               }
             />

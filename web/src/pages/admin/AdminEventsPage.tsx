@@ -45,7 +45,7 @@ export default function AdminEventsPage() {
               {list.data.data.map((event) => (
                 <tr key={event.id}>
                   <th scope="row">
-                    <Link to={`/events/${event.id}`}>{event.name}</Link>
+                    <Link to={`/admin/events/${event.id}`}>{event.name}</Link>
                   </th>
                   <td>{formatDateTime(event.date)}</td>
                   <td>{event.status}</td>
