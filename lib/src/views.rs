@@ -287,6 +287,49 @@ impl From<&crate::domain::stats::EventStats> for StatsView {
     }
 }
 
+/// One row of the attendee list.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttendeeView<'a> {
+    booking_id: BookingId,
+    ticket_number: &'a str,
+    holder_name: &'a str,
+    holder_email: &'a str,
+    checked_in_at: Option<String>,
+}
+
+impl<'a> From<&'a crate::domain::stats::Attendee> for AttendeeView<'a> {
+    fn from(row: &'a crate::domain::stats::Attendee) -> Self {
+        Self {
+            booking_id: row.booking_id,
+            ticket_number: &row.ticket_number,
+            holder_name: &row.holder_name,
+            holder_email: &row.holder_email,
+            checked_in_at: row.checked_in_at.map(timestamp),
+        }
+    }
+}
+
+/// The attendee list as CSV (RFC 4180), header row first; an empty field for a null.
+pub fn attendees_csv(rows: &[crate::domain::stats::Attendee]) -> String {
+    use crate::domain::stats::csv_field;
+    let mut out = String::from("ticketNumber,holderName,holderEmail,bookingId,checkedInAt\r\n");
+    for row in rows {
+        let checked_in = row.checked_in_at.map(timestamp).unwrap_or_default();
+        let booking = row.booking_id.to_string();
+        let fields = [
+            csv_field(&row.ticket_number),
+            csv_field(&row.holder_name),
+            csv_field(&row.holder_email),
+            csv_field(&booking),
+            csv_field(&checked_in),
+        ];
+        out.push_str(&fields.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
 /// A ticket let in at the door.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -410,6 +410,17 @@ impl BookingStore for PartitionModelStore {
     ) -> StoreResult<Booking> {
         self.inner.check_in(id, number, now).await
     }
+    async fn confirmed_bookings(
+        &self,
+        event: EventId,
+        shards: u16,
+        after: Option<BookingId>,
+        count: usize,
+    ) -> StoreResult<Vec<Booking>> {
+        self.inner
+            .confirmed_bookings(event, shards, after, count)
+            .await
+    }
     async fn event_figures(
         &self,
         id: EventId,

@@ -37,6 +37,7 @@ pub const SAMPLES: &[(&str, u16)] = &[
     ("events-update", 200),
     ("events-check-in", 201),
     ("events-stats", 200),
+    ("events-attendees", 200),
     ("bookings-create", 201),
     ("bookings-list", 200),
     ("bookings-show", 200),

@@ -6,6 +6,25 @@ use crate::money::Cents;
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
 
+/// One admitted-or-not ticket of a confirmed booking, as the attendee list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attendee {
+    pub booking_id: crate::domain::ids::BookingId,
+    pub ticket_number: String,
+    pub holder_name: String,
+    pub holder_email: String,
+    pub checked_in_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// One CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, quotes doubled.
+pub fn csv_field(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([',', '"', '\r', '\n']) {
+        std::borrow::Cow::Owned(format!("\"{}\"", text.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// What one shard holds towards the figures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ShardFigures {
@@ -83,6 +102,15 @@ impl EventStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_they_must_be() {
+        assert_eq!(csv_field("Ada Lovelace"), "Ada Lovelace");
+        assert_eq!(csv_field("Lovelace, Ada"), "\"Lovelace, Ada\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_field(""), "");
+    }
 
     #[test]
     fn shards_and_days_add_up() {

@@ -4,7 +4,7 @@ use super::{envelope, Admin, Endpoint, JsonBody, MaybeCaller, QueryMap};
 use crate::domain::event::EventFields;
 use crate::domain::ids::EventId;
 use crate::domain::{DomainError, EventPatch, EventQuery, FieldError, NewEvent};
-use crate::views::{AdmissionView, Envelope, EventView, StatsView};
+use crate::views::{AdmissionView, AttendeeView, Envelope, EventView, StatsView};
 use crate::{AppError, AppState};
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
@@ -26,6 +26,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             post(check_in),
         ),
         Endpoint::new(Method::GET, "/api/v1/events/{id}/stats", get(stats)),
+        Endpoint::new(Method::GET, "/api/v1/events/{id}/attendees", get(attendees)),
     ]
 }
 
@@ -183,4 +184,45 @@ async fn stats(
         StatusCode::OK,
         &Envelope::ok("OK", StatsView::from(&stats)),
     ))
+}
+
+/// The attendee list: a page of JSON, or with `Accept: text/csv` the whole list as CSV.
+async fn attendees(
+    State(state): State<AppState>,
+    Admin(who): Admin,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    QueryMap(params): QueryMap,
+) -> Result<Response, AppError> {
+    let id = EventId::parse(&id, "id")?;
+    let wants_csv = headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("text/csv"));
+    if wants_csv {
+        let rows = state.events.all_attendees(who, id).await?;
+        let mut response =
+            Response::new(axum::body::Body::from(crate::views::attendees_csv(&rows)));
+        let headers = response.headers_mut();
+        headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        headers.insert(
+            axum::http::header::CONTENT_DISPOSITION,
+            axum::http::HeaderValue::from_static("attachment; filename=\"attendees.csv\""),
+        );
+        return Ok(response);
+    }
+    let mut problems = crate::domain::Problems::default();
+    let page = crate::domain::PageParams::parse(
+        &mut problems,
+        params.get("page").map(String::as_str),
+        params.get("limit").map(String::as_str),
+    );
+    problems.into_result(())?;
+    let (rows, meta) = state.events.attendees(who, id, page).await?;
+    let data: Vec<AttendeeView> = rows.iter().map(AttendeeView::from).collect();
+    Ok(envelope(StatusCode::OK, &Envelope::page("OK", data, meta)))
 }

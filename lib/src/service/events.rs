@@ -2,10 +2,10 @@ use super::availability::Availability;
 use super::catalog::{CatalogProjection, ListingCost};
 use crate::cache::{keys, Cache};
 use crate::domain::ids::EventId;
-use crate::domain::stats::EventStats;
+use crate::domain::stats::{Attendee, EventStats};
 use crate::domain::{
-    Event, EventPatch, EventQuery, EventStatus, Identity, NewEvent, PageMeta, ShardRule,
-    StatusFilter,
+    Event, EventPatch, EventQuery, EventStatus, Identity, NewEvent, PageMeta, PageParams,
+    ShardRule, StatusFilter,
 };
 use crate::metric;
 use crate::money::Cents;
@@ -236,6 +236,90 @@ impl EventService {
         let event = self.get(Some(who), id).await?;
         let (shards, days) = self.store.event_figures(id, event.inventory_shards).await?;
         Ok(EventStats::sum(event.total_tickets, &shards, days))
+    }
+
+    /// One page of the event's attendees (a row per ticket of its confirmed bookings, by
+    /// booking), and how many tickets the whole list holds: reads the bookings up to the page's
+    /// end through the attendee index, and the page's holders.
+    pub async fn attendees(
+        &self,
+        who: Identity,
+        id: EventId,
+        page: PageParams,
+    ) -> Result<(Vec<Attendee>, PageMeta), AppError> {
+        let event = self.get(Some(who), id).await?;
+        let skip = page.offset();
+        let rows = self
+            .attendee_rows(&event, skip, u64::from(page.limit))
+            .await?;
+        // Every confirmed ticket is on the list: the shards' count of them is its length.
+        let total = u64::from(event.total_tickets.saturating_sub(event.available_tickets));
+        Ok((rows, PageMeta::new(page, total)))
+    }
+
+    /// Every attendee of the event, for the CSV.
+    pub async fn all_attendees(
+        &self,
+        who: Identity,
+        id: EventId,
+    ) -> Result<Vec<Attendee>, AppError> {
+        let event = self.get(Some(who), id).await?;
+        self.attendee_rows(&event, 0, u64::MAX).await
+    }
+
+    async fn attendee_rows(
+        &self,
+        event: &Event,
+        skip: u64,
+        want: u64,
+    ) -> Result<Vec<Attendee>, AppError> {
+        const BATCH: usize = 50;
+        let mut tickets = Vec::new();
+        let mut seen = 0u64;
+        let mut after = None;
+        'bookings: loop {
+            let batch = self
+                .store
+                .confirmed_bookings(event.id, event.inventory_shards, after, BATCH)
+                .await?;
+            let Some(last) = batch.last() else { break };
+            after = Some(last.id);
+            for booking in &batch {
+                for ticket in booking.tickets() {
+                    if seen >= skip {
+                        tickets.push((booking.clone(), ticket));
+                    }
+                    seen += 1;
+                    if tickets.len() as u64 >= want {
+                        break 'bookings;
+                    }
+                }
+            }
+            if batch.len() < BATCH {
+                break;
+            }
+        }
+        let holders: std::collections::HashSet<_> =
+            tickets.iter().map(|(b, _)| b.user_id).collect();
+        let holders =
+            futures::future::try_join_all(holders.into_iter().map(|id| async move {
+                Ok::<_, AppError>((id, self.store.user_by_id(id).await?))
+            }))
+            .await?;
+        let holders: std::collections::HashMap<_, _> = holders.into_iter().collect();
+        Ok(tickets
+            .into_iter()
+            .map(|(booking, ticket)| {
+                let holder = holders.get(&booking.user_id).and_then(Option::as_ref);
+                Attendee {
+                    booking_id: booking.id,
+                    ticket_number: ticket.ticket_number(),
+                    holder_name: holder.map(|u| u.name.clone()).unwrap_or_default(),
+                    holder_email: holder.map(|u| u.email.to_string()).unwrap_or_default(),
+                    checked_in_at: booking.checked_in_at(ticket.number),
+                }
+            })
+            .collect())
     }
 
     pub async fn create(&self, new_event: NewEvent) -> Result<Event, AppError> {

@@ -525,6 +525,24 @@ impl BookingStore for MemoryStore {
         Ok(admitted)
     }
 
+    async fn confirmed_bookings(
+        &self,
+        event: EventId,
+        _shards: u16,
+        after: Option<BookingId>,
+        count: usize,
+    ) -> StoreResult<Vec<Booking>> {
+        let inner = self.lock();
+        let mut confirmed: Vec<&Booking> = inner
+            .bookings
+            .values()
+            .filter(|b| b.event_id == event && b.status == BookingStatus::Confirmed)
+            .filter(|b| after.is_none_or(|after| b.id > after))
+            .collect();
+        confirmed.sort_by_key(|b| b.id);
+        Ok(confirmed.into_iter().take(count).cloned().collect())
+    }
+
     async fn event_figures(
         &self,
         id: EventId,

@@ -264,6 +264,15 @@ pub trait BookingStore: Send + Sync {
     /// admitted ticket can no longer be cancelled (`NotCancellable`).
     async fn check_in(&self, id: BookingId, number: u8, now: DateTime<Utc>)
         -> StoreResult<Booking>;
+    /// The event's next `count` confirmed bookings by id after `after` (from the first when
+    /// `None`), merged from its `shards` attendee partitions: reads about `count` + K items.
+    async fn confirmed_bookings(
+        &self,
+        event: EventId,
+        shards: u16,
+        after: Option<BookingId>,
+        count: usize,
+    ) -> StoreResult<Vec<Booking>>;
     /// What each of the event's `shards` holds towards its figures, and the shards' sales by
     /// day: K consistent item reads and K queries, whatever the number of bookings.
     async fn event_figures(

@@ -48,11 +48,20 @@ pub const BOOKINGS_BY_USER_STATUS: IndexDesign = IndexDesign {
     partition_key: "gsi3pk",
     sort_key: "gsi3sk",
 };
-pub const INDEXES: [IndexDesign; 4] = [
+/// An event's confirmed bookings, by id, one partition per inventory shard (the booking's first
+/// shard): the attendee list. Sparse — a cancel removes the booking from it — and spread like the
+/// bookings themselves, so a hot event's sale writes no single index partition.
+pub const ATTENDEES_BY_EVENT: IndexDesign = IndexDesign {
+    name: "gsi5",
+    partition_key: "gsi5pk",
+    sort_key: "gsi5sk",
+};
+pub const INDEXES: [IndexDesign; 5] = [
     CATALOG_BY_WRITE,
     BOOKINGS_BY_USER,
     BOOKINGS_BY_USER_STATUS,
     CATALOG_BY_DATE,
+    ATTENDEES_BY_EVENT,
 ];
 
 /// Attribute names that the store's expressions and readers name, defined once. Events and
@@ -171,6 +180,10 @@ pub mod keys {
     /// bookings spread over K of them like their tickets; a day is one item of it.
     pub fn shard_sales(event: EventId, shard: u16) -> String {
         format!("SALES#{event}#{shard}")
+    }
+    /// One shard's part of an event's attendee index.
+    pub fn attendees(event: EventId, shard: u16) -> String {
+        format!("ATTENDEES#{event}#{shard}")
     }
     /// One e-mail address's recent login failures and lock (whether an account holds it or not).
     pub fn login_failures(address: &str) -> (String, String) {

@@ -308,7 +308,182 @@ async fn stats_are_exact_after_a_mixed_sequence(backend: Backend) {
     .expect(404, "NOT_FOUND");
 }
 
+/// The attendee list: a row per ticket of the confirmed bookings (cancelled ones left out) with
+/// its holder and admission, paged like events across the K = 8 shards' index partitions, and
+/// the whole list as RFC 4180 CSV.
+async fn attendees_page_through_every_confirmed_ticket_and_export_as_csv(backend: Backend) {
+    let config = ticketing::config::Config {
+        shard_rule: ticketing::domain::ShardRule {
+            tickets_per_shard: 100,
+            max_shards: 8,
+        },
+        ..ticketing::config::Config::for_tests()
+    };
+    let app = Arc::new(TestApp::with_config(backend, config).await);
+    let admin = app.admin_token().await;
+    let event = app
+        .create_event(&admin, json!({ "totalTickets": 800 }))
+        .await;
+    // A holder whose name needs quoting in CSV.
+    let registered = app
+        .call(
+            "POST",
+            "/api/v1/auth/register",
+            None,
+            Some(json!({ "email": "ada@example.com", "password": ticketing_tests::PASSWORD, "name": "Lovelace, \"Ada\"" })),
+        )
+        .await;
+    registered.expect(201, "");
+    let ada = registered.body["data"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let buyers = (0..12).map(|i| {
+        let app = app.clone();
+        let event = event.clone();
+        let ada = ada.clone();
+        async move {
+            let token = if i == 0 {
+                ada
+            } else {
+                app.quick_user(Role::User).await.0
+            };
+            let reply = app
+                .book_carefully(&token, &Uuid::new_v4().to_string(), &event, 1 + i % 3)
+                .await;
+            reply.expect(201, "");
+            (token, reply.body["data"].clone())
+        }
+    });
+    let sold: Vec<(String, Value)> = futures::future::join_all(buyers).await;
+    let (gone_token, gone) = &sold[5];
+    let gone_id = gone["id"].as_str().unwrap();
+    app.call(
+        "PATCH",
+        &format!("/api/v1/bookings/{gone_id}/cancel"),
+        Some(gone_token),
+        None,
+    )
+    .await
+    .expect(200, "");
+    let admitted = codes_of(&sold[0].1).remove(0);
+    scan(&app, &admin, &event, &admitted).await.expect(201, "");
+    // What the list must hold: every ticket of the confirmed bookings, by booking id.
+    let mut confirmed: Vec<&Value> = sold
+        .iter()
+        .map(|(_, b)| b)
+        .filter(|b| b["id"] != gone["id"])
+        .collect();
+    confirmed.sort_by_key(|b| b["id"].as_str().unwrap().to_owned());
+    let want: Vec<(String, String)> = confirmed
+        .iter()
+        .flat_map(|b| {
+            b["ticketNumbers"].as_array().unwrap().iter().map(|n| {
+                (
+                    b["id"].as_str().unwrap().to_owned(),
+                    n.as_str().unwrap().to_owned(),
+                )
+            })
+        })
+        .collect();
+
+    let mut got = Vec::new();
+    for page in 1.. {
+        let reply = app
+            .call(
+                "GET",
+                &format!("/api/v1/events/{event}/attendees?limit=5&page={page}"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        reply.expect(200, "");
+        assert_eq!(reply.body["meta"]["total"], want.len());
+        let rows = reply.body["data"].as_array().unwrap().clone();
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            got.push(row);
+        }
+    }
+    let pairs: Vec<(String, String)> = got
+        .iter()
+        .map(|r| {
+            (
+                r["bookingId"].as_str().unwrap().to_owned(),
+                r["ticketNumber"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(pairs, want);
+    let ada_row = got
+        .iter()
+        .find(|r| r["holderEmail"] == "ada@example.com")
+        .unwrap();
+    assert_eq!(ada_row["holderName"], "Lovelace, \"Ada\"");
+    assert!(ada_row["checkedInAt"].is_string(), "{ada_row}");
+    assert_eq!(
+        got.iter().filter(|r| r["checkedInAt"].is_string()).count(),
+        1
+    );
+
+    // The whole list as CSV.
+    let csv = app
+        .call_with(
+            "GET",
+            &format!("/api/v1/events/{event}/attendees"),
+            Some(&admin),
+            &[("accept", "text/csv")],
+            None,
+        )
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.raw);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    let lines: Vec<&str> = csv.raw.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(
+        lines[0],
+        "ticketNumber,holderName,holderEmail,bookingId,checkedInAt"
+    );
+    assert_eq!(lines.len(), want.len() + 1);
+    assert!(
+        csv.raw
+            .contains("\"Lovelace, \"\"Ada\"\"\",ada@example.com,"),
+        "{}",
+        csv.raw
+    );
+    // An empty field for a ticket not yet admitted.
+    assert!(lines[1..].iter().any(|l| l.ends_with(',')));
+    // Admins only; an unknown event is 404; a bad page is 400.
+    app.call(
+        "GET",
+        &format!("/api/v1/events/{event}/attendees"),
+        Some(&ada),
+        None,
+    )
+    .await
+    .expect(403, "FORBIDDEN");
+    let nowhere = ticketing::ids::EventId::new();
+    app.call(
+        "GET",
+        &format!("/api/v1/events/{nowhere}/attendees"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .expect(404, "NOT_FOUND");
+    app.call(
+        "GET",
+        &format!("/api/v1/events/{event}/attendees?limit=0"),
+        Some(&admin),
+        None,
+    )
+    .await
+    .expect(400, "VALIDATION_ERROR");
+}
+
 on_both_backends!(
+    attendees_page_through_every_confirmed_ticket_and_export_as_csv,
     each_ticket_is_admitted_exactly_once,
     stats_are_exact_after_a_mixed_sequence,
 );

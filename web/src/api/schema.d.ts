@@ -188,6 +188,25 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/{id}/attendees": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        /** A row per ticket of the event's confirmed bookings; the whole list as CSV with Accept text/csv */
+        get: operations["eventAttendees"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/bookings": {
         parameters: {
             query?: never;
@@ -347,6 +366,14 @@ export interface components {
                 tickets: number;
                 revenue: number;
             }[];
+        };
+        Attendee: {
+            bookingId: string;
+            ticketNumber: string;
+            holderName: string;
+            holderEmail: string;
+            /** Format: date-time */
+            checkedInAt: string | null;
         };
         CheckIn: {
             code: string;
@@ -799,6 +826,41 @@ export interface operations {
                     "application/json": components["schemas"]["Ok"] & {
                         data?: components["schemas"]["Stats"];
                     };
+                };
+            };
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    eventAttendees: {
+        parameters: {
+            query?: {
+                page?: components["parameters"]["Page"];
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of attendees (JSON), or every attendee as RFC 4180 CSV */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ok"] & {
+                        data: components["schemas"]["Attendee"][];
+                        meta: components["schemas"]["Meta"];
+                    };
+                    "text/csv": string;
                 };
             };
             400: components["responses"]["Error"];

@@ -250,6 +250,16 @@ impl BookingStore for DynamoStore {
             BOOKINGS_BY_USER_STATUS.sort_key.into(),
             s(booking.id.to_string()),
         );
+        if booking.status == BookingStatus::Confirmed {
+            booking_item.insert(
+                ATTENDEES_BY_EVENT.partition_key.into(),
+                s(keys::attendees(booking.event_id, booking.takes()[0].shard)),
+            );
+            booking_item.insert(
+                ATTENDEES_BY_EVENT.sort_key.into(),
+                s(booking.id.to_string()),
+            );
+        }
 
         let mut request = self
             .client()
@@ -418,7 +428,8 @@ impl BookingStore for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(keys::booking(booking.id))))
             .update_expression(format!(
-                "SET #status = :cancelled, {CANCELLED_AT} = :now, #byStatus = :byStatus"
+                "SET #status = :cancelled, {CANCELLED_AT} = :now, #byStatus = :byStatus \
+                 REMOVE #attendeesPk, #attendeesSk"
             ))
             .condition_expression(
                 "#status = :confirmed AND (attribute_not_exists(#checkedIn) OR size(#checkedIn) = :none)",
@@ -427,6 +438,8 @@ impl BookingStore for DynamoStore {
                 ("#status", attr::STATUS),
                 ("#byStatus", BOOKINGS_BY_USER_STATUS.partition_key),
                 ("#checkedIn", attr::CHECKED_IN),
+                ("#attendeesPk", ATTENDEES_BY_EVENT.partition_key),
+                ("#attendeesSk", ATTENDEES_BY_EVENT.sort_key),
             ]))
             .set_expression_attribute_values(values(vec![
                 (":cancelled", s(BookingStatus::Cancelled.as_str())),
@@ -612,5 +625,72 @@ impl BookingStore for DynamoStore {
             });
         }
         Ok((figures, sales))
+    }
+
+    async fn confirmed_bookings(
+        &self,
+        event: EventId,
+        shards: u16,
+        after: Option<BookingId>,
+        count: usize,
+    ) -> StoreResult<Vec<Booking>> {
+        // A lazy K-way merge by booking id: each partition is read a little at a time, and
+        // only while its next booking could be the next one out.
+        struct Partition {
+            key: String,
+            buffer: std::collections::VecDeque<Booking>,
+            start: Option<Item>,
+            done: bool,
+        }
+        let mut partitions: Vec<Partition> = (0..shards)
+            .map(|k| Partition {
+                key: keys::attendees(event, k),
+                buffer: Default::default(),
+                start: None,
+                done: false,
+            })
+            .collect();
+        let client = self.client().await;
+        let step = (count / usize::from(shards.max(1))).clamp(2, 100);
+        let mut out = Vec::new();
+        while out.len() < count {
+            for partition in partitions
+                .iter_mut()
+                .filter(|p| p.buffer.is_empty() && !p.done)
+            {
+                let mut query = client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(ATTENDEES_BY_EVENT.name)
+                    .expression_attribute_names("#pk", ATTENDEES_BY_EVENT.partition_key)
+                    .expression_attribute_values(":pk", s(&partition.key))
+                    .limit(step as i32)
+                    .set_exclusive_start_key(partition.start.take());
+                query = match after {
+                    Some(after) => query
+                        .key_condition_expression("#pk = :pk AND #sk > :after")
+                        .expression_attribute_names("#sk", ATTENDEES_BY_EVENT.sort_key)
+                        .expression_attribute_values(":after", s(after.to_string())),
+                    None => query.key_condition_expression("#pk = :pk"),
+                };
+                let page = query.send().await.map_err(classify)?;
+                for item in page.items.unwrap_or_default() {
+                    partition.buffer.push_back(decode(item)?);
+                }
+                match page.last_evaluated_key {
+                    Some(next) if !next.is_empty() => partition.start = Some(next),
+                    _ => partition.done = true,
+                }
+            }
+            let next = partitions
+                .iter_mut()
+                .filter(|p| !p.buffer.is_empty())
+                .min_by_key(|p| p.buffer.front().map(|b| b.id));
+            match next.and_then(|p| p.buffer.pop_front()) {
+                Some(booking) => out.push(booking),
+                None => break,
+            }
+        }
+        Ok(out)
     }
 }

@@ -13,8 +13,8 @@ use super::table::attr::{
     DESCRIPTION, PRICE, UPDATED_AT, VENUE,
 };
 use super::table::{
-    keys, IndexDesign, BOOKINGS_BY_USER, BOOKINGS_BY_USER_STATUS, CATALOG_BY_DATE,
-    CATALOG_BY_WRITE, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE,
+    keys, IndexDesign, ATTENDEES_BY_EVENT, BOOKINGS_BY_USER, BOOKINGS_BY_USER_STATUS,
+    CATALOG_BY_DATE, CATALOG_BY_WRITE, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE,
 };
 use super::*;
 use crate::domain::inventory::split;
