@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { expect, test } from "@playwright/test";
 import {
   ADMIN,
@@ -145,6 +146,16 @@ test("door staff check tickets in by typing their codes: admitted once, then tol
   const today = new Date().toISOString().slice(0, 10);
   await expect(page.getByRole("row").filter({ hasText: today })).toContainText("$51.00");
   await expect(page.getByRole("link", { name: "Check-in" })).toBeVisible();
+  // The attendee list: a row per ticket, and the whole list as a CSV file.
+  const attendees = page.getByRole("table").filter({ has: page.getByText("Holder") });
+  await expect(attendees.getByRole("row").filter({ hasText: "Demo Admin" })).toHaveCount(2);
+  await expect(attendees.getByRole("row").filter({ hasText: "—" })).toHaveCount(1);
+  const download = page.waitForEvent("download");
+  await page.getByRole("link", { name: "Download CSV" }).click();
+  const csv = await readFile(await (await download).path(), "utf8");
+  const lines = csv.trim().split("\r\n");
+  expect(lines[0]).toBe("ticketNumber,holderName,holderEmail,bookingId,checkedInAt");
+  expect(lines).toHaveLength(3);
   await expectAccessible(page);
   await screenshots(page, "event-dashboard");
 });

@@ -1,6 +1,7 @@
 // Server state of events, with query keys defined once.
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, unwrap } from "../api/client";
+import { ApiError } from "../api/errors";
 import { useSession } from "../session/store";
 import { apiParams, type EventQuery } from "./query";
 
@@ -12,7 +13,46 @@ export const eventKeys = {
   one: (id: string) => ["events", "one", id] as const,
   admin: (page: number, limit: number) => ["events", "admin", page, limit] as const,
   stats: (id: string) => ["events", "stats", id] as const,
+  attendees: (id: string, page: number) => ["events", "attendees", id, page] as const,
 };
+
+export const ATTENDEES_PAGE_SIZE = 20;
+
+/** One page of an event's attendee list (admins only). */
+export function useAttendees(id: string, page: number) {
+  return useQuery({
+    queryKey: eventKeys.attendees(id, page),
+    queryFn: async () => {
+      const body = await unwrap(
+        api.GET("/api/v1/events/{id}/attendees", {
+          params: { path: { id }, query: { page, limit: ATTENDEES_PAGE_SIZE } },
+        }),
+      );
+      // Asked without `Accept: text/csv`, the answer is the JSON page.
+      if (typeof body === "string") throw new Error("The attendee list came back as CSV.");
+      return body;
+    },
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** The whole attendee list as the API's CSV, saved as a file. */
+export async function downloadAttendeesCsv(id: string): Promise<void> {
+  const { data, response } = await api.GET("/api/v1/events/{id}/attendees", {
+    params: { path: { id } },
+    headers: { Accept: "text/csv" },
+    parseAs: "blob",
+  });
+  if (!response.ok || !(data instanceof Blob)) {
+    throw new ApiError(response.status, undefined, response.headers.get("Retry-After"));
+  }
+  const url = URL.createObjectURL(data);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = `attendees-${id}.csv`;
+  link.click();
+  URL.revokeObjectURL(url);
+}
 
 /** An event's figures (admins only); refetched after every scan. */
 export function useEventStats(id: string) {

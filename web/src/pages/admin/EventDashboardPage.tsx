@@ -1,10 +1,12 @@
+import { useState } from "react";
 import { Link, useParams } from "react-router";
 import type { Event } from "../../api/client";
 import type { components } from "../../api/schema";
 import { ErrorAlert } from "../../components/ErrorAlert";
-import { formatMoney } from "../../components/format";
+import { formatDateTime, formatMoney } from "../../components/format";
 import { Loading } from "../../components/Loading";
-import { useEventStats } from "../../events/queries";
+import { Pagination } from "../../components/Pagination";
+import { downloadAttendeesCsv, useAttendees, useEventStats } from "../../events/queries";
 import { WithEvent } from "../../events/WithEvent";
 
 type DaySales = components["schemas"]["Stats"]["salesByDay"][number];
@@ -66,7 +68,66 @@ function Dashboard({ event }: { event: Event }) {
           )}
         </>
       )}
+      <Attendees eventId={event.id} />
     </section>
+  );
+}
+
+function Attendees({ eventId }: { eventId: string }) {
+  const [page, setPage] = useState(1);
+  const list = useAttendees(eventId, page);
+  const [downloadError, setDownloadError] = useState<unknown>(null);
+  return (
+    <>
+      <div className="page-head">
+        <h2>Attendees</h2>
+        <a
+          href={`/api/v1/events/${eventId}/attendees`}
+          onClick={(e) => {
+            // The API needs the session's token: fetch it, then save the file.
+            e.preventDefault();
+            setDownloadError(null);
+            downloadAttendeesCsv(eventId).catch(setDownloadError);
+          }}
+        >
+          Download CSV
+        </a>
+      </div>
+      {downloadError !== null && <ErrorAlert error={downloadError} />}
+      {list.isPending && <Loading label="Loading attendees…" />}
+      {list.isError && <ErrorAlert error={list.error} onRetry={() => list.refetch()} />}
+      {list.data &&
+        (list.data.data.length === 0 ? (
+          <p>No attendees yet.</p>
+        ) : (
+          <div className="table-wrap">
+            <table>
+              <caption className="visually-hidden">Attendees, one row per ticket</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Ticket</th>
+                  <th scope="col">Holder</th>
+                  <th scope="col">Email</th>
+                  <th scope="col">Checked in</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.data.data.map((row) => (
+                  <tr key={row.ticketNumber}>
+                    <th scope="row" className="ticket-cell">
+                      {row.ticketNumber}
+                    </th>
+                    <td>{row.holderName}</td>
+                    <td>{row.holderEmail}</td>
+                    <td>{row.checkedInAt ? formatDateTime(row.checkedInAt) : "—"}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ))}
+      {list.data && <Pagination meta={list.data.meta} onPage={setPage} />}
+    </>
   );
 }
 
