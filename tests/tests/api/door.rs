@@ -182,10 +182,29 @@ async fn each_ticket_is_admitted_exactly_once(backend: Backend) {
         .expect(409, "TICKET_NOT_VALID");
 }
 
-/// An event's figures are exact right after a mixed sequence — a concurrent sale on a K = 8
-/// event, cancels, admissions — and read from the shards (K items and K day partitions), not
-/// from the bookings.
-async fn stats_are_exact_after_a_mixed_sequence(backend: Backend) {
+/// `GET /events/:id/<route>` is refused to a non-admin (403) and is 404 for an unknown event.
+async fn admins_only(app: &TestApp, admin: &str, user: &str, event: &str, route: &str) {
+    app.call(
+        "GET",
+        &format!("/api/v1/events/{event}/{route}"),
+        Some(user),
+        None,
+    )
+    .await
+    .expect(403, "FORBIDDEN");
+    let nowhere = ticketing::ids::EventId::new();
+    app.call(
+        "GET",
+        &format!("/api/v1/events/{nowhere}/{route}"),
+        Some(admin),
+        None,
+    )
+    .await
+    .expect(404, "NOT_FOUND");
+}
+
+/// An app whose events of 800 tickets get 8 inventory shards (100 tickets each).
+async fn eight_shard_app(backend: Backend) -> Arc<TestApp> {
     let config = ticketing::config::Config {
         shard_rule: ticketing::domain::ShardRule {
             tickets_per_shard: 100,
@@ -193,7 +212,14 @@ async fn stats_are_exact_after_a_mixed_sequence(backend: Backend) {
         },
         ..ticketing::config::Config::for_tests()
     };
-    let app = Arc::new(TestApp::with_config(backend, config).await);
+    Arc::new(TestApp::with_config(backend, config).await)
+}
+
+/// An event's figures are exact right after a mixed sequence — a concurrent sale on a K = 8
+/// event, cancels, admissions — and read from the shards (K items and K day partitions), not
+/// from the bookings.
+async fn stats_are_exact_after_a_mixed_sequence(backend: Backend) {
+    let app = eight_shard_app(backend).await;
     let admin = app.admin_token().await;
     let event = app
         .create_event(&admin, json!({ "totalTickets": 800, "price": 12.5 }))
@@ -289,37 +315,14 @@ async fn stats_are_exact_after_a_mixed_sequence(backend: Backend) {
     );
     // Admins only; an unknown event is 404.
     let (token, _) = &sold[0];
-    app.call(
-        "GET",
-        &format!("/api/v1/events/{event}/stats"),
-        Some(token),
-        None,
-    )
-    .await
-    .expect(403, "FORBIDDEN");
-    let nowhere = ticketing::ids::EventId::new();
-    app.call(
-        "GET",
-        &format!("/api/v1/events/{nowhere}/stats"),
-        Some(&admin),
-        None,
-    )
-    .await
-    .expect(404, "NOT_FOUND");
+    admins_only(&app, &admin, token, &event, "stats").await;
 }
 
 /// The attendee list: a row per ticket of the confirmed bookings (cancelled ones left out) with
 /// its holder and admission, paged like events across the K = 8 shards' index partitions, and
 /// the whole list as RFC 4180 CSV.
 async fn attendees_page_through_every_confirmed_ticket_and_export_as_csv(backend: Backend) {
-    let config = ticketing::config::Config {
-        shard_rule: ticketing::domain::ShardRule {
-            tickets_per_shard: 100,
-            max_shards: 8,
-        },
-        ..ticketing::config::Config::for_tests()
-    };
-    let app = Arc::new(TestApp::with_config(backend, config).await);
+    let app = eight_shard_app(backend).await;
     let admin = app.admin_token().await;
     let event = app
         .create_event(&admin, json!({ "totalTickets": 800 }))
@@ -455,23 +458,7 @@ async fn attendees_page_through_every_confirmed_ticket_and_export_as_csv(backend
     // An empty field for a ticket not yet admitted.
     assert!(lines[1..].iter().any(|l| l.ends_with(',')));
     // Admins only; an unknown event is 404; a bad page is 400.
-    app.call(
-        "GET",
-        &format!("/api/v1/events/{event}/attendees"),
-        Some(&ada),
-        None,
-    )
-    .await
-    .expect(403, "FORBIDDEN");
-    let nowhere = ticketing::ids::EventId::new();
-    app.call(
-        "GET",
-        &format!("/api/v1/events/{nowhere}/attendees"),
-        Some(&admin),
-        None,
-    )
-    .await
-    .expect(404, "NOT_FOUND");
+    admins_only(&app, &admin, &ada, &event, "attendees").await;
     app.call(
         "GET",
         &format!("/api/v1/events/{event}/attendees?limit=0"),
