@@ -197,8 +197,10 @@ impl PartitionModelStore {
     }
 
     /// A booking or cancel: one transaction, 2 units on each of its items (the shards it takes
-    /// from, the booking, the guard) and 1 on the user's bookings-index partition. The catalog
-    /// item and its index are not touched.
+    /// from, the booking, the guard, the user's ticket count of the event, its first shard's
+    /// sales of the day) and 1 on each index partition it moves (the user's bookings, by status,
+    /// the event's attendee partition of its first shard). The catalog item and its index are
+    /// not touched.
     async fn inventory_write<T>(
         &self,
         booking: &Booking,
@@ -212,11 +214,25 @@ impl PartitionModelStore {
             .collect();
         items.extend(others.iter().cloned());
         items.push(booking_counts_key(booking.user_id));
+        let first = booking.takes()[0].shard;
+        items.push(format!(
+            "USER#{}#TICKETS#{}",
+            booking.user_id, booking.event_id
+        ));
+        items.push(format!(
+            "SALES#{}#{first}#{}",
+            booking.event_id,
+            booking.created_at.date_naive()
+        ));
         let mut costs: Vec<(String, f64)> = items
             .iter()
             .map(|k| (k.clone(), TRANSACTIONAL_WRITE))
             .collect();
         costs.push((bookings_index_key(booking.user_id), WRITE));
+        costs.push((
+            format!("gsi5#ATTENDEES#{}#{first}", booking.event_id),
+            WRITE,
+        ));
         // Its status index partition (a cancel moves it from the confirmed one, too).
         for status in BookingStatus::ALL {
             costs.push((bookings_status_index_key(booking.user_id, status), WRITE));
@@ -408,7 +424,24 @@ impl BookingStore for PartitionModelStore {
         number: u8,
         now: DateTime<Utc>,
     ) -> StoreResult<Booking> {
-        self.inner.check_in(id, number, now).await
+        // A consistent read of the booking, then one transaction: the booking and its first
+        // shard's admission counter, 2 units each.
+        let booking_key = format!("BOOKING#{id}");
+        self.consume(true, &[(booking_key.clone(), CONSISTENT_READ)])?;
+        let Some(booking) = self.inner.booking_by_id(id).await? else {
+            return self.inner.check_in(id, number, now).await;
+        };
+        let items = [
+            booking_key,
+            shard_key(booking.event_id, booking.takes()[0].shard),
+        ];
+        let costs: Vec<(String, f64)> = items
+            .iter()
+            .map(|k| (k.clone(), TRANSACTIONAL_WRITE))
+            .collect();
+        self.consume(false, &costs)?;
+        self.transaction(&items, self.inner.check_in(id, number, now))
+            .await
     }
     async fn confirmed_bookings(
         &self,
