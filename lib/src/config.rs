@@ -52,6 +52,8 @@ pub struct Config {
     /// How many inventory shards a new event gets (`TICKETS_PER_SHARD`, default 2000;
     /// `MAX_SHARDS`, default 16, at most 64).
     pub shard_rule: crate::domain::ShardRule,
+    /// How long a checkout holds its tickets (`HOLD_SECONDS`, default 600, at least 5).
+    pub hold_seconds: u64,
     /// Failed logins within 15 minutes that lock an address (`LOGIN_LOCKOUT_FAILURES`, default 5).
     pub lockout: crate::domain::lockout::LockoutPolicy,
     /// Where spans go as traces (`OTEL_EXPORTER_OTLP_ENDPOINT`; unset: no traces). With traces on,
@@ -137,6 +139,7 @@ impl Config {
             },
         };
         let rate_limit_per_minute = positive_number("RATE_LIMIT_PER_MINUTE", 300);
+        let hold_seconds = positive_number("HOLD_SECONDS", 600);
         let lockout_failures = positive_number(
             "LOGIN_LOCKOUT_FAILURES",
             u64::from(crate::domain::lockout::DEFAULT_FAILURES),
@@ -162,6 +165,22 @@ impl Config {
             max_shards: max_shards.min(u64::from(limit)) as u16,
         };
 
+        if hold_seconds < 5 {
+            problems.push(format!(
+                "HOLD_SECONDS must be at least 5, got {hold_seconds}"
+            ));
+        }
+        // Card payments are not built yet: a deployment asking for them must not start as if
+        // every booking were paid for.
+        match get("PAYMENT_PROVIDER").as_deref() {
+            None | Some("none") => {}
+            Some("stripe") => problems.push(
+                "PAYMENT_PROVIDER=stripe: card payments are not available in this version".into(),
+            ),
+            Some(other) => problems.push(format!(
+                "PAYMENT_PROVIDER must be none or stripe, got {other:?}"
+            )),
+        }
         if lockout_failures > 100 {
             problems.push(format!(
                 "LOGIN_LOCKOUT_FAILURES must be from 1 to 100, got {lockout_failures}"
@@ -238,6 +257,7 @@ impl Config {
             auth_rate_limit_per_minute,
             metrics_namespace,
             shard_rule,
+            hold_seconds,
             lockout: crate::domain::lockout::LockoutPolicy {
                 failures: lockout_failures.min(100) as u32,
             },
@@ -336,6 +356,22 @@ mod tests {
             "{err}"
         );
         assert!(err.0[6].contains("METRICS_NAMESPACE"), "{err}");
+    }
+
+    #[test]
+    fn payments_off_unless_asked_and_asking_is_refused_until_built() {
+        let local = |pairs: &[(&str, &str)]| Config::from_lookup(Mode::Local, lookup(pairs));
+        assert_eq!(local(&[]).unwrap().hold_seconds, 600);
+        assert!(local(&[("PAYMENT_PROVIDER", "none")]).is_ok());
+        for (key, value) in [
+            ("PAYMENT_PROVIDER", "stripe"),
+            ("PAYMENT_PROVIDER", "paypal"),
+            ("HOLD_SECONDS", "4"),
+            ("HOLD_SECONDS", "ten"),
+        ] {
+            let err = local(&[(key, value)]).unwrap_err();
+            assert!(err.to_string().contains(key), "{key}={value}: {err}");
+        }
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub const SCANNED_BOOKING_ID: &str = "01JD5Z9R7W2Y4H8F3G6P1Q0S6V";
 pub const SAMPLES: &[(&str, u16)] = &[
     ("health", 200),
     ("health-ready", 200),
+    ("health-config", 200),
     ("auth-register", 201),
     ("auth-login", 200),
     ("auth-me", 200),

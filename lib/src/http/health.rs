@@ -20,7 +20,20 @@ pub fn endpoints() -> Vec<Endpoint> {
     vec![
         Endpoint::new(Method::GET, "/health", get(health)),
         Endpoint::new(Method::GET, "/health/ready", get(ready)),
+        Endpoint::new(Method::GET, "/api/v1/config", get(client_config)),
     ]
+}
+
+/// What the web app needs to know of this deployment: payments are off (`null`), and how long a
+/// checkout would hold its tickets.
+async fn client_config(State(state): State<AppState>) -> Response {
+    envelope(
+        StatusCode::OK,
+        &Envelope::ok(
+            "OK",
+            json!({ "payments": null, "holdSeconds": state.config.hold_seconds }),
+        ),
+    )
 }
 
 async fn health() -> Response {

@@ -226,6 +226,13 @@ async fn health_and_readiness(backend: Backend) {
         ),
         (Some(store), Some(cache))
     );
+    // What the web app asks of the deployment: payments off, the hold a checkout would have.
+    let reply = app.call("GET", "/api/v1/config", None, None).await;
+    reply.expect(200, "");
+    assert_eq!(
+        reply.body["data"],
+        serde_json::json!({ "payments": null, "holdSeconds": 600 })
+    );
 }
 
 /// A JSON body in another charset is 415; a header that must appear once, sent twice, is 400.
