@@ -51,6 +51,8 @@ where
 }
 
 struct Run {
+    bookings: usize,
+    stats_items_read: u64,
     bookings_per_sec: f64,
     check_ins_per_sec: f64,
     refusals_per_sec: f64,
@@ -71,7 +73,7 @@ async fn run(args: &Args, shards: u16) -> anyhow::Result<Run> {
     let app = Arc::new(TestApp::with_parts(
         Backend::Memory,
         config,
-        model,
+        model.clone(),
         Arc::new(MemoryCache::new()),
     ));
     let admin = app.admin_token().await;
@@ -153,7 +155,26 @@ async fn run(args: &Args, shards: u16) -> anyhow::Result<Run> {
         passes.push((answered, answered as f64 / started.elapsed().as_secs_f64()));
     }
     let ((admitted, check_ins_per_sec), (refused_again, refusals_per_sec)) = (passes[0], passes[1]);
+    // The figures after all of it: what one read of them costs.
+    let before = model.figure_items_read.load(Ordering::Relaxed);
+    let stats = app
+        .call(
+            "GET",
+            &format!("/api/v1/events/{event}/stats"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    anyhow::ensure!(
+        stats.body["data"]["ticketsCheckedIn"] == u64::from(args.tickets)
+            && stats.body["data"]["ticketsSold"] == u64::from(args.tickets),
+        "figures: {}",
+        stats.raw
+    );
+    let stats_items_read = model.figure_items_read.load(Ordering::Relaxed) - before;
     Ok(Run {
+        bookings,
+        stats_items_read,
         bookings_per_sec,
         check_ins_per_sec,
         refusals_per_sec,
@@ -179,6 +200,10 @@ async fn main() -> anyhow::Result<()> {
             run.refusals_per_sec,
             run.admitted,
             run.refused_again
+        );
+        println!(
+            "        figures after {} bookings and {} check-ins: {} items read",
+            run.bookings, run.admitted, run.stats_items_read
         );
     }
     Ok(())
