@@ -507,6 +507,40 @@ impl Store for PartitionModelStore {
     }
 }
 
+/// A whole app (router, services, an in-memory cache) on a fresh store behind DynamoDB's
+/// partition limits, with one event of `tickets` tickets split over `shards` inventory shards;
+/// the app, the model (for its counters), an admin's token and the event's id.
+pub async fn sale_on_the_model(
+    tickets: u32,
+    shards: u16,
+) -> (
+    Arc<crate::TestApp>,
+    Arc<PartitionModelStore>,
+    String,
+    String,
+) {
+    let model = Arc::new(PartitionModelStore::new(
+        Arc::new(ticketing::store::MemoryStore::new()),
+        Limits::DYNAMODB,
+    ));
+    let mut config = ticketing::config::Config::for_tests();
+    config.shard_rule = ticketing::domain::ShardRule {
+        tickets_per_shard: tickets.div_ceil(u32::from(shards)),
+        max_shards: shards,
+    };
+    let app = Arc::new(crate::TestApp::with_parts(
+        crate::Backend::Memory,
+        config,
+        model.clone(),
+        Arc::new(ticketing::cache::MemoryCache::new()),
+    ));
+    let admin = app.admin_token().await;
+    let event = app
+        .create_event(&admin, serde_json::json!({ "totalTickets": tickets }))
+        .await;
+    (app, model, admin, event)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

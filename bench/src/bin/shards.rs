@@ -10,12 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use ticketing::cache::MemoryCache;
-use ticketing::config::Config;
-use ticketing::domain::{Role, ShardRule};
-use ticketing::store::MemoryStore;
-use ticketing_tests::partition_model::{Limits, PartitionModelStore};
-use ticketing_tests::{Backend, TestApp};
+use ticketing::domain::Role;
+use ticketing_tests::partition_model::sale_on_the_model;
 
 #[derive(Parser)]
 struct Args {
@@ -38,25 +34,7 @@ struct Sale {
 }
 
 async fn sale(args: &Args, shards: u16) -> anyhow::Result<Sale> {
-    let model = Arc::new(PartitionModelStore::new(
-        Arc::new(MemoryStore::new()),
-        Limits::DYNAMODB,
-    ));
-    let mut config = Config::for_tests();
-    config.shard_rule = ShardRule {
-        tickets_per_shard: args.tickets.div_ceil(u32::from(shards)),
-        max_shards: shards,
-    };
-    let app = Arc::new(TestApp::with_parts(
-        Backend::Memory,
-        config,
-        model.clone(),
-        Arc::new(MemoryCache::new()),
-    ));
-    let admin = app.admin_token().await;
-    let event = app
-        .create_event(&admin, serde_json::json!({ "totalTickets": args.tickets }))
-        .await;
+    let (app, model, _admin, event) = sale_on_the_model(args.tickets, shards).await;
     let mut users = Vec::new();
     for _ in 0..args.concurrency {
         users.push(app.quick_user(Role::User).await.0);
