@@ -140,14 +140,7 @@ impl EventService {
     /// An event as the caller may see it (drafts exist only for admins): the catalog entry,
     /// cached, with its counters read fresh, so a read right after a booking shows it.
     pub async fn get(&self, who: Option<Identity>, id: EventId) -> Result<Event, AppError> {
-        let cached = match self.cache.get(&keys::event(id)).await {
-            Ok(hit) => hit.and_then(|raw| serde_json::from_str::<Event>(&raw).ok()),
-            Err(e) => {
-                metric::cache_fail_open(&e, "event cache unavailable; reading the store");
-                None
-            }
-        };
-        let event = match cached {
+        let event = match self.cached_entry(id).await {
             Some(entry) => {
                 let inventories = self
                     .store
@@ -174,6 +167,17 @@ impl EventService {
             return Err(AppError::NotFound);
         }
         Ok(event)
+    }
+
+    /// The event's cached catalog entry (its counters not fresh), if the cache has it.
+    async fn cached_entry(&self, id: EventId) -> Option<Event> {
+        match self.cache.get(&keys::event(id)).await {
+            Ok(hit) => hit.and_then(|raw| serde_json::from_str::<Event>(&raw).ok()),
+            Err(e) => {
+                metric::cache_fail_open(&e, "event cache unavailable; reading the store");
+                None
+            }
+        }
     }
 
     /// The catalog's version: cached briefly (every listing asks), else from the store.
@@ -233,7 +237,12 @@ impl EventService {
 
     /// The event's figures for its organiser: the K shards' counters and sales by day, summed.
     pub async fn stats(&self, who: Identity, id: EventId) -> Result<EventStats, AppError> {
-        let event = self.get(Some(who), id).await?;
+        // The figures read the shards themselves: with the entry cached, they are read once.
+        // (Deletes drop the cached entry, so a deleted event is still 404.)
+        let event = match self.cached_entry(id).await {
+            Some(entry) => entry,
+            None => self.get(Some(who), id).await?,
+        };
         let (shards, days) = self.store.event_figures(id, event.inventory_shards).await?;
         Ok(EventStats::sum(event.total_tickets, &shards, days))
     }

@@ -165,10 +165,8 @@ impl DynamoStore {
         newest_first: bool,
     ) -> StoreResult<Vec<Item>> {
         let client = self.client().await;
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = client
+        self.every_page(|| {
+            client
                 .query()
                 .table_name(&self.table)
                 .index_name(index)
@@ -176,6 +174,34 @@ impl DynamoStore {
                 .set_expression_attribute_names(attr_names.clone())
                 .set_expression_attribute_values(attr_values.clone())
                 .scan_index_forward(!newest_first)
+        })
+        .await
+    }
+
+    /// Every item of one partition of the table itself (read consistently).
+    pub(super) async fn partition(&self, pk: String) -> StoreResult<Vec<Item>> {
+        let client = self.client().await;
+        self.every_page(|| {
+            client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", PARTITION_KEY)
+                .expression_attribute_values(":pk", s(&pk))
+                .consistent_read(true)
+        })
+        .await
+    }
+
+    /// The items of every page of the query `build` makes, following `LastEvaluatedKey`.
+    async fn every_page(
+        &self,
+        build: impl Fn() -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> StoreResult<Vec<Item>> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = build()
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -188,29 +214,25 @@ impl DynamoStore {
         }
     }
 
-    /// Every item of one partition of the table itself (read consistently), page by page.
-    pub(super) async fn partition(&self, pk: String) -> StoreResult<Vec<Item>> {
-        let client = self.client().await;
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PARTITION_KEY)
-                .expression_attribute_values(":pk", s(&pk))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(classify)?;
-            out.extend(page.items.unwrap_or_default());
-            match page.last_evaluated_key {
-                Some(next) if !next.is_empty() => start = Some(next),
-                _ => return Ok(out),
+    /// The inventory shard items of these events (id, shard count), read consistently in
+    /// `BatchGetItem`s of at most 100 keys, by partition key.
+    pub(super) async fn shard_items(
+        &self,
+        events: &[(EventId, u16)],
+    ) -> StoreResult<HashMap<String, Item>> {
+        let wanted: Vec<Item> = events
+            .iter()
+            .flat_map(|&(id, shards)| (0..shards).map(move |k| key(keys::inventory_shard(id, k))))
+            .collect();
+        let mut found = HashMap::new();
+        for chunk in wanted.chunks(100) {
+            for item in self.batch_get(chunk.to_vec()).await? {
+                if let Some(AttributeValue::S(pk)) = item.get(PARTITION_KEY) {
+                    found.insert(pk.clone(), item);
+                }
             }
         }
+        Ok(found)
     }
 
     /// The first `count` items of one index partition, newest first (page by page, each asking

@@ -580,17 +580,7 @@ impl BookingStore for DynamoStore {
         id: EventId,
         shards: u16,
     ) -> StoreResult<(Vec<ShardFigures>, Vec<DaySales>)> {
-        let wanted: Vec<Item> = (0..shards)
-            .map(|k| key(keys::inventory_shard(id, k)))
-            .collect();
-        let mut found: HashMap<String, Item> = HashMap::new();
-        for chunk in wanted.chunks(100) {
-            for item in self.batch_get(chunk.to_vec()).await? {
-                if let Some(AttributeValue::S(pk)) = item.get(PARTITION_KEY) {
-                    found.insert(pk.clone(), item);
-                }
-            }
-        }
+        let found = self.shard_items(&[(id, shards)]).await?;
         let count = |item: &Item, name: &str| number(item, name).unwrap_or(0);
         let mut figures = Vec::with_capacity(usize::from(shards));
         for k in 0..shards {

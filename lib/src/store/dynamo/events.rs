@@ -259,19 +259,7 @@ impl EventStore for DynamoStore {
         &self,
         events: &[(EventId, u16)],
     ) -> StoreResult<HashMap<EventId, Inventory>> {
-        let wanted: Vec<Item> = events
-            .iter()
-            .flat_map(|&(id, shards)| (0..shards).map(move |k| key(keys::inventory_shard(id, k))))
-            .collect();
-        let mut found: HashMap<String, Item> = HashMap::new();
-        // BatchGetItem takes at most 100 keys per call.
-        for chunk in wanted.chunks(100) {
-            for item in self.batch_get(chunk.to_vec()).await? {
-                if let Some(AttributeValue::S(pk)) = item.get(PARTITION_KEY) {
-                    found.insert(pk.clone(), item);
-                }
-            }
-        }
+        let found = self.shard_items(events).await?;
         let mut out = HashMap::new();
         for &(id, shards) in events {
             let mut inventory = Inventory::default();
