@@ -45,10 +45,12 @@ fn bench(c: &mut Criterion) {
         role: Role::Admin,
         password_hash: "x".into(),
         created_at: chrono::Utc::now(),
+        email_verified: false,
+        session_epoch: 0,
     };
     let token = tokens.issue_access(&user).unwrap();
     let event_id = rt.block_on(async {
-        state.store.create_user(&user).await.unwrap();
+        state.store.create_user(&user, None).await.unwrap();
         let mut ids = Vec::new();
         for i in 0..50 {
             let body = json!({ "name": format!("Event {i}"), "venue": "Hall", "date": "2099-01-01T20:00:00Z", "price": 10, "totalTickets": 1_000_000 });

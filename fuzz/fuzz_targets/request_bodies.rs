@@ -39,8 +39,10 @@ fn rig() -> &'static Rig {
             role: Role::Admin,
             password_hash: "x".into(),
             created_at: chrono::Utc::now(),
+            email_verified: false,
+            session_epoch: 0,
         };
-        runtime.block_on(state.store.create_user(&admin)).unwrap();
+        runtime.block_on(state.store.create_user(&admin, None)).unwrap();
         let token = state.auth.tokens().issue_access(&admin).unwrap();
         Rig {
             runtime,

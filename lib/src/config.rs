@@ -56,12 +56,30 @@ pub struct Config {
     pub hold_seconds: u64,
     /// Failed logins within 15 minutes that lock an address (`LOGIN_LOCKOUT_FAILURES`, default 5).
     pub lockout: crate::domain::lockout::LockoutPolicy,
+    /// Where mail goes and what its links point at.
+    pub mail: MailSettings,
+    /// Whether booking needs a verified address (`REQUIRE_VERIFIED_EMAIL=true`; default no).
+    pub require_verified_email: bool,
     /// Where spans go as traces (`OTEL_EXPORTER_OTLP_ENDPOINT`; unset: no traces). With traces on,
     /// Redis commands get spans too.
     pub otlp_endpoint: Option<String>,
     /// Warnings to log once tracing is up (e.g. generated secrets).
     pub warnings: Vec<String>,
 }
+
+/// Mail through SES v2.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// A local SES-compatible server (`SES_ENDPOINT`, e.g. aws-ses-v2-local); unset: SES itself.
+    pub ses_endpoint: Option<String>,
+    /// The sender (`MAIL_FROM`).
+    pub from: String,
+    /// The origin the mails' links use (`SITE_URL`, no trailing slash).
+    pub site_url: String,
+}
+
+/// The local server's own origin: what links point at unless `SITE_URL` says otherwise.
+pub const DEFAULT_SITE_URL: &str = "http://127.0.0.1:3000";
 
 /// What signs and checks the access and refresh tokens.
 #[derive(Debug, Clone)]
@@ -187,6 +205,31 @@ impl Config {
             ));
         }
 
+        let ses_endpoint = get("SES_ENDPOINT");
+        let site_url = get("SITE_URL")
+            .unwrap_or_else(|| DEFAULT_SITE_URL.into())
+            .trim_end_matches('/')
+            .to_owned();
+        for (key, url) in [("SES_ENDPOINT", ses_endpoint.as_deref()), ("SITE_URL", Some(&site_url))] {
+            if let Some(url) = url.filter(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
+                problems.push(format!("{key} must be an http(s) URL, got {url:?}"));
+            }
+        }
+        let mail_from = get("MAIL_FROM").unwrap_or_else(|| "Ticketing <no-reply@ticketing.local>".into());
+        if !mail_from.contains('@') || mail_from.contains(['\r', '\n']) {
+            problems.push(format!("MAIL_FROM must be an e-mail address, got {mail_from:?}"));
+        }
+        let require_verified_email = match get("REQUIRE_VERIFIED_EMAIL").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                problems.push(format!(
+                    "REQUIRE_VERIFIED_EMAIL must be true or false, got {other:?}"
+                ));
+                false
+            }
+        };
+
         let dynamodb_endpoint = get("DYNAMODB_ENDPOINT");
         if let Some(endpoint) = &dynamodb_endpoint {
             if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
@@ -261,6 +304,12 @@ impl Config {
             lockout: crate::domain::lockout::LockoutPolicy {
                 failures: lockout_failures.min(100) as u32,
             },
+            mail: MailSettings {
+                ses_endpoint,
+                from: mail_from,
+                site_url,
+            },
+            require_verified_email,
             otlp_endpoint: get(OTLP_ENDPOINT_VAR),
             warnings,
         })

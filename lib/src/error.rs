@@ -29,6 +29,12 @@ pub enum AppError {
     InvalidCredentials,
     #[error("forbidden")]
     Forbidden,
+    /// A deployment that requires verified addresses refused an unverified user.
+    #[error("email not verified")]
+    EmailNotVerified,
+    /// A verification or reset token that is unknown, used, superseded, expired or malformed.
+    #[error("invalid token")]
+    InvalidToken,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -103,7 +109,8 @@ impl AppError {
             Self::IdempotencyKeyMissing => (400, "IDEMPOTENCY_KEY_MISSING"),
             Self::Unauthorized => (401, "UNAUTHORIZED"),
             Self::InvalidCredentials => (401, "INVALID_CREDENTIALS"),
-            Self::Forbidden => (403, "FORBIDDEN"),
+            Self::Forbidden | Self::EmailNotVerified => (403, "FORBIDDEN"),
+            Self::InvalidToken => (400, "INVALID_TOKEN"),
             Self::NotFound => (404, "NOT_FOUND"),
             Self::MethodNotAllowed => (405, "METHOD_NOT_ALLOWED"),
             Self::EmailTaken => (409, "EMAIL_TAKEN"),
@@ -138,6 +145,8 @@ impl AppError {
             Self::Unauthorized => "Authentication is required",
             Self::InvalidCredentials => "Invalid email or password",
             Self::Forbidden => "You are not allowed to do this",
+            Self::EmailNotVerified => "Please verify your email address before booking",
+            Self::InvalidToken => "This link is invalid or has expired: ask for a new one",
             Self::NotFound => "Resource not found",
             Self::MethodNotAllowed => "Method not allowed",
             Self::EmailTaken => "An account with this email already exists",
@@ -206,6 +215,7 @@ impl From<StoreError> for AppError {
             },
             StoreError::AlreadyCheckedIn { at } => Self::AlreadyCheckedIn { at: *at },
             StoreError::TicketNotValid => Self::TicketNotValid,
+            StoreError::InvalidToken => Self::InvalidToken,
             StoreError::Contention(_) | StoreError::TermsChanged | StoreError::Unavailable(_) => {
                 Self::unavailable(err)
             }

@@ -4,12 +4,14 @@
 //! Layering: `domain` knows nothing of HTTP or DynamoDB; `store`/`cache` implement persistence
 //! for real services and in memory; `service` holds the use cases; `http` adapts them to axum.
 
+pub mod account_tokens;
 pub mod cache;
 pub mod cause;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod mail;
 pub mod metric;
 pub mod money;
 pub mod service;

@@ -97,6 +97,13 @@ impl Cents {
             .unwrap_or(serde_json::Value::Null)
     }
 
+    /// The amount as people read it: `12.50`.
+    pub fn to_text(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        format!("{sign}{}.{:02}", abs / 100, abs % 100)
+    }
+
     pub fn times(self, quantity: u32) -> Self {
         Self(self.0 * i64::from(quantity))
     }

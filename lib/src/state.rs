@@ -29,12 +29,14 @@ impl AppState {
         let auth = AuthService::new(store.clone(), tokens, config.lockout);
         let tickets = Arc::new(TicketSigner::new(&config.ticket_signing_key));
         let door = DoorService::new(store.clone(), events.clone(), tickets.clone());
+        let bookings = BookingService::new(store.clone(), events.clone())
+            .requiring_verified_email(config.require_verified_email);
         Self {
             config: Arc::new(config),
             auth,
             tickets,
             door,
-            bookings: BookingService::new(store.clone(), events.clone()),
+            bookings,
             events,
             store,
             cache,

@@ -38,6 +38,10 @@ pub struct Claims {
     /// Not issued by us, but honoured when present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
+    /// A refresh token's session epoch: the user's when it was issued. A password reset or
+    /// change moves the user's on, and a token of an earlier epoch is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sep: Option<u64>,
 }
 
 /// A freshly issued refresh token with what the session store needs to know about it.
@@ -92,6 +96,7 @@ impl TokenService {
             exp: now + ttl,
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
+            sep: family.as_ref().map(|_| user.session_epoch),
             fam: family,
             nbf: None,
         }

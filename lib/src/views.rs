@@ -113,6 +113,7 @@ pub struct UserView<'a> {
     email: &'a Email,
     name: &'a str,
     role: Role,
+    email_verified: bool,
     created_at: String,
 }
 
@@ -123,6 +124,7 @@ impl<'a> From<&'a User> for UserView<'a> {
             email: &user.email,
             name: &user.name,
             role: user.role,
+            email_verified: user.email_verified,
             created_at: timestamp(user.created_at),
         }
     }

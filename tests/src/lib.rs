@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use ticketing::cache::{Cache, MemoryCache, RedisCache};
 use ticketing::config::Config;
-use ticketing::domain::lockout::LoginFailures;
 use ticketing::domain::stats::{DaySales, ShardFigures};
 use ticketing::domain::{
     Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, SortOrder,
@@ -23,13 +22,14 @@ use ticketing::domain::{
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{
     table, BookOutcome, BookingAttempt, BookingPage, BookingStore, CatalogChange, DynamoStore,
-    EventStore, MemoryStore, Rotation, SessionRecord, SessionStore, Store, StoreError, StoreResult,
-    StoredGuard, UserStore,
+    EventStore, MemoryStore, Store, StoreError, StoreResult,
+    StoredGuard,
 };
 use ticketing::tokens::TokenService;
 use ticketing::AppState;
 use tower::ServiceExt;
 
+pub mod delegate;
 pub mod emulator;
 pub mod partition_model;
 pub mod samples;
@@ -393,10 +393,12 @@ impl TestApp {
             role,
             password_hash: "$2b$10$not-a-real-hash-not-a-real-hash-not-a-real-hash-xx".into(),
             created_at: Utc::now(),
+            email_verified: false,
+            session_epoch: 0,
         };
         self.state
             .store
-            .create_user(&user)
+            .create_user(&user, None)
             .await
             .expect("create user");
         let token = TokenService::new(&self.state.config.jwt)
@@ -515,37 +517,6 @@ impl ContendedStore {
     }
 }
 
-#[async_trait]
-impl UserStore for ContendedStore {
-    async fn create_user(&self, user: &User) -> StoreResult<()> {
-        self.inner.create_user(user).await
-    }
-    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
-        self.inner.user_by_id(id).await
-    }
-    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
-        self.inner.user_by_email(email).await
-    }
-    async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()> {
-        self.inner.set_role(id, role).await
-    }
-    async fn login_failures(&self, address: &str) -> StoreResult<(LoginFailures, u64)> {
-        self.inner.login_failures(address).await
-    }
-    async fn put_login_failures(
-        &self,
-        address: &str,
-        failures: &LoginFailures,
-        version: u64,
-    ) -> StoreResult<()> {
-        self.inner
-            .put_login_failures(address, failures, version)
-            .await
-    }
-    async fn clear_login_failures(&self, address: &str) -> StoreResult<()> {
-        self.inner.clear_login_failures(address).await
-    }
-}
 
 #[async_trait]
 impl EventStore for ContendedStore {
@@ -622,13 +593,18 @@ impl BookingStore for ContendedStore {
     ) -> StoreResult<BookingPage> {
         self.inner.bookings_by_user(user, status, page).await
     }
-    async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking> {
+    async fn cancel_booking(
+        &self,
+        booking: &Booking,
+        now: DateTime<Utc>,
+        mail: Option<&ticketing::domain::mail::OutboxMail>,
+    ) -> StoreResult<Booking> {
         if self.contended() {
             return Err(StoreError::Contention(
                 "TransactionConflict (injected)".into(),
             ));
         }
-        self.inner.cancel_booking(booking, now).await
+        self.inner.cancel_booking(booking, now, mail).await
     }
     async fn check_in(
         &self,
@@ -658,27 +634,8 @@ impl BookingStore for ContendedStore {
     }
 }
 
-#[async_trait]
-impl SessionStore for ContendedStore {
-    async fn open_session(&self, session: &SessionRecord) -> StoreResult<()> {
-        self.inner.open_session(session).await
-    }
-    async fn rotate_session(
-        &self,
-        family: &str,
-        presented: &str,
-        next: &str,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Rotation> {
-        self.inner
-            .rotate_session(family, presented, next, expires_at, now)
-            .await
-    }
-    async fn revoke_session(&self, family: &str) -> StoreResult<()> {
-        self.inner.revoke_session(family).await
-    }
-}
+
+crate::delegate_accounts_and_mail!(ContendedStore);
 
 #[async_trait]
 impl Store for ContendedStore {

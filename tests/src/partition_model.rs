@@ -24,16 +24,14 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use ticketing::domain::lockout::LoginFailures;
 use ticketing::domain::stats::{DaySales, ShardFigures};
 use ticketing::domain::{
-    Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, SortOrder,
-    StatusFilter, User,
+    Booking, BookingStatus, Event, EventStatus, Inventory, PageParams, SortOrder, StatusFilter,
 };
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{
-    BookOutcome, BookingAttempt, BookingPage, BookingStore, CatalogChange, EventStore, Rotation,
-    SessionRecord, SessionStore, Store, StoreError, StoreResult, StoredGuard, UserStore,
+    BookOutcome, BookingAttempt, BookingPage, BookingStore, CatalogChange, EventStore,
+    Store, StoreError, StoreResult, StoredGuard,
 };
 
 /// Per-partition throughput, in units per second.
@@ -265,37 +263,6 @@ impl PartitionModelStore {
     }
 }
 
-#[async_trait]
-impl UserStore for PartitionModelStore {
-    async fn create_user(&self, user: &User) -> StoreResult<()> {
-        self.inner.create_user(user).await
-    }
-    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>> {
-        self.inner.user_by_id(id).await
-    }
-    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
-        self.inner.user_by_email(email).await
-    }
-    async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()> {
-        self.inner.set_role(id, role).await
-    }
-    async fn login_failures(&self, address: &str) -> StoreResult<(LoginFailures, u64)> {
-        self.inner.login_failures(address).await
-    }
-    async fn put_login_failures(
-        &self,
-        address: &str,
-        failures: &LoginFailures,
-        version: u64,
-    ) -> StoreResult<()> {
-        self.inner
-            .put_login_failures(address, failures, version)
-            .await
-    }
-    async fn clear_login_failures(&self, address: &str) -> StoreResult<()> {
-        self.inner.clear_login_failures(address).await
-    }
-}
 
 #[async_trait]
 impl EventStore for PartitionModelStore {
@@ -416,9 +383,14 @@ impl BookingStore for PartitionModelStore {
     ) -> StoreResult<BookingPage> {
         self.inner.bookings_by_user(user, status, page).await
     }
-    async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking> {
+    async fn cancel_booking(
+        &self,
+        booking: &Booking,
+        now: DateTime<Utc>,
+        mail: Option<&ticketing::domain::mail::OutboxMail>,
+    ) -> StoreResult<Booking> {
         let item = format!("BOOKING#{}", booking.id);
-        self.inventory_write(booking, &[item], self.inner.cancel_booking(booking, now))
+        self.inventory_write(booking, &[item], self.inner.cancel_booking(booking, now, mail))
             .await
     }
     async fn check_in(
@@ -474,27 +446,8 @@ impl BookingStore for PartitionModelStore {
     }
 }
 
-#[async_trait]
-impl SessionStore for PartitionModelStore {
-    async fn open_session(&self, session: &SessionRecord) -> StoreResult<()> {
-        self.inner.open_session(session).await
-    }
-    async fn rotate_session(
-        &self,
-        family: &str,
-        presented: &str,
-        next: &str,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Rotation> {
-        self.inner
-            .rotate_session(family, presented, next, expires_at, now)
-            .await
-    }
-    async fn revoke_session(&self, family: &str) -> StoreResult<()> {
-        self.inner.revoke_session(family).await
-    }
-}
+
+crate::delegate_accounts_and_mail!(PartitionModelStore);
 
 #[async_trait]
 impl Store for PartitionModelStore {

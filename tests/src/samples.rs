@@ -102,8 +102,10 @@ pub async fn seed(state: &AppState) -> SampleSession {
         role: Role::Admin,
         password_hash: "x".into(),
         created_at: now,
+        email_verified: false,
+        session_epoch: 0,
     };
-    store.create_user(&admin).await.expect("seed admin");
+    store.create_user(&admin, None).await.expect("seed admin");
     let booking_id: BookingId = BOOKING_ID.parse().expect("sample id");
     let booking = Booking {
         id: booking_id,
@@ -136,6 +138,7 @@ pub async fn seed(state: &AppState) -> SampleSession {
             now,
             guard_expires_at: now + Duration::hours(24),
             max_tickets_per_user: None,
+            mail: None,
         };
         store.book(&attempt).await.expect("seed booking");
     }

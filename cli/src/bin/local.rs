@@ -62,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
     if args.seed_demo {
         seed_demo(&state).await?;
     }
+    start_mail_worker(&state);
 
     let addr: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
@@ -90,6 +91,30 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!("ticketing-local stopped");
     Ok(())
 }
+
+/// Delivers the outbox in the background, through `SES_ENDPOINT` (e.g. aws-ses-v2-local) or
+/// SES itself when AWS credentials are configured; with neither, mails wait in the outbox.
+fn start_mail_worker(state: &AppState) {
+    let settings = &state.config.mail;
+    let has_aws = std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
+        || std::env::var_os("AWS_PROFILE").is_some();
+    if settings.ses_endpoint.is_none() && !has_aws {
+        tracing::warn!("SES_ENDPOINT is not set and no AWS credentials are: mail waits in the outbox");
+        return;
+    }
+    let mailer = std::sync::Arc::new(ticketing::mail::SesMailer::new(
+        settings.ses_endpoint.clone(),
+        state.config.aws_region.clone(),
+    ));
+    if let Some(endpoint) = &settings.ses_endpoint {
+        println!("mail: through {endpoint} (sent mails: {endpoint}/)");
+    }
+    let worker = ticketing::mail::MailWorker::new(state, mailer);
+    tokio::spawn(worker.run(MAIL_POLL));
+}
+
+/// How often the local mail worker looks for due mail when it found none.
+const MAIL_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// A client gets this long to send a request's headers; slower ones are disconnected, so a
 /// trickle of bytes cannot hold a connection (bodies have their own timeout in the layers).

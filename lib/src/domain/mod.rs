@@ -6,6 +6,7 @@ pub mod ids;
 pub mod inventory;
 pub mod listing;
 pub mod lockout;
+pub mod mail;
 pub mod page;
 pub mod search;
 pub mod stats;

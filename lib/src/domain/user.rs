@@ -130,6 +130,13 @@ pub struct User {
     pub role: Role,
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
+    /// Set by redeeming a verification link.
+    #[serde(default)]
+    pub email_verified: bool,
+    /// Moved on by a password reset or change: refresh tokens carry the epoch they were issued
+    /// in, and one of an earlier epoch is refused, so every earlier session ends at once.
+    #[serde(default)]
+    pub session_epoch: u64,
 }
 
 // Hand-written so a password hash can never reach a log line through `{:?}`.

@@ -1,4 +1,5 @@
-//! `/api/v1/auth`: register, login, me, refresh (rotation), logout.
+//! `/api/v1/auth`: register, login, me, refresh (rotation), logout; e-mail verification and
+//! password reset and change.
 
 use super::{envelope, Caller, Endpoint, JsonBody, OptionalJsonBody};
 use crate::domain::NewUser;
@@ -34,6 +35,31 @@ pub fn endpoints(state: &AppState) -> Vec<Endpoint> {
         Endpoint::new(Method::GET, "/api/v1/auth/me", get(me)),
         Endpoint::new(Method::POST, "/api/v1/auth/refresh", post(refresh)),
         Endpoint::new(Method::POST, "/api/v1/auth/logout", post(logout)),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/auth/email/verify",
+            post(verify_email).route_layer(limited()),
+        ),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/auth/email/verify/resend",
+            post(resend_verification).route_layer(limited()),
+        ),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/auth/password/forgot",
+            post(forgot_password).route_layer(limited()),
+        ),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/auth/password/reset",
+            post(reset_password).route_layer(limited()),
+        ),
+        Endpoint::new(
+            Method::POST,
+            "/api/v1/auth/password/change",
+            post(change_password).route_layer(limited()),
+        ),
     ]
 }
 
@@ -58,6 +84,32 @@ struct RegisterBody {
 struct LoginBody {
     email: String,
     password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForgotBody {
+    email: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetBody {
+    token: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ChangeBody {
+    current_password: String,
+    new_password: String,
 }
 
 #[derive(Deserialize)]
@@ -123,17 +175,73 @@ async fn login(
     Ok(session_response(StatusCode::OK, "Logged in", session))
 }
 
+fn user_response(message: &str, user: &crate::domain::User) -> Response {
+    let data = MeView {
+        user: UserView::from(user),
+    };
+    envelope(StatusCode::OK, &Envelope::ok(message, data))
+}
+
 async fn me(State(state): State<AppState>, Caller(who): Caller) -> Result<Response, AppError> {
     let user = state.auth.me(who).await?;
+    Ok(user_response("OK", &user))
+}
+
+async fn verify_email(
+    State(state): State<AppState>,
+    body: JsonBody<TokenBody>,
+) -> Result<Response, AppError> {
+    let body = body.known()?;
+    let user = state.auth.verify_email(&body.token).await?;
+    Ok(user_response("Email verified", &user))
+}
+
+async fn resend_verification(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+) -> Result<Response, AppError> {
+    state.auth.resend_verification(who).await?;
     Ok(envelope(
-        StatusCode::OK,
-        &Envelope::ok(
-            "OK",
-            MeView {
-                user: UserView::from(&user),
-            },
-        ),
+        StatusCode::ACCEPTED,
+        &Envelope::done("Verification email sent"),
     ))
+}
+
+async fn forgot_password(
+    State(state): State<AppState>,
+    body: JsonBody<ForgotBody>,
+) -> Result<Response, AppError> {
+    let body = body.known()?;
+    state.auth.forgot_password(&body.email).await?;
+    Ok(envelope(
+        StatusCode::ACCEPTED,
+        &Envelope::done("If an account exists for that address, we sent a link."),
+    ))
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    body: JsonBody<ResetBody>,
+) -> Result<Response, AppError> {
+    let body = body.known()?;
+    let user = state
+        .auth
+        .reset_password(&body.token, &body.password)
+        .await?;
+    Ok(user_response("Password changed", &user))
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    Caller(who): Caller,
+    body: JsonBody<ChangeBody>,
+) -> Result<Response, AppError> {
+    let body = body.known()?;
+    let session = state
+        .auth
+        .change_password(who, &body.current_password, &body.new_password)
+        .await?;
+    Ok(session_response(StatusCode::OK, "Password changed", session))
 }
 
 async fn refresh(

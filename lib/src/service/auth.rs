@@ -1,6 +1,8 @@
+use crate::account_tokens::AccountToken;
 use crate::domain::ids::UserId;
 use crate::domain::lockout::{LockoutPolicy, LoginFailures, Recorded};
-use crate::domain::user::MAX_PASSWORD_BYTES;
+use crate::domain::mail::OutboxMail;
+use crate::domain::user::{check_password, MAX_PASSWORD_BYTES};
 use crate::domain::{Email, Identity, NewUser, Role, User};
 use crate::store::{Rotation, SessionRecord, Store, StoreError};
 use crate::tokens::{self, TokenService, TokenType, ACCESS_TTL_SECS, REFRESH_TTL_SECS};
@@ -155,8 +157,11 @@ impl AuthService {
             role: Role::User,
             password_hash: tokens::hash_password(new_user.password).await?,
             created_at: chrono::Utc::now(),
+            email_verified: false,
+            session_epoch: 0,
         };
-        self.store.create_user(&user).await?;
+        let verification = OutboxMail::verification(user.id, user.created_at);
+        self.store.create_user(&user, Some(&verification)).await?;
         tracing::info!(user_id = %user.id, "user registered");
         self.open_session(user).await
     }
@@ -202,9 +207,14 @@ impl AuthService {
             if recorded == Recorded::AlreadyLocked {
                 return Ok(());
             }
+            // The failure that locks writes the lock's notice with it: one mail per lock.
+            let notice = match recorded {
+                Recorded::Locked { until } => Some(OutboxMail::account_locked(address, until, now)),
+                _ => None,
+            };
             match self
                 .store
-                .put_login_failures(address, &failures, version)
+                .put_login_failures(address, &failures, version, notice.as_ref())
                 .await
             {
                 Ok(()) => {
@@ -271,6 +281,10 @@ impl AuthService {
             .user_by_id(user_id)
             .await?
             .ok_or(AppError::Unauthorized)?;
+        // A password reset or change since this token's login ended its session.
+        if claims.sep.unwrap_or(0) != user.session_epoch {
+            return Err(AppError::Unauthorized);
+        }
         let next = self.tokens.issue_refresh(&user, Some(family.clone()))?;
         let now = chrono::Utc::now();
         let expires_at = now + chrono::Duration::seconds(REFRESH_TTL_SECS);
@@ -301,6 +315,93 @@ impl AuthService {
         let family = claims.fam.ok_or(AppError::Unauthorized)?;
         self.store.revoke_session(&family).await?;
         Ok(())
+    }
+
+    /// Redeems a verification link's token: the address is verified, the token spent.
+    pub async fn verify_email(&self, token: &str) -> Result<User, AppError> {
+        let token = AccountToken::parse(token).ok_or(AppError::InvalidToken)?;
+        let user = self
+            .store
+            .verify_email(token.user, &token.hash(), Utc::now())
+            .await?;
+        tracing::info!(user_id = %user.id, "email address verified");
+        Ok(user)
+    }
+
+    /// A new verification link for the caller (the earlier ones stop working when it is sent);
+    /// nothing for an address already verified.
+    pub async fn resend_verification(&self, who: Identity) -> Result<(), AppError> {
+        let user = self.me(who).await?;
+        if !user.email_verified {
+            let mail = OutboxMail::verification(user.id, Utc::now());
+            self.store.enqueue_mail(&mail).await?;
+        }
+        Ok(())
+    }
+
+    /// A reset link for whoever holds `email`: the same single write whether or not an account
+    /// has the address (the mail worker finds out, and sends nothing for none), so the answer
+    /// and its timing say nothing about which addresses exist.
+    pub async fn forgot_password(&self, email: &str) -> Result<(), AppError> {
+        let email = Email::parse(email).map_err(|m| AppError::validation("email", m))?;
+        let mail = OutboxMail::password_reset(email.as_str(), Utc::now());
+        self.store.enqueue_mail(&mail).await?;
+        Ok(())
+    }
+
+    /// Sets a new password by a reset link's token: every session ends, the address's login
+    /// lock is lifted, the token is spent — one transaction.
+    pub async fn reset_password(&self, token: &str, password: &str) -> Result<User, AppError> {
+        let token = AccountToken::parse(token).ok_or(AppError::InvalidToken)?;
+        check_password(password).map_err(|m| AppError::validation("password", m))?;
+        let user = self
+            .store
+            .user_by_id(token.user)
+            .await?
+            .ok_or(AppError::InvalidToken)?;
+        let password_hash = tokens::hash_password(password.to_owned()).await?;
+        let user = self
+            .store
+            .reset_password(
+                user.id,
+                &lockout_address(user.email.as_str()),
+                &token.hash(),
+                &password_hash,
+                Utc::now(),
+            )
+            .await?;
+        tracing::info!(user_id = %user.id, "password reset: every session ended");
+        Ok(user)
+    }
+
+    /// Changes the caller's password after checking the current one: every earlier session
+    /// ends (the caller's too) and a new one opens.
+    pub async fn change_password(
+        &self,
+        who: Identity,
+        current: &str,
+        new: &str,
+    ) -> Result<Session, AppError> {
+        check_password(new).map_err(|m| AppError::validation("newPassword", m))?;
+        let user = self.me(who).await?;
+        let right = current.len() <= MAX_PASSWORD_BYTES
+            && tokens::verify_password(current.to_owned(), Some(user.password_hash.clone()))
+                .await?;
+        if !right {
+            return Err(AppError::InvalidCredentials);
+        }
+        let password_hash = tokens::hash_password(new.to_owned()).await?;
+        let user = self
+            .store
+            .change_password(user.id, &user.password_hash, &password_hash)
+            .await
+            .map_err(|e| match e {
+                // Changed meanwhile: the password checked is no longer the current one.
+                StoreError::Contention(_) => AppError::InvalidCredentials,
+                other => other.into(),
+            })?;
+        tracing::info!(user_id = %user.id, "password changed: every earlier session ended");
+        self.open_session(user).await
     }
 
     /// Admin tool: sets a user's role by email.

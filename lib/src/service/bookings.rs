@@ -1,6 +1,7 @@
 use super::availability::{self, Outcome};
 use super::EventService;
 use crate::domain::ids::BookingId;
+use crate::domain::mail::OutboxMail;
 use crate::domain::{
     Booking, BookingStatus, Identity, NewBookingRequest, PageMeta, PageParams, ShardTake,
 };
@@ -36,11 +37,25 @@ pub struct BookingReply {
 pub struct BookingService {
     store: Arc<dyn Store>,
     events: EventService,
+    /// `REQUIRE_VERIFIED_EMAIL`: an unverified user may not book.
+    require_verified_email: bool,
 }
 
 impl BookingService {
     pub fn new(store: Arc<dyn Store>, events: EventService) -> Self {
-        Self { store, events }
+        Self {
+            store,
+            events,
+            require_verified_email: false,
+        }
+    }
+
+    /// Refuses bookings of users whose address is not verified.
+    pub fn requiring_verified_email(self, required: bool) -> Self {
+        Self {
+            require_verified_email: required,
+            ..self
+        }
     }
 
     /// The answer the durable guard holds for this key, if a booking was made with it: the
@@ -79,6 +94,12 @@ impl BookingService {
         render: &(dyn Fn(&Booking) -> String + Sync),
     ) -> Result<BookingReply, AppError> {
         let event_id = request.event_id;
+        if self.require_verified_email {
+            let user = self.store.user_by_id(who.user_id).await?;
+            if !user.is_some_and(|u| u.email_verified) {
+                return Err(AppError::EmailNotVerified);
+            }
+        }
         let terms = match self.events.terms_of(event_id).await {
             Ok(terms) => terms,
             // A key already used is answered as before even if its event is gone since (the
@@ -231,6 +252,7 @@ impl BookingService {
             now,
             guard_expires_at: now + chrono::Duration::from_std(IDEMPOTENCY_TTL).unwrap_or_default(),
             max_tickets_per_user: terms.max_tickets_per_user,
+            mail: Some(OutboxMail::booking_confirmed(id, now)),
         }
     }
 
@@ -271,7 +293,9 @@ impl BookingService {
         let mut tries = 0;
         let result = loop {
             tries += 1;
-            match self.store.cancel_booking(&booking, Utc::now()).await {
+            let now = Utc::now();
+            let notice = OutboxMail::booking_cancelled(booking.id, now);
+            match self.store.cancel_booking(&booking, now, Some(&notice)).await {
                 Ok(cancelled) => break Ok(cancelled),
                 Err(StoreError::Contention(_)) if tries < MAX_ATTEMPTS => backoff(tries).await,
                 Err(other) => break Err(AppError::from(other)),

@@ -7,7 +7,9 @@ pub mod table;
 
 use crate::cause::Cause;
 use crate::domain::ids::{BookingId, EventId, UserId};
+use crate::account_tokens::{StoredToken, TokenPurpose};
 use crate::domain::lockout::LoginFailures;
+use crate::domain::mail::{LeasedMail, OutboxMail};
 use crate::domain::stats::{DaySales, ShardFigures};
 use crate::domain::{
     Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, SortOrder,
@@ -44,6 +46,9 @@ pub enum StoreError {
     /// The ticket was admitted before, at this time.
     #[error("ticket already checked in")]
     AlreadyCheckedIn { at: DateTime<Utc> },
+    /// An account token that is not the user's current one for its purpose, or has expired.
+    #[error("invalid token")]
+    InvalidToken,
     /// A ticket of a booking that is not confirmed.
     #[error("ticket not valid")]
     TicketNotValid,
@@ -80,6 +85,8 @@ pub struct BookingAttempt {
     /// The event's `maxTicketsPerUser` as the booking read it: the booking is conditioned on
     /// it (a changed one is `TermsChanged`), and on the user's tickets staying within it.
     pub max_tickets_per_user: Option<u32>,
+    /// The confirmation mail of a booking that is confirmed when made, written with it.
+    pub mail: Option<OutboxMail>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -124,8 +131,9 @@ pub struct BookingPage {
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Fails with `EmailTaken` when the email is already registered, also under a race.
-    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    /// Fails with `EmailTaken` when the email is already registered, also under a race. The
+    /// account's first mail (its verification), if any, is written in the same transaction.
+    async fn create_user(&self, user: &User, mail: Option<&OutboxMail>) -> StoreResult<()>;
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
     async fn set_role(&self, id: UserId, role: Role) -> StoreResult<()>;
@@ -133,16 +141,79 @@ pub trait UserStore: Send + Sync {
     /// write must find. Read consistently: every instance sees one count.
     async fn login_failures(&self, address: &str) -> StoreResult<(LoginFailures, u64)>;
     /// Writes an address's failures on condition that the stored version is still `version`
-    /// (else `Contention`: re-read and try again), kept until they mean nothing.
+    /// (else `Contention`: re-read and try again), kept until they mean nothing; `mail` (the
+    /// lock notice of the failure that locks) in the same transaction.
     async fn put_login_failures(
         &self,
         address: &str,
         failures: &LoginFailures,
         version: u64,
+        mail: Option<&OutboxMail>,
     ) -> StoreResult<()>;
     /// Forgets an address's failures (a successful login).
     async fn clear_login_failures(&self, address: &str) -> StoreResult<()>;
+    /// Makes `token` the user's one token for `purpose` (an earlier one stops working);
+    /// `NotFound` without such a user.
+    async fn set_account_token(
+        &self,
+        user: UserId,
+        purpose: TokenPurpose,
+        token: &StoredToken,
+    ) -> StoreResult<()>;
+    /// Marks the address verified, spending the verification token whose hash is `hash` by one
+    /// conditional write: `InvalidToken` unless it is the current one and unexpired at `now`.
+    async fn verify_email(&self, user: UserId, hash: &str, now: DateTime<Utc>)
+        -> StoreResult<User>;
+    /// Sets a new password by the reset token whose hash is `hash` (spent by the same
+    /// conditional write, else `InvalidToken`), ends every session (the session epoch moves on)
+    /// and lifts any login lock of `address`, in one transaction.
+    async fn reset_password(
+        &self,
+        user: UserId,
+        address: &str,
+        hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User>;
+    /// Replaces the password hash, on condition that it is still `current_hash` (else
+    /// `Contention`: it changed meanwhile), and ends every session (the epoch moves on).
+    async fn change_password(
+        &self,
+        user: UserId,
+        current_hash: &str,
+        password_hash: &str,
+    ) -> StoreResult<User>;
 }
+
+/// The outbox's delivery side. A mail is due from its writing; a worker leases it (one
+/// conditional write: of concurrent workers one gets it), sends it, and marks it done with a
+/// write conditioned on still holding the lease. A lease that ends before that (a crash) makes
+/// the mail due again, so nothing is lost.
+#[async_trait]
+pub trait MailStore: Send + Sync {
+    /// Writes a mail on its own (a cause with no other write); an id already there is left as
+    /// it is.
+    async fn enqueue_mail(&self, mail: &OutboxMail) -> StoreResult<()>;
+    /// Ids of up to `limit` mails due at `now` (pending, or leased by a worker whose lease has
+    /// ended), oldest first per index partition: through the waiting-mail index, never a scan.
+    async fn due_mails(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<String>>;
+    /// Leases mail `id` until `until` if it is due at `now`; `None` if it is done or another
+    /// worker holds it.
+    async fn lease_mail(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<Option<LeasedMail>>;
+    /// Marks a leased mail delivered (it leaves the index; the record expires in 30 days).
+    /// `Contention` if the lease was lost meanwhile.
+    async fn finish_mail(&self, mail: &LeasedMail, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Gives a leased mail back, due again at `due` (a failed delivery).
+    async fn retry_mail(&self, mail: &LeasedMail, due: DateTime<Utc>) -> StoreResult<()>;
+}
+
+/// How long a delivered mail's record is kept (then TTL removes it).
+pub const MAILS_KEPT: chrono::Duration = chrono::Duration::days(30);
 
 /// How long a deletion stays readable through `catalog_changes` (its record then expires): a
 /// projection that last looked longer ago than this reloads instead of reading changes.
@@ -255,9 +326,15 @@ pub trait BookingStore: Send + Sync {
         status: Option<BookingStatus>,
         page: PageParams,
     ) -> StoreResult<BookingPage>;
-    /// One atomic step: `confirmed → cancelled` and the tickets back to the shards they came from.
-    /// `NotCancellable` if not confirmed any more or the event has started.
-    async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking>;
+    /// One atomic step: `confirmed → cancelled`, the tickets back to the shards they came from
+    /// and `mail` (the cancellation notice). `NotCancellable` if not confirmed any more or the
+    /// event has started.
+    async fn cancel_booking(
+        &self,
+        booking: &Booking,
+        now: DateTime<Utc>,
+        mail: Option<&OutboxMail>,
+    ) -> StoreResult<Booking>;
     /// Admits ticket `number` of booking `id` at `now`: one conditional write, so of many
     /// scanners sending it at once one admits it and the others get `AlreadyCheckedIn` with the
     /// first scan's time; `TicketNotValid` unless the booking is confirmed. A booking with an
@@ -326,7 +403,7 @@ pub trait SessionStore: Send + Sync {
 
 /// The whole store, as the services see it.
 #[async_trait]
-pub trait Store: UserStore + EventStore + BookingStore + SessionStore {
+pub trait Store: UserStore + EventStore + BookingStore + SessionStore + MailStore {
     /// A cheap round trip, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
     /// What backs this store, as readiness reports it (`dynamodb`, `memory`).

@@ -56,12 +56,21 @@ pub const ATTENDEES_BY_EVENT: IndexDesign = IndexDesign {
     partition_key: "gsi5pk",
     sort_key: "gsi5sk",
 };
-pub const INDEXES: [IndexDesign; 5] = [
+/// Mails waiting for delivery, by when they are due (then id), over `MAIL_QUEUE_SHARDS`
+/// partitions. Sparse: a delivered mail leaves it. A lease moves the mail's key to the lease's
+/// end, so the mail of a worker that crashed is due again then.
+pub const MAILS_DUE: IndexDesign = IndexDesign {
+    name: "gsi6",
+    partition_key: "gsi6pk",
+    sort_key: "gsi6sk",
+};
+pub const INDEXES: [IndexDesign; 6] = [
     CATALOG_BY_WRITE,
     BOOKINGS_BY_USER,
     BOOKINGS_BY_USER_STATUS,
     CATALOG_BY_DATE,
     ATTENDEES_BY_EVENT,
+    MAILS_DUE,
 ];
 
 /// Attribute names that the store's expressions and readers name, defined once. Events and
@@ -120,6 +129,23 @@ pub mod attr {
     pub const CURRENT_TOKEN: &str = "currentToken";
     pub const ROTATIONS: &str = "rotations";
     pub const REVOKED: &str = "revoked";
+    /// On a user (as serde writes them): the password's hash, the verified flag, the epoch of
+    /// its sessions.
+    pub const PASSWORD_HASH: &str = "passwordHash";
+    pub const EMAIL_VERIFIED: &str = "emailVerified";
+    pub const SESSION_EPOCH: &str = "sessionEpoch";
+    /// On a user: the hash and expiry (epoch ms) of its current verification and reset token.
+    pub const VERIFY_TOKEN_HASH: &str = "verifyTokenHash";
+    pub const VERIFY_TOKEN_EXPIRES: &str = "verifyTokenExpires";
+    pub const RESET_TOKEN_HASH: &str = "resetTokenHash";
+    pub const RESET_TOKEN_EXPIRES: &str = "resetTokenExpires";
+    /// On an outbox mail: its cause (JSON), when it is next due (epoch ms; the lease's end while
+    /// leased), the lease's id, deliveries tried, and `status` (pending, leased, done).
+    pub const MAIL: &str = "mail";
+    pub const CREATED_AT: &str = "createdAt";
+    pub const DUE: &str = "due";
+    pub const LEASE: &str = "lease";
+    pub const ATTEMPTS: &str = "attempts";
 }
 
 /// Item keys. Every entity lives in one table, keyed by a typed prefix.
@@ -188,6 +214,14 @@ pub mod keys {
     /// One e-mail address's recent login failures and lock (whether an account holds it or not).
     pub fn login_failures(address: &str) -> (String, String) {
         (format!("LOGIN#{address}"), "FAILURES".into())
+    }
+    /// One outbox mail.
+    pub fn mail(id: &str) -> (String, String) {
+        (format!("MAIL#{id}"), "MAIL".into())
+    }
+    /// One partition of the index of mails waiting for delivery.
+    pub fn mails_due(shard: u16) -> String {
+        format!("MAILQ#{shard}")
     }
     /// One login's refresh-token family: its current token id, rotation count, revoked flag.
     pub fn session(family: &str) -> (String, String) {

@@ -23,6 +23,8 @@ fn user(email: &str) -> User {
         role: Role::User,
         password_hash: "$2b$10$hash".into(),
         created_at: Utc::now(),
+        email_verified: false,
+        session_epoch: 0,
     }
 }
 
@@ -55,13 +57,14 @@ fn attempt(
         now,
         guard_expires_at: now + Duration::hours(24),
         max_tickets_per_user: event.max_tickets_per_user,
+        mail: None,
     }
 }
 
 async fn users_round_trip_and_email_uniqueness(backend: Backend) {
     let store = store_for(backend).await;
     let ada = user("ada@example.com");
-    store.create_user(&ada).await.unwrap();
+    store.create_user(&ada, None).await.unwrap();
     assert_eq!(store.user_by_id(ada.id).await.unwrap(), Some(ada.clone()));
     assert_eq!(
         store.user_by_email(&ada.email).await.unwrap().map(|u| u.id),
@@ -75,7 +78,7 @@ async fn users_round_trip_and_email_uniqueness(backend: Backend) {
         None
     );
     assert_eq!(
-        store.create_user(&user("ada@example.com")).await,
+        store.create_user(&user("ada@example.com"), None).await,
         Err(StoreError::EmailTaken)
     );
     store.set_role(ada.id, Role::Admin).await.unwrap();
@@ -93,7 +96,7 @@ async fn racing_registrations_create_one_user(backend: Backend) {
     let store = store_for(backend).await;
     let attempts = (0..8).map(|_| {
         let store = store.clone();
-        tokio::spawn(async move { store.create_user(&user("race@example.com")).await })
+        tokio::spawn(async move { store.create_user(&user("race@example.com"), None).await })
     });
     let results = futures::future::join_all(attempts).await;
     let ok = results.iter().filter(|r| matches!(r, Ok(Ok(())))).count();
@@ -276,7 +279,7 @@ async fn sharded_inventory_takes_and_gives_back_per_shard(backend: Backend) {
     );
 
     let cancelled = store
-        .cancel_booking(&across.booking, Utc::now())
+        .cancel_booking(&across.booking, Utc::now(), None)
         .await
         .unwrap();
     assert_eq!(cancelled.status, BookingStatus::Cancelled);
@@ -285,7 +288,7 @@ async fn sharded_inventory_takes_and_gives_back_per_shard(backend: Backend) {
         vec![(3, 0), (3, 0), (2, 0), (2, 0)]
     );
     assert_eq!(
-        store.cancel_booking(&across.booking, Utc::now()).await,
+        store.cancel_booking(&across.booking, Utc::now(), None).await,
         Err(StoreError::NotCancellable)
     );
     assert_eq!(
@@ -523,7 +526,7 @@ async fn cancel_restores_tickets_once_and_unblocks_delete(backend: Backend) {
         let store = store.clone();
         let booking = booked.booking.clone();
         tokio::spawn(
-            async move { until_decided(|| store.cancel_booking(&booking, Utc::now())).await },
+            async move { until_decided(|| store.cancel_booking(&booking, Utc::now(), None)).await },
         )
     });
     let results = futures::future::join_all(cancels).await;
@@ -564,7 +567,7 @@ async fn cancel_after_the_event_started_is_refused(backend: Backend) {
     store.book(&booked).await.unwrap();
     let after_start = event.date + Duration::minutes(1);
     assert_eq!(
-        store.cancel_booking(&booked.booking, after_start).await,
+        store.cancel_booking(&booked.booking, after_start, None).await,
         Err(StoreError::NotCancellable)
     );
     assert_eq!(
@@ -625,12 +628,12 @@ async fn bookings_by_user_pages_by_status(backend: Backend) {
         .await
         .unwrap();
     for i in [1, 3, 4] {
-        let cancelled = store.cancel_booking(&booked[i], Utc::now()).await.unwrap();
+        let cancelled = store.cancel_booking(&booked[i], Utc::now(), None).await.unwrap();
         booked[i] = cancelled;
     }
     // A second cancel is refused and moves no count.
     assert_eq!(
-        store.cancel_booking(&booked[1], Utc::now()).await,
+        store.cancel_booking(&booked[1], Utc::now(), None).await,
         Err(StoreError::NotCancellable)
     );
     booked.reverse();
@@ -1019,7 +1022,7 @@ async fn the_ticket_limit_per_user_holds_in_the_booking_transaction(backend: Bac
     assert_eq!(inventory[&event.id].available(), 100 - 8);
     // A cancel gives its tickets back to the user's allowance too.
     store
-        .cancel_booking(&first.booking, Utc::now())
+        .cancel_booking(&first.booking, Utc::now(), None)
         .await
         .unwrap();
     assert_eq!(
@@ -1093,9 +1096,9 @@ async fn login_failures_are_written_on_the_version_read(backend: Backend) {
         recent: vec![at(0), at(1)],
         locked_until: None,
     };
-    store.put_login_failures(address, &first, 0).await.unwrap();
+    store.put_login_failures(address, &first, 0, None).await.unwrap();
     assert!(matches!(
-        store.put_login_failures(address, &first, 0).await,
+        store.put_login_failures(address, &first, 0, None).await,
         Err(StoreError::Contention(_))
     ));
     assert_eq!(store.login_failures(address).await.unwrap(), (first, 1));
@@ -1103,9 +1106,9 @@ async fn login_failures_are_written_on_the_version_read(backend: Backend) {
         recent: vec![],
         locked_until: Some(at(15)),
     };
-    store.put_login_failures(address, &locked, 1).await.unwrap();
+    store.put_login_failures(address, &locked, 1, None).await.unwrap();
     assert!(matches!(
-        store.put_login_failures(address, &locked, 1).await,
+        store.put_login_failures(address, &locked, 1, None).await,
         Err(StoreError::Contention(_))
     ));
     assert_eq!(store.login_failures(address).await.unwrap(), (locked, 2));

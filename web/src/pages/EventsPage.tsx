@@ -19,7 +19,10 @@ export function EventsPage() {
   const list = useEventList(query);
 
   function update(change: Partial<EventQuery>, replace = false) {
-    const next = { ...query, page: 1, ...change };
+    // From the address bar, not this render's `query`: two filters settling in one tick (the
+    // venue's and the price's timers) must both land, not the second overwrite the first.
+    const current = queryFromSearch(new URLSearchParams(window.location.search));
+    const next = { ...current, page: 1, ...change };
     setSearchParams(searchFromQuery(next), { replace });
   }
 

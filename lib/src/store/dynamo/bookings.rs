@@ -312,6 +312,9 @@ impl BookingStore for DynamoStore {
             )?)
             .transact_items(self.day_sales(booking)?)
             .transact_items(self.booking_count_change(booking.user_id, None, booking.status)?);
+        if let Some(mail) = &attempt.mail {
+            request = request.transact_items(self.mail_put(mail)?);
+        }
         let err = match request.send().await {
             Ok(_) => return Ok(BookOutcome::Created),
             Err(err) => err,
@@ -423,7 +426,12 @@ impl BookingStore for DynamoStore {
         Ok(BookingPage { bookings, total })
     }
 
-    async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking> {
+    async fn cancel_booking(
+        &self,
+        booking: &Booking,
+        now: DateTime<Utc>,
+        mail: Option<&OutboxMail>,
+    ) -> StoreResult<Booking> {
         let booking_update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::booking(booking.id))))
@@ -488,6 +496,9 @@ impl BookingStore for DynamoStore {
                 Some(BookingStatus::Confirmed),
                 BookingStatus::Cancelled,
             )?);
+        if let Some(mail) = mail {
+            request = request.transact_items(self.mail_put(mail)?);
+        }
         match request.send().await {
             Ok(_) => Ok(Booking {
                 status: BookingStatus::Cancelled,

@@ -1,10 +1,12 @@
 //! DynamoDB implementation: one table (see `table`), conditional writes and transactions; one
 //! file per concern (attribute helpers, error classification, users, events, bookings, sessions).
 
+mod accounts;
 mod attrs;
 mod bookings;
 mod errors;
 mod events;
+mod outbox;
 mod sessions;
 mod users;
 
@@ -211,7 +213,17 @@ mod tests {
             role: Role::Admin,
             password_hash: "h".into(),
             created_at: now,
+            email_verified: true,
+            session_epoch: 3,
         };
-        assert!(encode(&user).unwrap().contains_key(attr::ROLE));
+        let item = encode(&user).unwrap();
+        for name in [
+            attr::ROLE,
+            attr::PASSWORD_HASH,
+            attr::EMAIL_VERIFIED,
+            attr::SESSION_EPOCH,
+        ] {
+            assert!(item.contains_key(name), "a user has no {name}");
+        }
     }
 }

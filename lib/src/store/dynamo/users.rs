@@ -1,11 +1,12 @@
 //! Users: one item per account plus an e-mail uniqueness item, written together.
 
 use super::*;
+use crate::account_tokens::{StoredToken, TokenPurpose};
 use crate::domain::lockout::LoginFailures;
 
 #[async_trait]
 impl UserStore for DynamoStore {
-    async fn create_user(&self, user: &User) -> StoreResult<()> {
+    async fn create_user(&self, user: &User, mail: Option<&OutboxMail>) -> StoreResult<()> {
         let mut user_item = encode(user)?;
         user_item.extend(key(keys::user(user.id)));
         let mut email_item = key(keys::email(&user.email));
@@ -20,14 +21,16 @@ impl UserStore for DynamoStore {
                 .map_err(|e| StoreError::Request(Cause::new(e)))
         };
         // The email item makes uniqueness a condition of the same transaction as the user.
-        let result = self
+        let mut request = self
             .client()
             .await
             .transact_write_items()
             .transact_items(put(email_item)?)
-            .transact_items(put(user_item)?)
-            .send()
-            .await;
+            .transact_items(put(user_item)?);
+        if let Some(mail) = mail {
+            request = request.transact_items(self.mail_put(mail)?);
+        }
+        let result = request.send().await;
         let Err(err) = result else { return Ok(()) };
         let reasons = cancellation_reasons(err)?;
         if reason_code(reasons.first()) == "ConditionalCheckFailed" {
@@ -118,6 +121,7 @@ impl UserStore for DynamoStore {
         address: &str,
         failures: &LoginFailures,
         version: u64,
+        mail: Option<&OutboxMail>,
     ) -> StoreResult<()> {
         let mut item = key(keys::login_failures(address));
         let recent = failures
@@ -133,12 +137,7 @@ impl UserStore for DynamoStore {
         if let Some(expires) = failures.expires_at() {
             item.insert(TTL_ATTRIBUTE.into(), n(expires.timestamp()));
         }
-        let put = self
-            .client()
-            .await
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item));
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
         let put = if version == 0 {
             put.condition_expression("attribute_not_exists(pk)")
         } else {
@@ -146,13 +145,26 @@ impl UserStore for DynamoStore {
                 .expression_attribute_names("#version", attr::VERSION)
                 .expression_attribute_values(":version", n(version))
         };
-        put.send().await.map_err(|e| match e.as_service_error() {
-            Some(se) if se.is_conditional_check_failed_exception() => {
-                StoreError::Contention("another login failure was recorded meanwhile".into())
-            }
-            _ => classify(e),
-        })?;
-        Ok(())
+        let put = put.build().map_err(request_error)?;
+        // With the lock's notice, one transaction: the notice exists if and only if the lock does.
+        let mut request = self
+            .client()
+            .await
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build());
+        if let Some(mail) = mail {
+            request = request.transact_items(self.mail_put(mail)?);
+        }
+        let Err(err) = request.send().await else {
+            return Ok(());
+        };
+        let reasons = cancellation_reasons(err)?;
+        if reason_code(reasons.first()) == "ConditionalCheckFailed" {
+            return Err(StoreError::Contention(
+                "another login failure was recorded meanwhile".into(),
+            ));
+        }
+        Err(unexpected("login failures", &reasons))
     }
 
     async fn clear_login_failures(&self, address: &str) -> StoreResult<()> {
@@ -165,5 +177,45 @@ impl UserStore for DynamoStore {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+
+    async fn set_account_token(
+        &self,
+        user: UserId,
+        purpose: TokenPurpose,
+        token: &StoredToken,
+    ) -> StoreResult<()> {
+        self.set_token(user, purpose, token).await
+    }
+
+    async fn verify_email(
+        &self,
+        user: UserId,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        self.spend_verification(user, hash, now).await
+    }
+
+    async fn reset_password(
+        &self,
+        user: UserId,
+        address: &str,
+        hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        self.spend_reset(user, address, hash, password_hash, now)
+            .await
+    }
+
+    async fn change_password(
+        &self,
+        user: UserId,
+        current_hash: &str,
+        password_hash: &str,
+    ) -> StoreResult<User> {
+        self.replace_password(user, current_hash, password_hash)
+            .await
     }
 }

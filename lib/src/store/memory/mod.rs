@@ -8,6 +8,9 @@ use crate::domain::stats::{DaySales, ShardFigures};
 use crate::domain::{BookingStatus, ShardCounts};
 use std::sync::Mutex;
 
+mod accounts;
+mod outbox;
+
 #[derive(Default)]
 struct Inner {
     users: HashMap<UserId, User>,
@@ -32,6 +35,10 @@ struct Inner {
     figures: HashMap<(EventId, u16), (u32, u32, i64)>,
     /// Per (event, shard, day): tickets and revenue cents confirmed that day.
     day_sales: HashMap<(EventId, u16, chrono::NaiveDate), (u32, i64)>,
+    /// Each user's current verification and reset token.
+    account_tokens: HashMap<(UserId, accounts::Purpose), crate::account_tokens::StoredToken>,
+    /// The outbox, by mail id.
+    mails: HashMap<String, outbox::MemoryMail>,
 }
 
 struct MemorySession {
@@ -92,13 +99,14 @@ impl MemoryStore {
 
 #[async_trait]
 impl UserStore for MemoryStore {
-    async fn create_user(&self, user: &User) -> StoreResult<()> {
+    async fn create_user(&self, user: &User, mail: Option<&OutboxMail>) -> StoreResult<()> {
         let mut inner = self.lock();
         if inner.emails.contains_key(&user.email) {
             return Err(StoreError::EmailTaken);
         }
         inner.emails.insert(user.email.clone(), user.id);
         inner.users.insert(user.id, user.clone());
+        inner.enqueue(mail);
         Ok(())
     }
 
@@ -136,6 +144,7 @@ impl UserStore for MemoryStore {
         address: &str,
         failures: &LoginFailures,
         version: u64,
+        mail: Option<&OutboxMail>,
     ) -> StoreResult<()> {
         let mut inner = self.lock();
         let stored = inner.login_failures.get(address).map_or(0, |(_, v)| *v);
@@ -147,12 +156,53 @@ impl UserStore for MemoryStore {
         inner
             .login_failures
             .insert(address.to_owned(), (failures.clone(), version + 1));
+        inner.enqueue(mail);
         Ok(())
     }
 
     async fn clear_login_failures(&self, address: &str) -> StoreResult<()> {
         self.lock().login_failures.remove(address);
         Ok(())
+    }
+
+    async fn set_account_token(
+        &self,
+        user: UserId,
+        purpose: TokenPurpose,
+        token: &StoredToken,
+    ) -> StoreResult<()> {
+        self.lock().set_account_token(user, purpose, token)
+    }
+
+    async fn verify_email(
+        &self,
+        user: UserId,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        self.lock().verify_email(user, hash, now)
+    }
+
+    async fn reset_password(
+        &self,
+        user: UserId,
+        address: &str,
+        hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<User> {
+        self.lock()
+            .reset_password(user, address, hash, password_hash, now)
+    }
+
+    async fn change_password(
+        &self,
+        user: UserId,
+        current_hash: &str,
+        password_hash: &str,
+    ) -> StoreResult<User> {
+        self.lock()
+            .change_password(user, current_hash, password_hash)
     }
 }
 
@@ -407,6 +457,7 @@ impl BookingStore for MemoryStore {
                 expires_at: attempt.guard_expires_at,
             },
         );
+        inner.enqueue(attempt.mail.as_ref());
         Ok(BookOutcome::Created)
     }
 
@@ -460,7 +511,12 @@ impl BookingStore for MemoryStore {
         Ok(BookingPage { bookings, total })
     }
 
-    async fn cancel_booking(&self, booking: &Booking, now: DateTime<Utc>) -> StoreResult<Booking> {
+    async fn cancel_booking(
+        &self,
+        booking: &Booking,
+        now: DateTime<Utc>,
+        mail: Option<&OutboxMail>,
+    ) -> StoreResult<Booking> {
         let mut inner = self.lock();
         let inner = &mut *inner;
         let stored = inner
@@ -501,6 +557,7 @@ impl BookingStore for MemoryStore {
         }
         let cancelled = stored.clone();
         inner.move_in_index(&cancelled, BookingStatus::Confirmed);
+        inner.enqueue(mail);
         Ok(cancelled)
     }
 
