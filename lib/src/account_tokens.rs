@@ -174,7 +174,10 @@ mod tests {
             format!("{user}.{secret}A"),
             format!("{}.{secret}", &user[1..]),
             format!("{}.{secret}", user.to_lowercase()),
-            format!("{user}.{}", secret.replace(|c: char| c.is_alphanumeric(), "*")),
+            format!(
+                "{user}.{}",
+                secret.replace(|c: char| c.is_alphanumeric(), "*")
+            ),
         ] {
             assert_eq!(AccountToken::parse(&bad), None, "{bad}");
         }

@@ -210,14 +210,22 @@ impl Config {
             .unwrap_or_else(|| DEFAULT_SITE_URL.into())
             .trim_end_matches('/')
             .to_owned();
-        for (key, url) in [("SES_ENDPOINT", ses_endpoint.as_deref()), ("SITE_URL", Some(&site_url))] {
-            if let Some(url) = url.filter(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
+        for (key, url) in [
+            ("SES_ENDPOINT", ses_endpoint.as_deref()),
+            ("SITE_URL", Some(&site_url)),
+        ] {
+            if let Some(url) =
+                url.filter(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+            {
                 problems.push(format!("{key} must be an http(s) URL, got {url:?}"));
             }
         }
-        let mail_from = get("MAIL_FROM").unwrap_or_else(|| "Ticketing <no-reply@ticketing.local>".into());
+        let mail_from =
+            get("MAIL_FROM").unwrap_or_else(|| "Ticketing <no-reply@ticketing.local>".into());
         if !mail_from.contains('@') || mail_from.contains(['\r', '\n']) {
-            problems.push(format!("MAIL_FROM must be an e-mail address, got {mail_from:?}"));
+            problems.push(format!(
+                "MAIL_FROM must be an e-mail address, got {mail_from:?}"
+            ));
         }
         let require_verified_email = match get("REQUIRE_VERIFIED_EMAIL").as_deref() {
             None | Some("false") => false,

@@ -133,10 +133,18 @@ macro_rules! delegate_accounts_and_mail {
                 ) -> StoreResult<Option<LeasedMail>> {
                     self.inner.lease_mail(id, now, until).await
                 }
-                async fn finish_mail(&self, mail: &LeasedMail, now: DateTime<Utc>) -> StoreResult<()> {
+                async fn finish_mail(
+                    &self,
+                    mail: &LeasedMail,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<()> {
                     self.inner.finish_mail(mail, now).await
                 }
-                async fn retry_mail(&self, mail: &LeasedMail, due: DateTime<Utc>) -> StoreResult<()> {
+                async fn retry_mail(
+                    &self,
+                    mail: &LeasedMail,
+                    due: DateTime<Utc>,
+                ) -> StoreResult<()> {
                     self.inner.retry_mail(mail, due).await
                 }
             }

@@ -22,8 +22,7 @@ use ticketing::domain::{
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{
     table, BookOutcome, BookingAttempt, BookingPage, BookingStore, CatalogChange, DynamoStore,
-    EventStore, MemoryStore, Store, StoreError, StoreResult,
-    StoredGuard,
+    EventStore, MemoryStore, Store, StoreError, StoreResult, StoredGuard,
 };
 use ticketing::tokens::TokenService;
 use ticketing::AppState;
@@ -31,6 +30,7 @@ use tower::ServiceExt;
 
 pub mod delegate;
 pub mod emulator;
+pub mod mail;
 pub mod partition_model;
 pub mod samples;
 
@@ -361,7 +361,7 @@ impl TestApp {
         }
     }
 
-    fn next_email(&self) -> String {
+    pub fn next_email(&self) -> String {
         format!(
             "user{}-{}@example.com",
             self.counter.fetch_add(1, Ordering::Relaxed),
@@ -517,7 +517,6 @@ impl ContendedStore {
     }
 }
 
-
 #[async_trait]
 impl EventStore for ContendedStore {
     async fn create_event(&self, event: &Event) -> StoreResult<()> {
@@ -633,7 +632,6 @@ impl BookingStore for ContendedStore {
         self.inner.event_figures(id, shards).await
     }
 }
-
 
 crate::delegate_accounts_and_mail!(ContendedStore);
 

@@ -30,8 +30,8 @@ use ticketing::domain::{
 };
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{
-    BookOutcome, BookingAttempt, BookingPage, BookingStore, CatalogChange, EventStore,
-    Store, StoreError, StoreResult, StoredGuard,
+    BookOutcome, BookingAttempt, BookingPage, BookingStore, CatalogChange, EventStore, Store,
+    StoreError, StoreResult, StoredGuard,
 };
 
 /// Per-partition throughput, in units per second.
@@ -263,7 +263,6 @@ impl PartitionModelStore {
     }
 }
 
-
 #[async_trait]
 impl EventStore for PartitionModelStore {
     async fn create_event(&self, event: &Event) -> StoreResult<()> {
@@ -390,8 +389,12 @@ impl BookingStore for PartitionModelStore {
         mail: Option<&ticketing::domain::mail::OutboxMail>,
     ) -> StoreResult<Booking> {
         let item = format!("BOOKING#{}", booking.id);
-        self.inventory_write(booking, &[item], self.inner.cancel_booking(booking, now, mail))
-            .await
+        self.inventory_write(
+            booking,
+            &[item],
+            self.inner.cancel_booking(booking, now, mail),
+        )
+        .await
     }
     async fn check_in(
         &self,
@@ -445,7 +448,6 @@ impl BookingStore for PartitionModelStore {
         Ok((figures, days))
     }
 }
-
 
 crate::delegate_accounts_and_mail!(PartitionModelStore);
 

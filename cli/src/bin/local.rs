@@ -99,7 +99,9 @@ fn start_mail_worker(state: &AppState) {
     let has_aws = std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
         || std::env::var_os("AWS_PROFILE").is_some();
     if settings.ses_endpoint.is_none() && !has_aws {
-        tracing::warn!("SES_ENDPOINT is not set and no AWS credentials are: mail waits in the outbox");
+        tracing::warn!(
+            "SES_ENDPOINT is not set and no AWS credentials are: mail waits in the outbox"
+        );
         return;
     }
     let mailer = std::sync::Arc::new(ticketing::mail::SesMailer::new(

@@ -203,7 +203,7 @@ async fn resend_verification(
     state.auth.resend_verification(who).await?;
     Ok(envelope(
         StatusCode::ACCEPTED,
-        &Envelope::done("Verification email sent"),
+        &Envelope::ok("Verification email sent", serde_json::Value::Null),
     ))
 }
 
@@ -215,7 +215,10 @@ async fn forgot_password(
     state.auth.forgot_password(&body.email).await?;
     Ok(envelope(
         StatusCode::ACCEPTED,
-        &Envelope::done("If an account exists for that address, we sent a link."),
+        &Envelope::ok(
+            "If an account exists for that address, we sent a link.",
+            serde_json::Value::Null,
+        ),
     ))
 }
 
@@ -241,7 +244,11 @@ async fn change_password(
         .auth
         .change_password(who, &body.current_password, &body.new_password)
         .await?;
-    Ok(session_response(StatusCode::OK, "Password changed", session))
+    Ok(session_response(
+        StatusCode::OK,
+        "Password changed",
+        session,
+    ))
 }
 
 async fn refresh(

@@ -120,7 +120,11 @@ impl Renderer<'_> {
         })
     }
 
-    pub fn account_locked(&self, user: &User, until: DateTime<Utc>) -> Result<Message, RenderError> {
+    pub fn account_locked(
+        &self,
+        user: &User,
+        until: DateTime<Utc>,
+    ) -> Result<Message, RenderError> {
         let link = format!("{}/forgot-password", self.site_url);
         let (text, html) = parts(
             "locked",

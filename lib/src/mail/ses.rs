@@ -62,11 +62,10 @@ impl SesMailer {
                 if let Some(endpoint) = &self.endpoint {
                     loader = loader.endpoint_url(endpoint);
                     if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-                        loader = loader.credentials_provider(
-                            aws_sdk_sesv2::config::Credentials::new(
+                        loader =
+                            loader.credentials_provider(aws_sdk_sesv2::config::Credentials::new(
                                 "local", "local", None, None, "static",
-                            ),
-                        );
+                            ));
                     }
                 }
                 Client::new(&loader.load().await)

@@ -136,7 +136,9 @@ impl MailWorker {
                 if user.email_verified {
                     return Ok(None);
                 }
-                let token = self.issue(TokenPurpose::VerifyEmail, user.id, mail, now).await?;
+                let token = self
+                    .issue(TokenPurpose::VerifyEmail, user.id, mail, now)
+                    .await?;
                 Some(render.verification(&user, &token)?)
             }
             MailKind::PasswordReset { address } => {
@@ -154,7 +156,8 @@ impl MailWorker {
                 };
                 Some(render.account_locked(&user, *until)?)
             }
-            MailKind::BookingConfirmed { booking_id } | MailKind::BookingCancelled { booking_id } => {
+            MailKind::BookingConfirmed { booking_id }
+            | MailKind::BookingCancelled { booking_id } => {
                 let Some(booking) = self.store.booking_by_id(*booking_id).await? else {
                     return Ok(None);
                 };

@@ -295,7 +295,11 @@ impl BookingService {
             tries += 1;
             let now = Utc::now();
             let notice = OutboxMail::booking_cancelled(booking.id, now);
-            match self.store.cancel_booking(&booking, now, Some(&notice)).await {
+            match self
+                .store
+                .cancel_booking(&booking, now, Some(&notice))
+                .await
+            {
                 Ok(cancelled) => break Ok(cancelled),
                 Err(StoreError::Contention(_)) if tries < MAX_ATTEMPTS => backoff(tries).await,
                 Err(other) => break Err(AppError::from(other)),

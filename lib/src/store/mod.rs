@@ -5,9 +5,9 @@ pub mod dynamo;
 pub mod memory;
 pub mod table;
 
+use crate::account_tokens::{StoredToken, TokenPurpose};
 use crate::cause::Cause;
 use crate::domain::ids::{BookingId, EventId, UserId};
-use crate::account_tokens::{StoredToken, TokenPurpose};
 use crate::domain::lockout::LoginFailures;
 use crate::domain::mail::{LeasedMail, OutboxMail};
 use crate::domain::stats::{DaySales, ShardFigures};

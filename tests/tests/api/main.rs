@@ -12,5 +12,6 @@ mod emulator;
 mod events;
 mod faults;
 mod layering;
+mod mail;
 mod panic;
 mod store_contract;

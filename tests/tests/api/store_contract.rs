@@ -288,7 +288,9 @@ async fn sharded_inventory_takes_and_gives_back_per_shard(backend: Backend) {
         vec![(3, 0), (3, 0), (2, 0), (2, 0)]
     );
     assert_eq!(
-        store.cancel_booking(&across.booking, Utc::now(), None).await,
+        store
+            .cancel_booking(&across.booking, Utc::now(), None)
+            .await,
         Err(StoreError::NotCancellable)
     );
     assert_eq!(
@@ -525,9 +527,9 @@ async fn cancel_restores_tickets_once_and_unblocks_delete(backend: Backend) {
     let cancels = (0..6).map(|_| {
         let store = store.clone();
         let booking = booked.booking.clone();
-        tokio::spawn(
-            async move { until_decided(|| store.cancel_booking(&booking, Utc::now(), None)).await },
-        )
+        tokio::spawn(async move {
+            until_decided(|| store.cancel_booking(&booking, Utc::now(), None)).await
+        })
     });
     let results = futures::future::join_all(cancels).await;
     let ok = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
@@ -567,7 +569,9 @@ async fn cancel_after_the_event_started_is_refused(backend: Backend) {
     store.book(&booked).await.unwrap();
     let after_start = event.date + Duration::minutes(1);
     assert_eq!(
-        store.cancel_booking(&booked.booking, after_start, None).await,
+        store
+            .cancel_booking(&booked.booking, after_start, None)
+            .await,
         Err(StoreError::NotCancellable)
     );
     assert_eq!(
@@ -628,7 +632,10 @@ async fn bookings_by_user_pages_by_status(backend: Backend) {
         .await
         .unwrap();
     for i in [1, 3, 4] {
-        let cancelled = store.cancel_booking(&booked[i], Utc::now(), None).await.unwrap();
+        let cancelled = store
+            .cancel_booking(&booked[i], Utc::now(), None)
+            .await
+            .unwrap();
         booked[i] = cancelled;
     }
     // A second cancel is refused and moves no count.
@@ -1096,7 +1103,10 @@ async fn login_failures_are_written_on_the_version_read(backend: Backend) {
         recent: vec![at(0), at(1)],
         locked_until: None,
     };
-    store.put_login_failures(address, &first, 0, None).await.unwrap();
+    store
+        .put_login_failures(address, &first, 0, None)
+        .await
+        .unwrap();
     assert!(matches!(
         store.put_login_failures(address, &first, 0, None).await,
         Err(StoreError::Contention(_))
@@ -1106,7 +1116,10 @@ async fn login_failures_are_written_on_the_version_read(backend: Backend) {
         recent: vec![],
         locked_until: Some(at(15)),
     };
-    store.put_login_failures(address, &locked, 1, None).await.unwrap();
+    store
+        .put_login_failures(address, &locked, 1, None)
+        .await
+        .unwrap();
     assert!(matches!(
         store.put_login_failures(address, &locked, 1, None).await,
         Err(StoreError::Contention(_))

@@ -181,7 +181,9 @@ impl DynamoStore {
                 if e.as_service_error()
                     .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
             {
-                Err(StoreError::Contention("the password changed meanwhile".into()))
+                Err(StoreError::Contention(
+                    "the password changed meanwhile".into(),
+                ))
             }
             Err(e) => Err(classify(e)),
         }

@@ -17,11 +17,15 @@ fn due_key(due: DateTime<Utc>, id: &str) -> String {
 impl DynamoStore {
     /// The put of a new mail, for its cause's transaction (its id can be written once).
     pub(super) fn mail_put(&self, mail: &OutboxMail) -> StoreResult<TransactWriteItem> {
-        let kind = serde_json::to_string(&mail.kind).map_err(|e| StoreError::Corrupt(Cause::new(e)))?;
+        let kind =
+            serde_json::to_string(&mail.kind).map_err(|e| StoreError::Corrupt(Cause::new(e)))?;
         let mut item = key(keys::mail(&mail.id));
         item.insert(attr::MAIL.into(), s(kind));
         item.insert(attr::STATUS.into(), s(PENDING));
-        item.insert(attr::CREATED_AT.into(), n(mail.created_at.timestamp_millis()));
+        item.insert(
+            attr::CREATED_AT.into(),
+            n(mail.created_at.timestamp_millis()),
+        );
         item.insert(attr::DUE.into(), n(mail.created_at.timestamp_millis()));
         item.insert(attr::ATTEMPTS.into(), n(0));
         item.insert(
