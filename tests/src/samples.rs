@@ -6,6 +6,7 @@
 use chrono::{Duration, Utc};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use ticketing::account_tokens::{AccountToken, StoredToken, TokenKeys, TokenPurpose};
 use ticketing::domain::{
     Booking, BookingStatus, Email, EventStatus, NewUser, Role, TicketRef, User,
 };
@@ -30,8 +31,13 @@ pub const SAMPLES: &[(&str, u16)] = &[
     ("auth-register", 201),
     ("auth-login", 200),
     ("auth-me", 200),
+    ("auth-verify-email", 200),
+    ("auth-resend-verification", 202),
+    ("auth-forgot-password", 202),
     ("auth-refresh", 200),
+    ("auth-change-password", 200),
     ("auth-logout", 200),
+    ("auth-reset-password", 200),
     ("events-list", 200),
     ("events-create", 201),
     ("events-show", 200),
@@ -72,6 +78,8 @@ pub struct SampleSession {
     admin_token: String,
     refresh_token: String,
     ticket_code: String,
+    verify_token: String,
+    reset_token: String,
 }
 
 /// Seeds what the samples point at — two published events, their owner with one confirmed
@@ -147,8 +155,27 @@ pub async fn seed(state: &AppState) -> SampleSession {
         booking: scanned_id,
         number: 1,
     });
+    // The owner's current verification and reset tokens, as their mails would carry them.
+    let keys = TokenKeys::new(&state.config.jwt.refresh_secret);
+    let account_token = |purpose, mail: &str| {
+        let token = AccountToken::derive(&keys, purpose, user.id, mail);
+        (token.clone(), StoredToken::of(&token, purpose, now))
+    };
+    let (verify, verify_stored) = account_token(TokenPurpose::VerifyEmail, "sample-verify");
+    let (reset, reset_stored) = account_token(TokenPurpose::ResetPassword, "sample-reset");
+    for (purpose, stored) in [
+        (TokenPurpose::VerifyEmail, verify_stored),
+        (TokenPurpose::ResetPassword, reset_stored),
+    ] {
+        store
+            .set_account_token(user.id, purpose, &stored)
+            .await
+            .expect("seed token");
+    }
     let tokens = TokenService::new(&state.config.jwt);
     SampleSession {
+        verify_token: verify.encode(),
+        reset_token: reset.encode(),
         user_token: owned.access_token,
         admin_token: tokens.issue_access(&admin).expect("token"),
         refresh_token: owned.refresh_token,
@@ -173,6 +200,8 @@ impl SampleSession {
             let placeholders = [
                 ("PLACEHOLDER_REFRESH_TOKEN", &self.refresh_token),
                 ("PLACEHOLDER_TICKET_CODE", &self.ticket_code),
+                ("PLACEHOLDER_VERIFY_TOKEN", &self.verify_token),
+                ("PLACEHOLDER_RESET_TOKEN", &self.reset_token),
             ];
             if let Some((placeholder, value)) = placeholders
                 .into_iter()

@@ -9,7 +9,10 @@ use crate::store::{DynamoStore, MemoryStore, Store};
 use crate::{metric, telemetry, AppState};
 use std::sync::Arc;
 
+mod mailer;
 mod panic_hook;
+
+pub use mailer::{new_mail_ids, serve_mailer};
 
 /// Which backends a process runs on, for the start-up log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -52,6 +52,10 @@ fn template_routes_equal_the_routers() {
             resource["Metadata"]["BuildMethod"].as_str(),
             Some("rust-cargolambda")
         );
+        if binary == "mailer" {
+            assert_mailer_wiring(resource);
+            continue;
+        }
         let function = function_of(binary);
         seen_functions.insert(binary.to_owned());
         let in_template: BTreeSet<(String, String)> = resource["Properties"]["Events"]
@@ -78,6 +82,44 @@ fn template_routes_equal_the_routers() {
         seen_functions, all,
         "one function resource per endpoint group"
     );
+}
+
+/// The mailer is woken by new outbox items on the table's stream (a filter passes only those,
+/// as `new_mail_ids` expects) and by a schedule, and may send mail and nothing else of SES.
+fn assert_mailer_wiring(resource: &Yaml) {
+    let events = resource["Properties"]["Events"].as_mapping().unwrap();
+    let kinds: BTreeSet<&str> = events.values().filter_map(|e| e["Type"].as_str()).collect();
+    assert_eq!(kinds, BTreeSet::from(["DynamoDB", "ScheduleV2"]));
+    let stream = events
+        .values()
+        .find(|e| e["Type"].as_str() == Some("DynamoDB"))
+        .unwrap();
+    let pattern = stream["Properties"]["FilterCriteria"]["Filters"][0]["Pattern"]
+        .as_str()
+        .unwrap();
+    let filter: serde_json::Value = serde_json::from_str(pattern).unwrap();
+    let prefix = ticketing::store::table::keys::mail("").0;
+    assert_eq!(
+        filter["dynamodb"]["Keys"]["pk"]["S"][0]["prefix"],
+        prefix.as_str()
+    );
+    assert_eq!(filter["eventName"][0], "INSERT");
+    assert!(
+        stream["Properties"]["DestinationConfig"]["OnFailure"].is_mapping(),
+        "a dead-letter queue"
+    );
+    let record = serde_json::json!({ "Records": [{ "eventName": "INSERT",
+        "dynamodb": { "Keys": { "pk": { "S": format!("{prefix}verify.x") } } } }] });
+    assert_eq!(ticketing::startup::new_mail_ids(&record), ["verify.x"]);
+    let statements = resource["Properties"]["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let ses: Vec<&Yaml> = statements
+        .iter()
+        .flat_map(|s| s["Action"].as_sequence().unwrap())
+        .filter(|a| a.as_str().is_some_and(|a| a.starts_with("ses:")))
+        .collect();
+    assert_eq!(ses, [&Yaml::String("ses:SendEmail".into())]);
 }
 
 /// The table design as (keys, indexes, ttl) in a comparable form.
