@@ -41,6 +41,8 @@ export default defineConfig({
       // One browser from one address registers and logs in many users here.
       RATE_LIMIT_PER_MINUTE: "100000",
       AUTH_RATE_LIMIT_PER_MINUTE: "100000",
+      // The mails' links lead back here; mail goes to aws-ses-v2-local (scripts/services).
+      SITE_URL: baseURL,
       RUST_LOG: "warn",
     },
   },

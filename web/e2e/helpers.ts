@@ -115,3 +115,36 @@ export async function screenshots(page: Page, name: string) {
     await page.screenshot({ path: `test-results/screenshots/${name}-${width}.png`, fullPage: true });
   }
 }
+
+/** Where scripts/services runs aws-ses-v2-local, the SES stand-in the server mails through. */
+const SES_ENDPOINT = process.env.SES_ENDPOINT ?? "http://127.0.0.1:8005";
+
+interface SentMail {
+  subject: string;
+  destination: { to: string[] };
+  body: { text?: string; html?: string };
+}
+
+/** Waits for the `count`-th mail to `address` and returns it. */
+export async function mailTo(request: APIRequestContext, address: string, count = 1): Promise<SentMail> {
+  let mails: SentMail[] = [];
+  await expect
+    .poll(
+      async () => {
+        const store = await (await request.get(`${SES_ENDPOINT}/store`)).json();
+        mails = (store.emails as SentMail[]).filter((m) => m.destination.to.includes(address));
+        return mails.length;
+      },
+      { timeout: 30_000 },
+    )
+    .toBeGreaterThanOrEqual(count);
+  return mails[count - 1] as SentMail;
+}
+
+/** The path and query of the link in a mail's text that contains `route`. */
+export function linkIn(mail: SentMail, route: string): string {
+  const url = (mail.body.text ?? "").split(/\s+/).find((word) => word.includes(route));
+  expect(url, mail.body.text).toBeTruthy();
+  const link = new URL(url as string);
+  return `${link.pathname}${link.search}`;
+}

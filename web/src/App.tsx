@@ -2,6 +2,7 @@ import { lazy, Suspense } from "react";
 import { Navigate, Route, Routes } from "react-router";
 import { Loading } from "./components/Loading";
 import { Nav } from "./components/Nav";
+import { VerifyNotice } from "./components/VerifyNotice";
 import { EventDetailsPage } from "./pages/EventDetailsPage";
 import { EventsPage } from "./pages/EventsPage";
 import { LoginPage } from "./pages/LoginPage";
@@ -15,6 +16,10 @@ const AdminEventsPage = lazy(() => import("./pages/admin/AdminEventsPage"));
 const EventFormPage = lazy(() => import("./pages/admin/EventFormPage"));
 const CheckInPage = lazy(() => import("./pages/admin/CheckInPage"));
 const EventDashboardPage = lazy(() => import("./pages/admin/EventDashboardPage"));
+const ForgotPasswordPage = lazy(() => import("./pages/ForgotPasswordPage"));
+const ResetPasswordPage = lazy(() => import("./pages/ResetPasswordPage"));
+const VerifyEmailPage = lazy(() => import("./pages/VerifyEmailPage"));
+const AccountPage = lazy(() => import("./pages/AccountPage"));
 
 export function App() {
   return (
@@ -24,6 +29,7 @@ export function App() {
       </a>
       <Nav />
       <main id="main" tabIndex={-1}>
+        <VerifyNotice />
         <Suspense fallback={<Loading label="Loading…" />}>
           <Routes>
             <Route path="/" element={<Navigate to="/events" replace />} />
@@ -31,6 +37,17 @@ export function App() {
             <Route path="/events/:id" element={<EventDetailsPage />} />
             <Route path="/login" element={<LoginPage />} />
             <Route path="/register" element={<RegisterPage />} />
+            <Route path="/forgot-password" element={<ForgotPasswordPage />} />
+            <Route path="/reset-password" element={<ResetPasswordPage />} />
+            <Route path="/verify-email" element={<VerifyEmailPage />} />
+            <Route
+              path="/account"
+              element={
+                <RequireUser>
+                  <AccountPage />
+                </RequireUser>
+              }
+            />
             <Route
               path="/bookings"
               element={

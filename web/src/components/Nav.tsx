@@ -49,7 +49,9 @@ export function Nav() {
           )}
           {user && (
             <li className="who">
-              <span className="user-name">{user.name}</span>
+              <NavLink to="/account" className="user-name">
+                {user.name}
+              </NavLink>
               <button type="button" onClick={onLogOut} disabled={leaving}>
                 Log out
               </button>

@@ -8,6 +8,8 @@ import { useSessionForm } from "../session/useSessionForm";
 export function LoginPage() {
   const session = useSession();
   const location = useLocation();
+  // A finished password reset says so here.
+  const status = (location.state as { status?: string } | null)?.status;
   const { error, busy, returnTo, submit } = useSessionForm((data) =>
     logIn(String(data.get("email") ?? ""), String(data.get("password") ?? "")),
   );
@@ -17,6 +19,7 @@ export function LoginPage() {
   return (
     <section className="narrow">
       <h1>Log in</h1>
+      {status && <p role="status">{status}</p>}
       <form
         noValidate
         onSubmit={(e) => {
@@ -26,6 +29,9 @@ export function LoginPage() {
       >
         <Field label="Email" name="email" type="email" autoComplete="email" required />
         <Field label="Password" name="password" type="password" autoComplete="current-password" required />
+        <p className="aside">
+          <Link to="/forgot-password">Forgot password?</Link>
+        </p>
         {error !== null && <ErrorAlert error={error} />}
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Logging in…" : "Log in"}

@@ -2,11 +2,10 @@ import { Navigate } from "react-router";
 import { ApiError } from "../api/errors";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Field } from "../components/Field";
+import { PASSWORD_RULES } from "../components/passwordRules";
 import { register } from "../session/actions";
 import { useSession } from "../session/store";
 import { useSessionForm } from "../session/useSessionForm";
-
-const PASSWORD_RULES = "8 to 72 characters, with an upper-case letter, a lower-case letter and a digit.";
 
 export default function RegisterPage() {
   const session = useSession();

@@ -42,6 +42,11 @@ export function signIn(token: string, user: User) {
   publish({ status: "signedIn", user });
 }
 
+/** The signed-in user as the API now describes them (e.g. just verified), same session. */
+export function updateUser(user: User) {
+  if (session.status === "signedIn" && session.user.id === user.id) publish({ status: "signedIn", user });
+}
+
 export function signOut() {
   accessToken = null;
   publish({ status: "anonymous" });

@@ -8,6 +8,7 @@ const user = {
   email: "a@example.com",
   name: "Ada",
   role: "user" as const,
+  emailVerified: false,
   createdAt: "2026-01-01T00:00:00Z",
 };
 
