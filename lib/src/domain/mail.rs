@@ -44,10 +44,12 @@ pub struct OutboxMail {
 
 impl OutboxMail {
     fn new(id: String, kind: MailKind, now: DateTime<Utc>) -> Self {
+        // To the millisecond, as the store keeps it.
+        use chrono::SubsecRound;
         Self {
             id,
             kind,
-            created_at: now,
+            created_at: now.trunc_subsecs(3),
         }
     }
 

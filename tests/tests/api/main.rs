@@ -13,5 +13,6 @@ mod events;
 mod faults;
 mod layering;
 mod mail;
+mod outbox_contract;
 mod panic;
 mod store_contract;

@@ -15,7 +15,7 @@ use ticketing::store::{
 };
 use ticketing_tests::{on_both_backends, sample_event, store_for, Backend};
 
-fn user(email: &str) -> User {
+pub(crate) fn user(email: &str) -> User {
     User {
         id: UserId::new(),
         email: Email::parse(email).unwrap(),
@@ -28,7 +28,7 @@ fn user(email: &str) -> User {
     }
 }
 
-fn attempt(
+pub(crate) fn attempt(
     event: &ticketing::domain::Event,
     user: UserId,
     key: &str,
