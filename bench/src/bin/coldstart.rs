@@ -14,6 +14,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
+/// The mailer's event: EventBridge Scheduler's (a stream batch would name mails to deliver).
+const SCHEDULED: &str = "schedule";
+const SCHEDULED_EVENT: &str = r#"{"source":"aws.scheduler","detail-type":"Scheduled Event","detail":{}}"#;
+
 #[derive(Parser)]
 struct Args {
     /// Where the release binaries are.
@@ -134,6 +138,8 @@ async fn main() -> anyhow::Result<()> {
         ("auth", "auth-me"),
         ("events", "events-list"),
         ("bookings", "bookings-list"),
+        // The mailer's scheduled pass: SES linked, its first invoke a pass over the due mails.
+        ("mailer", SCHEDULED),
     ];
     let env = [
         ("AWS_LAMBDA_RUNTIME_API", addr.to_string()),
@@ -183,9 +189,11 @@ async fn main() -> anyhow::Result<()> {
     let mut samples: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); functions.len()];
     let mut events = Vec::new();
     for (binary, event_name) in functions {
-        events.push(std::fs::read_to_string(
-            args.events_dir.join(format!("{event_name}.json")),
-        )?);
+        events.push(if event_name == SCHEDULED {
+            SCHEDULED_EVENT.to_owned()
+        } else {
+            std::fs::read_to_string(args.events_dir.join(format!("{event_name}.json")))?
+        });
         let path = args.bin_dir.join(binary);
         anyhow::ensure!(
             path.exists(),
