@@ -2,6 +2,7 @@
 //! change, the lock's notice), on both backends, through the real SES stand-in
 //! (aws-ses-v2-local): each mail arrives once, with its link or its tickets.
 
+use base64::Engine;
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use ticketing::account_tokens::{AccountToken, StoredToken, TokenKeys, TokenPurpose};
@@ -445,6 +446,23 @@ async fn a_booking_mails_its_tickets_and_a_cancel_says_so(backend: Backend) {
     }
     let images = png_attachments(confirmation);
     assert_eq!(images.len(), 2, "{:?}", confirmation.attachments);
+    // Each image is the QR code of one of the booking's signed ticket codes.
+    let codes: Vec<String> = booked.body["data"]["tickets"]
+        .as_array()
+        .expect("a confirmed booking's tickets")
+        .iter()
+        .map(|t| t["code"].as_str().unwrap().to_owned())
+        .collect();
+    let sent: Vec<&str> = confirmation
+        .attachments
+        .iter()
+        .filter_map(|a| a["content"].as_str())
+        .collect();
+    for code in &codes {
+        let png = ticketing::mail::qr::png(code).unwrap();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(png);
+        assert!(sent.contains(&encoded.as_str()), "no image of ticket code {code}");
+    }
     for cid in &images {
         let cid = cid.trim_matches(['<', '>']);
         assert!(
