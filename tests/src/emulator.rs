@@ -98,6 +98,8 @@ impl LocalStack {
             // The template's defaults.
             ("TICKETS_PER_SHARD", "2000".into()),
             ("MAX_SHARDS", "16".into()),
+            ("MAIL_FROM", "Ticketing <no-reply@ticketing.local>".into()),
+            ("SITE_URL", "http://127.0.0.1:3000".into()),
             // No trace collector here: export stays off (the traces test covers the spans).
             ("OTEL_EXPORTER_OTLP_ENDPOINT", String::new()),
             ("RUST_LOG", "info".into()),
@@ -181,6 +183,8 @@ pub struct Emulator {
 
 /// One invocation's answer and the lines the function printed for it.
 pub struct Invocation {
+    /// What the function returned, as the emulator hands it back.
+    pub response: Value,
     pub status: u16,
     pub headers: Value,
     pub body: Value,
@@ -304,6 +308,7 @@ impl Emulator {
             .and_then(|b| serde_json::from_str(b).ok())
             .unwrap_or(Value::Null);
         Invocation {
+            response: response.clone(),
             status,
             headers: response["headers"].clone(),
             body,

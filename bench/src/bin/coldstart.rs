@@ -16,7 +16,8 @@ use tokio::sync::Notify;
 
 /// The mailer's event: EventBridge Scheduler's (a stream batch would name mails to deliver).
 const SCHEDULED: &str = "schedule";
-const SCHEDULED_EVENT: &str = r#"{"source":"aws.scheduler","detail-type":"Scheduled Event","detail":{}}"#;
+const SCHEDULED_EVENT: &str =
+    r#"{"source":"aws.scheduler","detail-type":"Scheduled Event","detail":{}}"#;
 
 #[derive(Parser)]
 struct Args {

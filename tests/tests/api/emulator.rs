@@ -105,3 +105,41 @@ async fn every_sample_event_answers_through_lambdas_emulator() {
         session.observe(&call.body);
     }
 }
+
+/// The mailer as Lambda runs it: a stream record naming a new outbox mail is delivered through
+/// the SES stand-in, and a scheduled pass after it sends nothing twice.
+#[tokio::test]
+async fn the_mailer_delivers_a_streamed_mail_under_lambdas_emulator() {
+    let bin_dir = ticketing_tests::emulator::cargo_build("dev", &["mailer"]);
+    let stack = LocalStack::new().await;
+    let ses = ticketing_tests::mail::shared_ses().await;
+    let mut env = stack.env.clone();
+    env.insert("SES_ENDPOINT".into(), ses.endpoint());
+    let state = stack.state();
+    let email = format!(
+        "mailer-{}@example.com",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    let user = ticketing::domain::NewUser::parse(&email, "Mailer-password-1", "Mae").unwrap();
+    state.auth.register(user).await.unwrap();
+    let due = state.store.due_mails(chrono::Utc::now(), 10).await.unwrap();
+    let id = due
+        .iter()
+        .find(|id| id.starts_with("verify."))
+        .expect("the verification");
+
+    let mailer = Emulator::start_binary(&bin_dir.join("mailer"), &env);
+    let pk = ticketing::store::table::keys::mail(id).0;
+    let record = serde_json::json!({ "Records": [{ "eventName": "INSERT",
+        "dynamodb": { "Keys": { "pk": { "S": pk }, "sk": { "S": "MAIL" } } } }] });
+    let call = mailer.invoke(&record).await;
+    assert_eq!(call.response["streamed"], 1, "{:?}", call.output);
+    let mails = ses.mails_to(&email).await;
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].text.contains("/verify-email?token="));
+
+    let scheduled = serde_json::json!({ "source": "aws.scheduler", "detail": {} });
+    let pass = mailer.invoke(&scheduled).await;
+    assert_eq!(pass.response["streamed"], 0, "{:?}", pass.output);
+    assert_eq!(ses.mails_to(&email).await.len(), 1);
+}

@@ -461,7 +461,10 @@ async fn a_booking_mails_its_tickets_and_a_cancel_says_so(backend: Backend) {
     for code in &codes {
         let png = ticketing::mail::qr::png(code).unwrap();
         let encoded = base64::engine::general_purpose::STANDARD.encode(png);
-        assert!(sent.contains(&encoded.as_str()), "no image of ticket code {code}");
+        assert!(
+            sent.contains(&encoded.as_str()),
+            "no image of ticket code {code}"
+        );
     }
     for cid in &images {
         let cid = cid.trim_matches(['<', '>']);
