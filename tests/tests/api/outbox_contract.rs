@@ -23,7 +23,7 @@ async fn a_lease_is_exclusive_and_only_its_holder_finishes(backend: Backend) {
     let mail = OutboxMail::password_reset("ada@example.com", now);
     store.enqueue_mail(&mail).await.unwrap();
     store.enqueue_mail(&mail).await.unwrap();
-    assert_eq!(ids_due(&*store, now).await, [mail.id.clone()]);
+    assert_eq!(ids_due(&*store, now).await, [mail.id.as_str()]);
     // Not due before it was written.
     assert!(ids_due(&*store, now - Duration::seconds(5))
         .await
@@ -42,8 +42,7 @@ async fn a_lease_is_exclusive_and_only_its_holder_finishes(backend: Backend) {
     let leases: Vec<_> = futures::future::join_all(tries)
         .await
         .into_iter()
-        .map(|r| r.unwrap().unwrap())
-        .filter_map(|l| l)
+        .filter_map(|r| r.unwrap().unwrap())
         .collect();
     assert_eq!(leases.len(), 1);
     let held = &leases[0];
@@ -57,7 +56,7 @@ async fn a_lease_is_exclusive_and_only_its_holder_finishes(backend: Backend) {
 
     // Its lease ends (a crash): due again, and a second worker takes it over.
     let later = now + Duration::seconds(21);
-    assert_eq!(ids_due(&*store, later).await, [mail.id.clone()]);
+    assert_eq!(ids_due(&*store, later).await, [mail.id.as_str()]);
     let second = store
         .lease_mail(&mail.id, later, later + Duration::seconds(20))
         .await
@@ -104,7 +103,7 @@ async fn a_failed_delivery_is_due_again_at_its_time(backend: Backend) {
     assert!(ids_due(&*store, now + Duration::minutes(4))
         .await
         .is_empty());
-    assert_eq!(ids_due(&*store, retry_at).await, [mail.id.clone()]);
+    assert_eq!(ids_due(&*store, retry_at).await, [mail.id.as_str()]);
     assert_eq!(
         store
             .lease_mail(&mail.id, now, now + Duration::seconds(20))
@@ -134,7 +133,7 @@ async fn mails_are_written_with_their_causes_or_not_at_all(backend: Backend) {
         store.create_user(&twin, Some(&twin_mail)).await,
         Err(StoreError::EmailTaken)
     );
-    assert_eq!(ids_due(&*store, now).await, [welcome.id.clone()]);
+    assert_eq!(ids_due(&*store, now).await, [welcome.id.as_str()]);
 
     let event = sample_event(2, EventStatus::Published, now + Duration::days(3));
     store.create_event(&event).await.unwrap();
