@@ -1,8 +1,8 @@
 //! The `health` Lambda function (see `ticketing::startup::serve_function`).
-use ticketing::http::Function;
+use ticketing::http::HealthRoutes;
 
 // Lambda hands an instance one event at a time: one thread is enough and starts faster.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    ticketing::startup::serve_function(Function::Health).await
+    ticketing::startup::serve_function::<HealthRoutes>().await
 }

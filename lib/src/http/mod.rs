@@ -107,10 +107,10 @@ impl Function {
 
     pub fn endpoints(self, state: &AppState) -> Vec<Endpoint> {
         match self {
-            Self::Auth => auth::endpoints(state),
-            Self::Events => events::endpoints(),
-            Self::Bookings => bookings::endpoints(),
-            Self::Health => health::endpoints(),
+            Self::Auth => AuthRoutes::endpoints(state),
+            Self::Events => EventsRoutes::endpoints(state),
+            Self::Bookings => BookingsRoutes::endpoints(state),
+            Self::Health => HealthRoutes::endpoints(state),
         }
     }
 
@@ -123,12 +123,71 @@ impl Function {
     }
 
     pub fn routes(self, state: &AppState) -> Router<AppState> {
-        let router = build(self.endpoints(state));
         match self {
-            Self::Auth => auth::layer(router),
-            _ => router,
+            Self::Auth => routes_of::<AuthRoutes>(state),
+            Self::Events => routes_of::<EventsRoutes>(state),
+            Self::Bookings => routes_of::<BookingsRoutes>(state),
+            Self::Health => routes_of::<HealthRoutes>(state),
         }
     }
+}
+
+/// One endpoint group, as a type: a function's binary names its group at compile time, so it
+/// links that group's handlers only (a `Function` value chosen at run time keeps every group's
+/// code, and what only they use, in every binary).
+pub trait EndpointGroup {
+    const FUNCTION: Function;
+    fn endpoints(state: &AppState) -> Vec<Endpoint>;
+    /// Layers of this group alone.
+    fn layer(router: Router<AppState>) -> Router<AppState> {
+        router
+    }
+}
+
+pub struct AuthRoutes;
+pub struct EventsRoutes;
+pub struct BookingsRoutes;
+pub struct HealthRoutes;
+
+impl EndpointGroup for AuthRoutes {
+    const FUNCTION: Function = Function::Auth;
+    fn endpoints(state: &AppState) -> Vec<Endpoint> {
+        auth::endpoints(state)
+    }
+    fn layer(router: Router<AppState>) -> Router<AppState> {
+        auth::layer(router)
+    }
+}
+
+impl EndpointGroup for EventsRoutes {
+    const FUNCTION: Function = Function::Events;
+    fn endpoints(_: &AppState) -> Vec<Endpoint> {
+        events::endpoints()
+    }
+}
+
+impl EndpointGroup for BookingsRoutes {
+    const FUNCTION: Function = Function::Bookings;
+    fn endpoints(_: &AppState) -> Vec<Endpoint> {
+        bookings::endpoints()
+    }
+}
+
+impl EndpointGroup for HealthRoutes {
+    const FUNCTION: Function = Function::Health;
+    fn endpoints(_: &AppState) -> Vec<Endpoint> {
+        health::endpoints()
+    }
+}
+
+/// A group's routes with its own layers.
+pub fn routes_of<G: EndpointGroup>(state: &AppState) -> Router<AppState> {
+    G::layer(build(G::endpoints(state)))
+}
+
+/// One group's full router, as its Lambda function serves it.
+pub fn router_of<G: EndpointGroup>(state: AppState) -> Router {
+    app(state.clone(), routes_of::<G>(&state))
 }
 
 /// One function's full router: its routes plus the shared layers, 404 and 405.

@@ -4,7 +4,7 @@
 
 use crate::cache::{Cache, MemoryCache, RedisCache};
 use crate::config::{Config, Mode};
-use crate::http::Function;
+use crate::http::EndpointGroup;
 use crate::store::{DynamoStore, MemoryStore, Store};
 use crate::{metric, telemetry, AppState};
 use std::sync::Arc;
@@ -56,7 +56,8 @@ pub fn state(config: Config, in_lambda: bool) -> (AppState, Backends) {
 /// also carries the invocation's request and X-Ray trace ids as properties (not dimensions).
 /// With traces on, lambda_runtime's OpenTelemetry layer wraps each invocation in a span and
 /// flushes the spans before the next one.
-pub async fn serve_function(function: Function) -> Result<(), lambda_http::Error> {
+pub async fn serve_function<G: EndpointGroup>() -> Result<(), lambda_http::Error> {
+    let function = G::FUNCTION;
     let config = match Config::from_env(Mode::Lambda) {
         Ok(config) => config,
         Err(e) => {
@@ -73,7 +74,7 @@ pub async fn serve_function(function: Function) -> Result<(), lambda_http::Error
         function.name(),
         namespace,
         traces,
-        crate::http::router(state, function),
+        crate::http::router_of::<G>(state),
     )
     .await
 }

@@ -2,33 +2,22 @@ import { useState } from "react";
 import { ApiError } from "../api/errors";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Field } from "../components/Field";
+import { Form, useSubmit } from "../components/Form";
 import { PASSWORD_RULES } from "../components/passwordRules";
 import { changePassword } from "../session/actions";
 import { useUser } from "../session/store";
 
 export default function AccountPage() {
   const user = useUser();
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
   const [changed, setChanged] = useState(false);
+  const { error, busy, submit } = useSubmit(async (data, form) => {
+    setChanged(false);
+    await changePassword(String(data.get("currentPassword") ?? ""), String(data.get("newPassword") ?? ""));
+    form.reset();
+    setChanged(true);
+  });
   const fieldErrors = error instanceof ApiError ? error.fieldErrors : {};
   if (!user) return null;
-
-  async function submit(form: HTMLFormElement) {
-    setBusy(true);
-    setError(null);
-    setChanged(false);
-    const data = new FormData(form);
-    try {
-      await changePassword(String(data.get("currentPassword") ?? ""), String(data.get("newPassword") ?? ""));
-      form.reset();
-      setChanged(true);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  }
 
   return (
     <section className="narrow">
@@ -42,13 +31,7 @@ export default function AccountPage() {
         </dd>
       </dl>
       <h2>Change password</h2>
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit(e.currentTarget);
-        }}
-      >
+      <Form onSubmit={submit}>
         <Field
           label="Current password"
           name="currentPassword"
@@ -71,7 +54,7 @@ export default function AccountPage() {
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Changing password…" : "Change password"}
         </button>
-      </form>
+      </Form>
     </section>
   );
 }

@@ -1,6 +1,7 @@
 import { Link, Navigate, useLocation } from "react-router";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Field } from "../components/Field";
+import { Form } from "../components/Form";
 import { logIn } from "../session/actions";
 import { useSession } from "../session/store";
 import { useSessionForm } from "../session/useSessionForm";
@@ -20,13 +21,7 @@ export function LoginPage() {
     <section className="narrow">
       <h1>Log in</h1>
       {status && <p role="status">{status}</p>}
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit(e.currentTarget);
-        }}
-      >
+      <Form onSubmit={submit}>
         <Field label="Email" name="email" type="email" autoComplete="email" required />
         <Field label="Password" name="password" type="password" autoComplete="current-password" required />
         <p className="aside">
@@ -36,7 +31,7 @@ export function LoginPage() {
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Logging in…" : "Log in"}
         </button>
-      </form>
+      </Form>
       <p>
         New here?{" "}
         <Link to="/register" state={location.state}>

@@ -2,6 +2,7 @@ import { Navigate } from "react-router";
 import { ApiError } from "../api/errors";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Field } from "../components/Field";
+import { Form } from "../components/Form";
 import { PASSWORD_RULES } from "../components/passwordRules";
 import { register } from "../session/actions";
 import { useSession } from "../session/store";
@@ -19,13 +20,7 @@ export default function RegisterPage() {
   return (
     <section className="narrow">
       <h1>Create account</h1>
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit(e.currentTarget);
-        }}
-      >
+      <Form onSubmit={submit}>
         <Field label="Name" name="name" autoComplete="name" required maxLength={100} error={fieldErrors.name} />
         <Field label="Email" name="email" type="email" autoComplete="email" required error={fieldErrors.email} />
         <Field
@@ -41,7 +36,7 @@ export default function RegisterPage() {
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Creating account…" : "Create account"}
         </button>
-      </form>
+      </Form>
       <p>Already have an account? Use “Log in” at the top of the page.</p>
     </section>
   );

@@ -1,8 +1,8 @@
-import { useState } from "react";
 import { useNavigate, useSearchParams } from "react-router";
 import { ApiError } from "../api/errors";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Field } from "../components/Field";
+import { Form, useSubmit } from "../components/Form";
 import { PASSWORD_RULES } from "../components/passwordRules";
 import { resetPassword } from "../session/actions";
 
@@ -10,32 +10,16 @@ export default function ResetPasswordPage() {
   const [params] = useSearchParams();
   const token = params.get("token") ?? "";
   const navigate = useNavigate();
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, submit } = useSubmit(async (data) => {
+    await resetPassword(token, String(data.get("password") ?? ""));
+    navigate("/login", { replace: true, state: { status: "Password changed" } });
+  });
   const fieldErrors = error instanceof ApiError ? error.fieldErrors : {};
-
-  async function submit(form: HTMLFormElement) {
-    setBusy(true);
-    setError(null);
-    try {
-      await resetPassword(token, String(new FormData(form).get("password") ?? ""));
-      navigate("/login", { replace: true, state: { status: "Password changed" } });
-    } catch (e) {
-      setError(e);
-      setBusy(false);
-    }
-  }
 
   return (
     <section className="narrow">
       <h1>Choose a new password</h1>
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit(e.currentTarget);
-        }}
-      >
+      <Form onSubmit={submit}>
         <Field
           label="New password"
           name="password"
@@ -49,7 +33,7 @@ export default function ResetPasswordPage() {
         <button type="submit" className="primary" disabled={busy}>
           {busy ? "Setting password…" : "Set password"}
         </button>
-      </form>
+      </Form>
     </section>
   );
 }

@@ -45,16 +45,8 @@ impl DynamoStore {
             .expression_attribute_values(":expires", n(token.expires_at.timestamp_millis()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::NotFound)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        conditional(result)?.ok_or(StoreError::NotFound)?;
+        Ok(())
     }
 
     pub(super) async fn spend_verification(
@@ -81,16 +73,8 @@ impl DynamoStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(out) => self.updated_user(out.attributes),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::InvalidToken)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        let out = conditional(result)?.ok_or(StoreError::InvalidToken)?;
+        self.updated_user(out.attributes)
     }
 
     pub(super) async fn spend_reset(

@@ -53,6 +53,25 @@ where
     }
 }
 
+/// A single-item conditional write's answer: `None` when its condition failed (the caller says
+/// what that means), any other failure mapped by `classify`.
+pub(super) fn conditional<T, E, R>(result: Result<T, SdkError<E, R>>) -> StoreResult<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e)
+            if e.as_service_error().and_then(|se| se.code())
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(classify(e)),
+    }
+}
+
 pub(super) fn reason_code(reason: Option<&CancellationReason>) -> &str {
     reason.and_then(|r| r.code()).unwrap_or("None")
 }

@@ -172,24 +172,15 @@ impl MailStore for DynamoStore {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await;
-        match result {
-            Ok(out) => {
-                let item = out.attributes.unwrap_or_default();
-                let (mail, attempts) = decode_mail(&item)?;
-                Ok(Some(LeasedMail {
-                    mail,
-                    attempts,
-                    lease,
-                }))
-            }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        let Some(out) = conditional(result)? else {
+            return Ok(None);
+        };
+        let (mail, attempts) = decode_mail(&out.attributes.unwrap_or_default())?;
+        Ok(Some(LeasedMail {
+            mail,
+            attempts,
+            lease,
+        }))
     }
 
     async fn finish_mail(&self, mail: &LeasedMail, now: DateTime<Utc>) -> StoreResult<()> {

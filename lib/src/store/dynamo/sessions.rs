@@ -91,15 +91,7 @@ impl SessionStore for DynamoStore {
             .set_expression_attribute_values(values(vec![(":true", AttributeValue::Bool(true))]))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(classify(e)),
-        }
+        conditional(result)?;
+        Ok(())
     }
 }
