@@ -41,10 +41,14 @@ pub const SECURITY_HEADERS: [(&str, &str); 5] = [
     ),
 ];
 
-pub(super) fn apply(routes: Router<AppState>, state: AppState) -> Router {
+pub(super) fn apply(
+    routes: Router<AppState>,
+    state: AppState,
+    served: &[(http::Method, &'static str)],
+) -> Router {
     let cors = cors(&state.config.cors_allowed_origins);
     let x_request_id = HeaderName::from_static(REQUEST_ID_HEADER);
-    let allow = Arc::new(super::allow_by_path(&state));
+    let allow = Arc::new(super::allow_by_path(served));
     let mut router = routes
         .layer(from_fn_with_state(state.clone(), rate_limit::general))
         .with_state(state)

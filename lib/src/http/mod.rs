@@ -63,16 +63,16 @@ fn build(endpoints: Vec<Endpoint>) -> Router<AppState> {
 /// Each route's path and the methods it answers, as `Allow` lists them.
 pub(crate) type AllowByPath = std::collections::HashMap<&'static str, String>;
 
-pub(crate) fn allow_by_path(state: &AppState) -> AllowByPath {
+/// The `Allow` table of the routes a router serves (only those: a function's binary then links
+/// no other group's handlers).
+pub(crate) fn allow_by_path(routes: &[(Method, &'static str)]) -> AllowByPath {
     let mut methods: std::collections::HashMap<&'static str, Vec<Method>> = Default::default();
-    for function in Function::ALL {
-        for (method, path) in function.route_list(state) {
-            let listed = methods.entry(path).or_default();
-            if method == Method::GET {
-                listed.push(Method::HEAD);
-            }
-            listed.push(method);
+    for (method, path) in routes {
+        let listed = methods.entry(path).or_default();
+        if *method == Method::GET {
+            listed.push(Method::HEAD);
         }
+        listed.push(method.clone());
     }
     methods
         .into_iter()
@@ -116,10 +116,7 @@ impl Function {
 
     /// (method, path) of every route this function serves.
     pub fn route_list(self, state: &AppState) -> Vec<(Method, &'static str)> {
-        self.endpoints(state)
-            .into_iter()
-            .map(|e| (e.method, e.path))
-            .collect()
+        route_list_of(self.endpoints(state))
     }
 
     pub fn routes(self, state: &AppState) -> Router<AppState> {
@@ -187,12 +184,18 @@ pub fn routes_of<G: EndpointGroup>(state: &AppState) -> Router<AppState> {
 
 /// One group's full router, as its Lambda function serves it.
 pub fn router_of<G: EndpointGroup>(state: AppState) -> Router {
-    app(state.clone(), routes_of::<G>(&state))
+    let served = route_list_of(G::endpoints(&state));
+    app(state.clone(), routes_of::<G>(&state), &served)
+}
+
+fn route_list_of(endpoints: Vec<Endpoint>) -> Vec<(Method, &'static str)> {
+    endpoints.into_iter().map(|e| (e.method, e.path)).collect()
 }
 
 /// One function's full router: its routes plus the shared layers, 404 and 405.
 pub fn router(state: AppState, function: Function) -> Router {
-    app(state.clone(), function.routes(&state))
+    let served = function.route_list(&state);
+    app(state.clone(), function.routes(&state), &served)
 }
 
 /// All functions on one router, as the local server serves them.
@@ -210,6 +213,10 @@ pub fn combined_router_with(
     let routes = Function::ALL
         .into_iter()
         .fold(extra, |acc, f| acc.merge(f.routes(&state)));
+    let served: Vec<_> = Function::ALL
+        .into_iter()
+        .flat_map(|f| f.route_list(&state))
+        .collect();
     let routes = match site {
         Some(site) => routes.fallback(move |req: axum::extract::Request| {
             let site = site.clone();
@@ -217,9 +224,9 @@ pub fn combined_router_with(
         }),
         None => routes.fallback(response::not_found),
     };
-    layers::apply(routes, state)
+    layers::apply(routes, state, &served)
 }
 
-fn app(state: AppState, routes: Router<AppState>) -> Router {
-    layers::apply(routes.fallback(response::not_found), state)
+fn app(state: AppState, routes: Router<AppState>, served: &[(Method, &'static str)]) -> Router {
+    layers::apply(routes.fallback(response::not_found), state, served)
 }

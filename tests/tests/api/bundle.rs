@@ -58,6 +58,11 @@ fn template_routes_equal_the_routers() {
         }
         let function = function_of(binary);
         seen_functions.insert(binary.to_owned());
+        // The HTTP functions reach the cache: each is in the VPC.
+        assert!(
+            !resource["Properties"]["VpcConfig"]["SubnetIds"].is_null(),
+            "{binary} is not in the VPC"
+        );
         let in_template: BTreeSet<(String, String)> = resource["Properties"]["Events"]
             .as_mapping()
             .unwrap()
@@ -87,6 +92,9 @@ fn template_routes_equal_the_routers() {
 /// The mailer is woken by new outbox items on the table's stream (a filter passes only those,
 /// as `new_mail_ids` expects) and by a schedule, and may send mail and nothing else of SES.
 fn assert_mailer_wiring(resource: &Yaml) {
+    // Outside the VPC: SES's API has no VPC endpoint, and the globals put no function in one.
+    assert!(resource["Properties"]["VpcConfig"].is_null());
+    assert!(template()["Globals"]["Function"]["VpcConfig"].is_null());
     let events = resource["Properties"]["Events"].as_mapping().unwrap();
     let kinds: BTreeSet<&str> = events.values().filter_map(|e| e["Type"].as_str()).collect();
     assert_eq!(kinds, BTreeSet::from(["DynamoDB", "ScheduleV2"]));
