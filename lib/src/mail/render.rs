@@ -205,3 +205,137 @@ impl Renderer<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+    use crate::domain::ids::{BookingId, EventId, UserId};
+    use crate::domain::{BookingStatus, Email, EventStatus, Role};
+    use crate::money::Cents;
+
+    fn user() -> User {
+        User {
+            id: UserId::new(),
+            email: Email::parse("ada@example.com").unwrap(),
+            name: "Ada <script>".into(),
+            role: Role::User,
+            password_hash: "x".into(),
+            created_at: Utc::now(),
+            email_verified: false,
+            session_epoch: 0,
+        }
+    }
+
+    fn booking_of(event: &Event, quantity: u32) -> Booking {
+        let id = BookingId::new();
+        Booking {
+            id,
+            event_id: event.id,
+            user_id: UserId::new(),
+            quantity,
+            unit_price: event.price,
+            total_price: event.price.times(quantity),
+            status: BookingStatus::Confirmed,
+            ticket_numbers: Booking::ticket_numbers(id, quantity),
+            idempotency_key: "k".into(),
+            created_at: Utc::now(),
+            cancelled_at: None,
+            allocation: vec![],
+            checked_in: Default::default(),
+        }
+    }
+
+    fn event() -> Event {
+        let now = Utc::now();
+        Event {
+            id: EventId::new(),
+            name: "Jazz & Blues".into(),
+            description: "d".into(),
+            venue: "Blue Note".into(),
+            date: now,
+            price: Cents(1250),
+            total_tickets: 10,
+            available_tickets: 10,
+            confirmed_bookings: 0,
+            status: EventStatus::Published,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            deleted_by: None,
+            inventory_shards: 1,
+            max_tickets_per_user: None,
+        }
+    }
+
+    #[test]
+    fn a_confirmation_lists_each_ticket_and_shows_each_qr_code() {
+        let signer = TicketSigner::new(&Secret::new("a-ticket-signing-key-0123456789abcdef"));
+        let event = event();
+        let booking = booking_of(&event, 3);
+        let render = Renderer {
+            site_url: "https://tickets.example",
+        };
+        let mail = render
+            .booking_confirmed(&user(), &booking, &event, &signer)
+            .unwrap();
+        assert_eq!(mail.subject, "Booking confirmed: Jazz & Blues");
+        for number in &booking.ticket_numbers {
+            assert!(
+                mail.text.contains(&format!("- {number}\n")),
+                "{}",
+                mail.text
+            );
+        }
+        assert!(mail.text.contains("Total: 37.50"), "{}", mail.text);
+        assert!(mail.text.contains("https://tickets.example/bookings"));
+        assert_eq!(mail.images.len(), 3);
+        for image in &mail.images {
+            assert!(mail.html.contains(&format!("cid:{}", image.content_id)));
+            assert_eq!(&image.png[..4], b"\x89PNG");
+        }
+        // Text is text; HTML is escaped.
+        assert!(mail.text.contains("Ada <script>"));
+        assert!(mail.html.contains("Ada &lt;script&gt;") && !mail.html.contains("<script>"));
+        assert!(mail.html.contains("Jazz &amp; Blues"));
+    }
+
+    #[test]
+    fn every_template_renders() {
+        let render = Renderer {
+            site_url: "https://tickets.example",
+        };
+        let event = event();
+        let booking = booking_of(&event, 1);
+        let mails = [
+            render.verification(&user(), "T0KEN").unwrap(),
+            render.password_reset(&user(), "T0KEN").unwrap(),
+            render.account_locked(&user(), Utc::now()).unwrap(),
+            render
+                .booking_cancelled(&user(), &booking, &event, Some(Cents(1250)))
+                .unwrap(),
+            render
+                .booking_cancelled(&user(), &booking, &event, None)
+                .unwrap(),
+        ];
+        assert!(mails[0]
+            .text
+            .contains("https://tickets.example/verify-email?token=T0KEN"));
+        assert!(mails[1]
+            .text
+            .contains("https://tickets.example/reset-password?token=T0KEN"));
+        assert!(mails[2].subject.contains("locked"));
+        assert!(
+            mails[3].subject.contains("cancelled")
+                && mails[3].text.contains("12.50 will be refunded")
+        );
+        assert!(mails[4].text.contains("nothing is refunded"));
+        for mail in &mails {
+            assert!(
+                !mail.text.is_empty() && !mail.html.is_empty(),
+                "{}",
+                mail.subject
+            );
+        }
+    }
+}
