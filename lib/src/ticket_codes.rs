@@ -18,9 +18,11 @@ const SIGNATURE_LEN: usize = 64;
 /// The longest text that can be a code (the contract allows 200).
 pub const CODE_MAX_LEN: usize = 200;
 
-/// Signs and checks ticket codes.
+/// Signs and checks ticket codes. The key pair is made on first use, not at start-up: a cold
+/// start that serves no ticket pays nothing for it (nor for the crypto library's set-up).
 pub struct TicketSigner {
-    key: Ed25519KeyPair,
+    seed: [u8; 32],
+    key: std::sync::OnceLock<Ed25519KeyPair>,
 }
 
 impl std::fmt::Debug for TicketSigner {
@@ -37,19 +39,27 @@ impl TicketSigner {
             .chain_update(b"ticket-codes/ed25519-seed/v1")
             .chain_update(secret.expose().as_bytes())
             .finalize();
-        let key =
-            Ed25519KeyPair::from_seed_unchecked(&seed).expect("any 32 bytes are an Ed25519 seed");
-        Self { key }
+        Self {
+            seed: seed.into(),
+            key: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn key(&self) -> &Ed25519KeyPair {
+        self.key.get_or_init(|| {
+            Ed25519KeyPair::from_seed_unchecked(&self.seed)
+                .expect("any 32 bytes are an Ed25519 seed")
+        })
     }
 
     /// What a scanner would need to check codes offline.
     pub fn public_key(&self) -> &[u8] {
-        self.key.public_key().as_ref()
+        self.key().public_key().as_ref()
     }
 
     pub fn code(&self, ticket: &TicketRef) -> String {
         let reference = reference(ticket);
-        let signature = self.key.sign(&reference);
+        let signature = self.key().sign(&reference);
         let mut bytes = reference.to_vec();
         bytes.extend_from_slice(signature.as_ref());
         URL_SAFE_NO_PAD.encode(bytes)
