@@ -1,7 +1,6 @@
 //! The mailer function's life: configuration, the store and SES clients (built on first use),
 //! and a handler that delivers what the stream names, then whatever else is due.
 
-use crate::config::{Config, Mode};
 use crate::mail::{MailWorker, SesMailer};
 use crate::store::table::keys;
 use crate::telemetry;
@@ -25,14 +24,7 @@ pub fn new_mail_ids(event: &Value) -> Vec<String> {
 }
 
 pub async fn serve_mailer() -> Result<(), lambda_runtime::Error> {
-    let config = match Config::from_env(Mode::Lambda) {
-        Ok(config) => config,
-        Err(e) => {
-            telemetry::init();
-            tracing::error!(error = %e, "refusing to start");
-            return Err(e.into());
-        }
-    };
+    let config = super::lambda_config()?;
     telemetry::init();
     let mailer = Arc::new(SesMailer::new(
         config.mail.ses_endpoint.clone(),

@@ -48,6 +48,15 @@ pub fn state(config: Config, in_lambda: bool) -> (AppState, Backends) {
     (AppState::new(config, store, cache), backends)
 }
 
+/// A Lambda function's configuration, checked once at start-up; a bad one is logged (logs
+/// only: the configuration that would turn traces on is what failed) and refuses the start.
+fn lambda_config() -> Result<Config, crate::config::ConfigError> {
+    Config::from_env(Mode::Lambda).inspect_err(|e| {
+        telemetry::init();
+        tracing::error!(error = %e, "refusing to start");
+    })
+}
+
 /// A Lambda function's whole life: configuration (checked once, at start-up), logs and traces,
 /// clients (connecting lazily, on the first request that needs them), then the function's router
 /// served as Lambda does, with metrics: `metrics_cloudwatch_embedded`'s collector is the
@@ -58,15 +67,7 @@ pub fn state(config: Config, in_lambda: bool) -> (AppState, Backends) {
 /// flushes the spans before the next one.
 pub async fn serve_function<G: EndpointGroup>() -> Result<(), lambda_http::Error> {
     let function = G::FUNCTION;
-    let config = match Config::from_env(Mode::Lambda) {
-        Ok(config) => config,
-        Err(e) => {
-            // Logs only: the configuration that would turn traces on is what failed.
-            telemetry::init();
-            tracing::error!(error = %e, "refusing to start");
-            return Err(e.into());
-        }
-    };
+    let config = lambda_config()?;
     let traces = telemetry::init_with_traces(function.name(), config.otlp_endpoint.as_deref());
     let namespace = config.metrics_namespace.clone();
     let (state, _) = state(config, true);

@@ -14,29 +14,36 @@ fn due_key(due: DateTime<Utc>, id: &str) -> String {
     format!("{:013}#{id}", due.timestamp_millis().max(0))
 }
 
+/// A mail's id can be written once.
+const NEW_MAIL: &str = "attribute_not_exists(pk)";
+
+/// A new mail's item: pending, due from its writing, in the waiting-mail index.
+fn mail_item(mail: &OutboxMail) -> StoreResult<Item> {
+    let kind = serde_json::to_string(&mail.kind).map_err(|e| StoreError::Corrupt(Cause::new(e)))?;
+    let mut item = key(keys::mail(&mail.id));
+    item.insert(attr::MAIL.into(), s(kind));
+    item.insert(attr::STATUS.into(), s(PENDING));
+    item.insert(
+        attr::CREATED_AT.into(),
+        n(mail.created_at.timestamp_millis()),
+    );
+    item.insert(attr::DUE.into(), n(mail.created_at.timestamp_millis()));
+    item.insert(attr::ATTEMPTS.into(), n(0));
+    item.insert(
+        MAILS_DUE.partition_key.into(),
+        s(keys::mails_due(mail.queue_shard())),
+    );
+    item.insert(
+        MAILS_DUE.sort_key.into(),
+        s(due_key(mail.created_at, &mail.id)),
+    );
+    Ok(item)
+}
+
 impl DynamoStore {
     /// The put of a new mail, for its cause's transaction (its id can be written once).
     pub(super) fn mail_put(&self, mail: &OutboxMail) -> StoreResult<TransactWriteItem> {
-        let kind =
-            serde_json::to_string(&mail.kind).map_err(|e| StoreError::Corrupt(Cause::new(e)))?;
-        let mut item = key(keys::mail(&mail.id));
-        item.insert(attr::MAIL.into(), s(kind));
-        item.insert(attr::STATUS.into(), s(PENDING));
-        item.insert(
-            attr::CREATED_AT.into(),
-            n(mail.created_at.timestamp_millis()),
-        );
-        item.insert(attr::DUE.into(), n(mail.created_at.timestamp_millis()));
-        item.insert(attr::ATTEMPTS.into(), n(0));
-        item.insert(
-            MAILS_DUE.partition_key.into(),
-            s(keys::mails_due(mail.queue_shard())),
-        );
-        item.insert(
-            MAILS_DUE.sort_key.into(),
-            s(due_key(mail.created_at, &mail.id)),
-        );
-        self.put(item, "attribute_not_exists(pk)")
+        self.put(mail_item(mail)?, NEW_MAIL)
     }
 
     /// A leased mail's update, on condition that the lease is still this one.
@@ -88,20 +95,18 @@ fn decode_mail(item: &Item) -> StoreResult<(OutboxMail, u32)> {
 #[async_trait]
 impl MailStore for DynamoStore {
     async fn enqueue_mail(&self, mail: &OutboxMail) -> StoreResult<()> {
-        let put = self.mail_put(mail)?;
+        // One conditional put; an id already there is the same cause, left as it is.
         let result = self
             .client()
             .await
-            .transact_write_items()
-            .transact_items(put)
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(mail_item(mail)?))
+            .condition_expression(NEW_MAIL)
             .send()
             .await;
-        let Err(err) = result else { return Ok(()) };
-        let reasons = cancellation_reasons(err)?;
-        if reason_code(reasons.first()) == "ConditionalCheckFailed" {
-            return Ok(());
-        }
-        Err(unexpected("mail", &reasons))
+        conditional(result)?;
+        Ok(())
     }
 
     async fn due_mails(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<String>> {

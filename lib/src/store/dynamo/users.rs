@@ -137,32 +137,55 @@ impl UserStore for DynamoStore {
         if let Some(expires) = failures.expires_at() {
             item.insert(TTL_ATTRIBUTE.into(), n(expires.timestamp()));
         }
-        let put = Put::builder().table_name(&self.table).set_item(Some(item));
-        let put = if version == 0 {
-            put.condition_expression("attribute_not_exists(pk)")
+        let (condition, attr_names, attr_values) = if version == 0 {
+            ("attribute_not_exists(pk)", None, None)
         } else {
-            put.condition_expression("#version = :version")
-                .expression_attribute_names("#version", attr::VERSION)
-                .expression_attribute_values(":version", n(version))
+            (
+                "#version = :version",
+                names(&[("#version", attr::VERSION)]),
+                values(vec![(":version", n(version))]),
+            )
         };
-        let put = put.build().map_err(request_error)?;
-        // With the lock's notice, one transaction: the notice exists if and only if the lock does.
-        let mut request = self
+        let contention =
+            || StoreError::Contention("another login failure was recorded meanwhile".into());
+        // A failure that does not lock is one conditional put; the one that locks writes its
+        // notice in the same transaction, so the notice exists if and only if the lock does.
+        let Some(mail) = mail else {
+            let result = self
+                .client()
+                .await
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .set_expression_attribute_names(attr_names)
+                .set_expression_attribute_values(attr_values)
+                .send()
+                .await;
+            return conditional(result)?.map(|_| ()).ok_or_else(contention);
+        };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_names(attr_names)
+            .set_expression_attribute_values(attr_values)
+            .build()
+            .map_err(request_error)?;
+        let result = self
             .client()
             .await
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build());
-        if let Some(mail) = mail {
-            request = request.transact_items(self.mail_put(mail)?);
-        }
-        let Err(err) = request.send().await else {
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(self.mail_put(mail)?)
+            .send()
+            .await;
+        let Err(err) = result else {
             return Ok(());
         };
         let reasons = cancellation_reasons(err)?;
         if reason_code(reasons.first()) == "ConditionalCheckFailed" {
-            return Err(StoreError::Contention(
-                "another login failure was recorded meanwhile".into(),
-            ));
+            return Err(contention());
         }
         Err(unexpected("login failures", &reasons))
     }
