@@ -54,6 +54,11 @@ pub struct Config {
     pub shard_rule: crate::domain::ShardRule,
     /// How long a checkout holds its tickets (`HOLD_SECONDS`, default 600, at least 5).
     pub hold_seconds: u64,
+    /// Card payments (`PAYMENT_PROVIDER=stripe` and its settings); `None`: every booking is
+    /// confirmed at once.
+    pub payments: Option<StripeSettings>,
+    /// What prices are charged in (`CURRENCY`, default `usd`).
+    pub currency: String,
     /// Failed logins within 15 minutes that lock an address (`LOGIN_LOCKOUT_FAILURES`, default 5).
     pub lockout: crate::domain::lockout::LockoutPolicy,
     /// Where mail goes and what its links point at.
@@ -76,6 +81,18 @@ pub struct MailSettings {
     pub from: String,
     /// The origin the mails' links use (`SITE_URL`, no trailing slash).
     pub site_url: String,
+}
+
+/// Stripe: keys (validated at start-up, never logged) and where its API and Stripe.js are.
+#[derive(Debug, Clone)]
+pub struct StripeSettings {
+    pub secret_key: Secret,
+    pub webhook_secret: Secret,
+    pub publishable_key: String,
+    /// `STRIPE_API_BASE`: a Stripe-compatible test server (localstripe), default Stripe's.
+    pub api_base: String,
+    /// `STRIPE_JS_URL`: the Stripe.js the web app loads.
+    pub js_url: String,
 }
 
 /// The local server's own origin: what links point at unless `SITE_URL` says otherwise.
@@ -188,17 +205,55 @@ impl Config {
                 "HOLD_SECONDS must be at least 5, got {hold_seconds}"
             ));
         }
-        // Card payments are not built yet: a deployment asking for them must not start as if
-        // every booking were paid for.
-        match get("PAYMENT_PROVIDER").as_deref() {
-            None | Some("none") => {}
-            Some("stripe") => problems.push(
-                "PAYMENT_PROVIDER=stripe: card payments are not available in this version".into(),
-            ),
-            Some(other) => problems.push(format!(
-                "PAYMENT_PROVIDER must be none or stripe, got {other:?}"
-            )),
+        let currency = get("CURRENCY").unwrap_or_else(|| "usd".into());
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_lowercase()) {
+            problems.push(format!(
+                "CURRENCY must be a three-letter lower-case ISO code, got {currency:?}"
+            ));
         }
+        let payments = match get("PAYMENT_PROVIDER").as_deref() {
+            None | Some("none") => None,
+            Some("stripe") => {
+                let mut required = |key: &str, prefix: &str| match get(key) {
+                    Some(value) if value.starts_with(prefix) && value.len() > prefix.len() => {
+                        value
+                    }
+                    Some(_) => {
+                        problems.push(format!("{key} must start with {prefix}"));
+                        String::new()
+                    }
+                    None => {
+                        problems.push(format!("{key} is required with PAYMENT_PROVIDER=stripe"));
+                        String::new()
+                    }
+                };
+                let secret_key = Secret::new(required("STRIPE_SECRET_KEY", "sk_"));
+                let webhook_secret = Secret::new(required("STRIPE_WEBHOOK_SECRET", "whsec_"));
+                let publishable_key = required("STRIPE_PUBLISHABLE_KEY", "pk_");
+                let api_base =
+                    get("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into());
+                let js_url =
+                    get("STRIPE_JS_URL").unwrap_or_else(|| "https://js.stripe.com/v3/".into());
+                for (key, url) in [("STRIPE_API_BASE", &api_base), ("STRIPE_JS_URL", &js_url)] {
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        problems.push(format!("{key} must be an http(s) URL, got {url:?}"));
+                    }
+                }
+                Some(StripeSettings {
+                    secret_key,
+                    webhook_secret,
+                    publishable_key,
+                    api_base,
+                    js_url,
+                })
+            }
+            Some(other) => {
+                problems.push(format!(
+                    "PAYMENT_PROVIDER must be none or stripe, got {other:?}"
+                ));
+                None
+            }
+        };
         if lockout_failures > 100 {
             problems.push(format!(
                 "LOGIN_LOCKOUT_FAILURES must be from 1 to 100, got {lockout_failures}"
@@ -309,6 +364,8 @@ impl Config {
             metrics_namespace,
             shard_rule,
             hold_seconds,
+            payments,
+            currency,
             lockout: crate::domain::lockout::LockoutPolicy {
                 failures: lockout_failures.min(100) as u32,
             },
@@ -416,10 +473,26 @@ mod tests {
     }
 
     #[test]
-    fn payments_off_unless_asked_and_asking_is_refused_until_built() {
+    fn payments_off_unless_asked_and_stripe_needs_its_keys() {
         let local = |pairs: &[(&str, &str)]| Config::from_lookup(Mode::Local, lookup(pairs));
         assert_eq!(local(&[]).unwrap().hold_seconds, 600);
+        assert!(local(&[]).unwrap().payments.is_none());
         assert!(local(&[("PAYMENT_PROVIDER", "none")]).is_ok());
+        let keys = [
+            ("PAYMENT_PROVIDER", "stripe"),
+            ("STRIPE_SECRET_KEY", "sk_test_1"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_1"),
+            ("STRIPE_PUBLISHABLE_KEY", "pk_test_1"),
+        ];
+        let stripe = local(&keys).unwrap().payments.unwrap();
+        assert_eq!(stripe.api_base, "https://api.stripe.com");
+        assert_eq!(stripe.js_url, "https://js.stripe.com/v3/");
+        assert!(!format!("{stripe:?}").contains("sk_test_1"));
+        let mut wrong = keys;
+        wrong[1] = ("STRIPE_SECRET_KEY", "pk_test_1");
+        let err = local(&wrong).unwrap_err().to_string();
+        assert!(err.contains("STRIPE_SECRET_KEY must start with sk_"), "{err}");
+        assert!(local(&[("CURRENCY", "US Dollar")]).is_err());
         for (key, value) in [
             ("PAYMENT_PROVIDER", "stripe"),
             ("PAYMENT_PROVIDER", "paypal"),

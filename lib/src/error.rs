@@ -64,6 +64,18 @@ pub enum AppError {
     TicketNotValid,
     #[error("already checked in")]
     AlreadyCheckedIn { at: chrono::DateTime<chrono::Utc> },
+    /// Confirm of a hold whose payment the provider has not authorised (yet).
+    #[error("payment incomplete")]
+    PaymentIncomplete,
+    /// The hold lapsed and its tickets are gone; the authorisation was voided.
+    #[error("hold expired")]
+    HoldExpired,
+    /// Confirm of a cancelled booking, or of an expired one that was never paid.
+    #[error("booking not payable")]
+    BookingNotPayable,
+    /// A payment webhook whose signature does not verify, or is stale.
+    #[error("invalid signature")]
+    InvalidSignature,
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -125,6 +137,10 @@ impl AppError {
             Self::WrongEvent => (409, "WRONG_EVENT"),
             Self::TicketNotValid => (409, "TICKET_NOT_VALID"),
             Self::AlreadyCheckedIn { .. } => (409, "ALREADY_CHECKED_IN"),
+            Self::PaymentIncomplete => (409, "PAYMENT_INCOMPLETE"),
+            Self::HoldExpired => (409, "HOLD_EXPIRED"),
+            Self::BookingNotPayable => (409, "BOOKING_NOT_PAYABLE"),
+            Self::InvalidSignature => (400, "INVALID_SIGNATURE"),
             Self::PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE"),
             Self::UnsupportedMediaType => (415, "UNSUPPORTED_MEDIA_TYPE"),
             Self::UriTooLong => (414, "URI_TOO_LONG"),
@@ -165,6 +181,14 @@ impl AppError {
             Self::WrongEvent => "This ticket is for another event",
             Self::TicketNotValid => "This ticket's booking is not confirmed",
             Self::AlreadyCheckedIn { .. } => "This ticket was already checked in",
+            Self::PaymentIncomplete => {
+                "The payment has not been authorised yet: complete it, or try another card"
+            }
+            Self::HoldExpired => {
+                "Your hold expired and the tickets are gone; your card was not charged"
+            }
+            Self::BookingNotPayable => "This booking can no longer be paid",
+            Self::InvalidSignature => "The webhook signature is invalid or too old",
             Self::PayloadTooLarge => "The request body is too large",
             Self::UnsupportedMediaType => "Content-Type must be application/json",
             Self::UriTooLong => "The request URI is too long",
@@ -216,7 +240,10 @@ impl From<StoreError> for AppError {
             StoreError::AlreadyCheckedIn { at } => Self::AlreadyCheckedIn { at: *at },
             StoreError::TicketNotValid => Self::TicketNotValid,
             StoreError::InvalidToken => Self::InvalidToken,
-            StoreError::Contention(_) | StoreError::TermsChanged | StoreError::Unavailable(_) => {
+            StoreError::Contention(_)
+            | StoreError::TermsChanged
+            | StoreError::StatusChanged
+            | StoreError::Unavailable(_) => {
                 Self::unavailable(err)
             }
             StoreError::Corrupt(_) | StoreError::Request(_) => Self::internal(err),

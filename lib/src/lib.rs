@@ -14,6 +14,7 @@ pub mod http;
 pub mod mail;
 pub mod metric;
 pub mod money;
+pub mod payments;
 pub mod service;
 pub mod startup;
 pub mod state;

@@ -24,9 +24,19 @@ pub mod name {
     pub const RATE_LIMITED: &str = "RateLimited";
     pub const LOGINS_FAILED: &str = "LoginsFailed";
     pub const COLD_STARTS: &str = "ColdStart";
+    /// Checkout: holds confirmed, released (expired or cancelled); provider follow-ups that
+    /// failed and wait for the sweep; refunds the provider accepted.
+    pub const HOLDS_CONFIRMED: &str = "HoldsConfirmed";
+    pub const HOLDS_RELEASED: &str = "HoldsReleased";
+    pub const SETTLE_FAILURES: &str = "SettleFailures";
+    pub const REFUNDS: &str = "Refunds";
 
     /// Every metric this crate emits.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 15] = [
+        HOLDS_CONFIRMED,
+        HOLDS_RELEASED,
+        SETTLE_FAILURES,
+        REFUNDS,
         BOOKINGS_CREATED,
         TICKETS_BOOKED,
         SOLD_OUT,
@@ -61,6 +71,25 @@ pub fn booking_created(tickets: u32) {
 }
 
 /// A retried booking was answered from its idempotency record.
+/// A hold moved on: confirmed (also a late retake) or released.
+pub fn hold_moved(step: crate::store::HoldStep) {
+    use crate::store::HoldStep;
+    let metric = match step {
+        HoldStep::Confirm | HoldStep::Retake => name::HOLDS_CONFIRMED,
+        HoldStep::Expire | HoldStep::Cancel => name::HOLDS_RELEASED,
+    };
+    metrics::counter!(metric).increment(1);
+}
+
+/// A capture, void or refund failed and waits for the sweep.
+pub fn settle_failed() {
+    metrics::counter!(name::SETTLE_FAILURES).increment(1);
+}
+
+pub fn refund_made() {
+    metrics::counter!(name::REFUNDS).increment(1);
+}
+
 pub fn idempotent_replay() {
     metrics::counter!(name::IDEMPOTENT_REPLAYS).increment(1);
 }

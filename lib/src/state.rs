@@ -3,7 +3,8 @@
 
 use crate::cache::Cache;
 use crate::config::Config;
-use crate::service::{AuthService, BookingService, DoorService, EventService};
+use crate::payments::stripe::StripeClient;
+use crate::service::{AuthService, BookingService, CheckoutService, DoorService, EventService};
 use crate::store::Store;
 use crate::ticket_codes::TicketSigner;
 use crate::tokens::TokenService;
@@ -29,8 +30,13 @@ impl AppState {
         let auth = AuthService::new(store.clone(), tokens, config.lockout);
         let tickets = Arc::new(TicketSigner::new(&config.ticket_signing_key));
         let door = DoorService::new(store.clone(), events.clone(), tickets.clone());
+        let checkout = config.payments.as_ref().map(|stripe| {
+            let provider = Arc::new(StripeClient::new(stripe, &config.currency));
+            CheckoutService::new(store.clone(), events.clone(), provider, config.hold_seconds)
+        });
         let bookings = BookingService::new(store.clone(), events.clone())
-            .requiring_verified_email(config.require_verified_email);
+            .requiring_verified_email(config.require_verified_email)
+            .with_checkout(checkout);
         Self {
             config: Arc::new(config),
             auth,

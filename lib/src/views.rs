@@ -3,6 +3,7 @@
 //! are checked by the compiler; the OpenAPI test compares the spec against these types' output.
 
 use crate::domain::ids::{BookingId, EventId, UserId};
+use crate::domain::payment::{PaymentStatus, RefundStatus};
 use crate::domain::{
     Booking, BookingStatus, Email, Event, EventStatus, FieldError, PageMeta, Role, User,
 };
@@ -184,9 +185,39 @@ pub struct BookingView<'a> {
     created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     cancelled_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confirmed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payment: Option<PaymentView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refund: Option<RefundView<'a>>,
     /// Only on confirmed bookings: each ticket with its signed code.
     #[serde(skip_serializing_if = "Option::is_none")]
     tickets: Option<Vec<TicketView>>,
+}
+
+/// A booking's payment; `clientSecret` only for its owner while the hold stands.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentView<'a> {
+    provider: &'a str,
+    intent_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<&'a str>,
+    amount: i64,
+    currency: &'a str,
+    status: PaymentStatus,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundView<'a> {
+    id: Option<&'a str>,
+    #[serde(serialize_with = "money")]
+    amount: Cents,
+    status: RefundStatus,
 }
 
 /// One ticket as its holder shows it at the door.
@@ -201,6 +232,20 @@ pub struct TicketView {
 impl<'a> BookingView<'a> {
     /// The booking as its owner sees it; `signer` signs its tickets' codes.
     pub fn new(booking: &'a Booking, signer: &TicketSigner) -> Self {
+        let status = booking.status_at(Utc::now());
+        let payment = booking.payment.as_ref().map(|p| PaymentView {
+            provider: &p.provider,
+            intent_id: &p.intent_id,
+            client_secret: (status == BookingStatus::Pending).then_some(p.client_secret.as_str()),
+            amount: p.amount,
+            currency: &p.currency,
+            status: p.status,
+        });
+        let refund = booking.refund.as_ref().map(|r| RefundView {
+            id: r.id.as_deref(),
+            amount: r.amount,
+            status: r.status,
+        });
         let tickets = (booking.status == BookingStatus::Confirmed).then(|| {
             booking
                 .tickets()
@@ -218,13 +263,25 @@ impl<'a> BookingView<'a> {
             quantity: booking.quantity,
             unit_price: booking.unit_price,
             total_price: booking.total_price,
-            status: booking.status,
+            status,
             ticket_numbers: &booking.ticket_numbers,
             idempotency_key: &booking.idempotency_key,
             created_at: timestamp(booking.created_at),
             cancelled_at: booking.cancelled_at.map(timestamp),
+            expires_at: booking.hold_expires_at.map(timestamp),
+            confirmed_at: booking.confirmed_at.map(timestamp),
+            payment,
+            refund,
             tickets,
         }
+    }
+
+    /// The view for someone other than its owner (an admin): no client secret.
+    pub fn without_client_secret(mut self) -> Self {
+        if let Some(payment) = &mut self.payment {
+            payment.client_secret = None;
+        }
+        self
     }
 }
 

@@ -1,6 +1,6 @@
 //! The store traits a test wrapper passes straight through to its `inner` store, written once.
 
-/// Implements `UserStore`, `SessionStore` and `MailStore` for `$wrapper` by calling
+/// Implements `UserStore`, `SessionStore`, `MailStore` and `CheckoutStore` for `$wrapper` by calling
 /// `self.inner` (an `Arc<dyn Store>`): the wrappers change bookings and events only.
 #[macro_export]
 macro_rules! delegate_accounts_and_mail {
@@ -146,6 +146,53 @@ macro_rules! delegate_accounts_and_mail {
                     due: DateTime<Utc>,
                 ) -> StoreResult<()> {
                     self.inner.retry_mail(mail, due).await
+                }
+            }
+
+            #[::async_trait::async_trait]
+            impl ::ticketing::store::CheckoutStore for $wrapper {
+                async fn move_hold(
+                    &self,
+                    booking: &::ticketing::domain::Booking,
+                    step: ::ticketing::store::HoldStep,
+                    payment: &::ticketing::domain::payment::Payment,
+                    now: DateTime<Utc>,
+                    mail: Option<&OutboxMail>,
+                ) -> StoreResult<::ticketing::domain::Booking> {
+                    self.inner.move_hold(booking, step, payment, now, mail).await
+                }
+                async fn record_payment(
+                    &self,
+                    booking: &::ticketing::domain::Booking,
+                    payment: &::ticketing::domain::payment::Payment,
+                    refund: Option<&::ticketing::domain::payment::Refund>,
+                    next_due: Option<DateTime<Utc>>,
+                ) -> StoreResult<::ticketing::domain::Booking> {
+                    self.inner
+                        .record_payment(booking, payment, refund, next_due)
+                        .await
+                }
+                async fn payment_work_due(
+                    &self,
+                    now: DateTime<Utc>,
+                    limit: usize,
+                ) -> StoreResult<Vec<::ticketing::ids::BookingId>> {
+                    self.inner.payment_work_due(now, limit).await
+                }
+                async fn event_holds(
+                    &self,
+                    event: ::ticketing::ids::EventId,
+                    shards: u16,
+                    limit: usize,
+                ) -> StoreResult<Vec<::ticketing::domain::Booking>> {
+                    self.inner.event_holds(event, shards, limit).await
+                }
+                async fn remember_webhook(
+                    &self,
+                    event_id: &str,
+                    now: DateTime<Utc>,
+                ) -> StoreResult<bool> {
+                    self.inner.remember_webhook(event_id, now).await
                 }
             }
         };

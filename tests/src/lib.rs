@@ -597,13 +597,14 @@ impl BookingStore for ContendedStore {
         booking: &Booking,
         now: DateTime<Utc>,
         mail: Option<&ticketing::domain::mail::OutboxMail>,
+        refund: Option<&ticketing::domain::payment::Refund>,
     ) -> StoreResult<Booking> {
         if self.contended() {
             return Err(StoreError::Contention(
                 "TransactionConflict (injected)".into(),
             ));
         }
-        self.inner.cancel_booking(booking, now, mail).await
+        self.inner.cancel_booking(booking, now, mail, refund).await
     }
     async fn check_in(
         &self,

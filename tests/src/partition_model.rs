@@ -387,12 +387,13 @@ impl BookingStore for PartitionModelStore {
         booking: &Booking,
         now: DateTime<Utc>,
         mail: Option<&ticketing::domain::mail::OutboxMail>,
+        refund: Option<&ticketing::domain::payment::Refund>,
     ) -> StoreResult<Booking> {
         let item = format!("BOOKING#{}", booking.id);
         self.inventory_write(
             booking,
             &[item],
-            self.inner.cancel_booking(booking, now, mail),
+            self.inner.cancel_booking(booking, now, mail, refund),
         )
         .await
     }

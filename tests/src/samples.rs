@@ -129,6 +129,10 @@ pub async fn seed(state: &AppState) -> SampleSession {
         cancelled_at: None,
         allocation: vec![],
         checked_in: Default::default(),
+        hold_expires_at: None,
+        confirmed_at: None,
+        payment: None,
+        refund: None,
     };
     let scanned_id: BookingId = SCANNED_BOOKING_ID.parse().expect("sample id");
     let scanned = Booking {

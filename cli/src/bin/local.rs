@@ -63,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
         seed_demo(&state).await?;
     }
     start_mail_worker(&state);
+    start_payment_sweep(&state);
 
     let addr: SocketAddr = format!("{}:{}", args.host, args.port)
         .parse()
@@ -114,6 +115,32 @@ fn start_mail_worker(state: &AppState) {
     let worker = ticketing::mail::MailWorker::new(state, mailer);
     tokio::spawn(worker.run(MAIL_POLL));
 }
+
+/// Settles the checkout's due work in the background (lapsed holds, captures, voids, refunds),
+/// as the scheduled sweep function does in AWS.
+fn start_payment_sweep(state: &AppState) {
+    let Some(checkout) = state.bookings.checkout().cloned() else {
+        return;
+    };
+    if let Some(stripe) = &state.config.payments {
+        println!("payments: through {} (Stripe.js: {})", stripe.api_base, stripe.js_url);
+    }
+    tokio::spawn(async move {
+        loop {
+            match checkout.sweep(SWEEP_BATCH).await {
+                // A full batch: more may be due at once.
+                Ok(n) if n >= SWEEP_BATCH => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "payment sweep failed; trying again"),
+            }
+            tokio::time::sleep(SWEEP_POLL).await;
+        }
+    });
+}
+
+/// How often the local sweep looks for due payment work, and how much it takes at once.
+const SWEEP_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+const SWEEP_BATCH: usize = 50;
 
 /// How often the local mail worker looks for due mail when it found none.
 const MAIL_POLL: std::time::Duration = std::time::Duration::from_millis(500);

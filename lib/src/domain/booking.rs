@@ -1,3 +1,4 @@
+use super::payment::{Payment, PaymentStatus, Refund};
 use super::{DomainError, ShardTake};
 use crate::domain::ids::{BookingId, EventId, UserId};
 use crate::money::Cents;
@@ -9,18 +10,24 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BookingStatus {
+    /// A checkout's hold: its tickets are taken until it is paid, cancelled or lapses.
+    Pending,
     Confirmed,
     Cancelled,
+    /// A hold that lapsed unpaid: its tickets went back.
+    Expired,
 }
 
 impl BookingStatus {
-    pub const ALL: [Self; 2] = [Self::Confirmed, Self::Cancelled];
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Confirmed, Self::Cancelled, Self::Expired];
 
     /// The name the contract and the store use (serde's spelling).
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Pending => "pending",
             Self::Confirmed => "confirmed",
             Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
         }
     }
 
@@ -52,6 +59,17 @@ pub struct Booking {
     /// Always written, if empty: a check-in sets one entry of it by one conditional write.
     #[serde(default)]
     pub checked_in: BTreeMap<String, DateTime<Utc>>,
+    /// A hold's end (the contract's `expiresAt`; stored under another name than the table's
+    /// TTL attribute, which is epoch seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_expires_at: Option<DateTime<Utc>>,
+    /// When a checkout's payment confirmed it (a booking confirmed when made has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<Payment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<Refund>,
 }
 
 /// One ticket, as its code names it: the event, the booking and the ticket's number in it.
@@ -70,6 +88,23 @@ impl TicketRef {
 }
 
 impl Booking {
+    /// The status a read shows at `now`: a hold that lapsed unpaid is `expired` from
+    /// `expiresAt` on, even before the sweep has given its tickets back.
+    pub fn status_at(&self, now: DateTime<Utc>) -> BookingStatus {
+        let unpaid = self
+            .payment
+            .as_ref()
+            .is_none_or(|p| p.status == PaymentStatus::RequiresPayment);
+        if self.status == BookingStatus::Pending
+            && unpaid
+            && super::payment::hold_lapsed(self.hold_expires_at, now)
+        {
+            BookingStatus::Expired
+        } else {
+            self.status
+        }
+    }
+
     /// Where the tickets came from; a booking from before sharding took them all from shard 0.
     pub fn takes(&self) -> Vec<ShardTake> {
         if self.allocation.is_empty() {

@@ -8,6 +8,7 @@ pub mod listing;
 pub mod lockout;
 pub mod mail;
 pub mod page;
+pub mod payment;
 pub mod search;
 pub mod stats;
 pub mod text;

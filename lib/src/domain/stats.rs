@@ -33,6 +33,12 @@ pub struct ShardFigures {
     pub cancelled: u32,
     pub checked_in: u32,
     pub gross: Cents,
+    /// Checkout: tickets of holds standing now, those holds, lapsed holds, Σ refunds accepted
+    /// or requested.
+    pub held: u32,
+    pub pending: u32,
+    pub expired: u32,
+    pub refunded: Cents,
 }
 
 /// Tickets and revenue confirmed on one day (UTC), as one shard counted them.
@@ -59,14 +65,15 @@ pub struct EventStats {
 }
 
 impl EventStats {
-    /// Sums the shards' figures and their days' sales. Without payments nothing is held,
-    /// pending, expired or refunded, so every confirmed-and-not-cancelled ticket is sold.
+    /// Sums the shards' figures and their days' sales: every ticket taken and not held is sold
+    /// (without payments nothing is held, pending, expired or refunded).
     pub fn sum(
         total_tickets: u32,
         shards: &[ShardFigures],
         days: impl IntoIterator<Item = DaySales>,
     ) -> Self {
         let available: u32 = shards.iter().map(|s| s.available).sum();
+        let held: u32 = shards.iter().map(|s| s.held).sum();
         let mut by_day: BTreeMap<NaiveDate, (u32, i64)> = BTreeMap::new();
         for sale in days {
             let entry = by_day.entry(sale.day).or_default();
@@ -74,15 +81,15 @@ impl EventStats {
             entry.1 += sale.revenue.0;
         }
         Self {
-            tickets_sold: total_tickets.saturating_sub(available),
-            tickets_held: 0,
+            tickets_sold: total_tickets.saturating_sub(available).saturating_sub(held),
+            tickets_held: held,
             tickets_checked_in: shards.iter().map(|s| s.checked_in).sum(),
             confirmed_bookings: shards.iter().map(|s| s.confirmed).sum(),
-            pending_bookings: 0,
+            pending_bookings: shards.iter().map(|s| s.pending).sum(),
             cancelled_bookings: shards.iter().map(|s| s.cancelled).sum(),
-            expired_bookings: 0,
+            expired_bookings: shards.iter().map(|s| s.expired).sum(),
             gross_revenue: Cents(shards.iter().map(|s| s.gross.0).sum()),
-            refunded: Cents(0),
+            refunded: Cents(shards.iter().map(|s| s.refunded.0).sum()),
             sales_by_day: by_day
                 .into_iter()
                 .map(|(day, (tickets, revenue))| DaySales {
@@ -122,6 +129,10 @@ mod tests {
                 cancelled: 1,
                 checked_in: 2,
                 gross: Cents(4_000),
+                held: 4,
+                pending: 1,
+                expired: 2,
+                refunded: Cents(500),
             },
             ShardFigures {
                 available: 95,
@@ -129,6 +140,7 @@ mod tests {
                 cancelled: 0,
                 checked_in: 0,
                 gross: Cents(1_500),
+                ..Default::default()
             },
         ];
         let sales = [
@@ -149,11 +161,12 @@ mod tests {
             },
         ];
         let stats = EventStats::sum(200, &shards, sales);
-        assert_eq!(stats.tickets_sold, 15);
+        assert_eq!((stats.tickets_sold, stats.tickets_held), (11, 4));
+        assert_eq!((stats.pending_bookings, stats.expired_bookings), (1, 2));
         assert_eq!(stats.tickets_checked_in, 2);
         assert_eq!((stats.confirmed_bookings, stats.cancelled_bookings), (5, 1));
         assert_eq!(stats.gross_revenue, Cents(5_500));
-        assert_eq!(stats.net_revenue(), Cents(5_500));
+        assert_eq!(stats.net_revenue(), Cents(5_000));
         assert_eq!(
             stats.sales_by_day,
             vec![

@@ -19,6 +19,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint::new(Method::POST, "/api/v1/bookings", post(book)),
         Endpoint::new(Method::GET, "/api/v1/bookings/{id}", get(show)),
         Endpoint::new(Method::PATCH, "/api/v1/bookings/{id}/cancel", patch(cancel)),
+        Endpoint::new(Method::POST, "/api/v1/bookings/{id}/confirm", post(confirm)),
+        Endpoint::new(
+            Method::POST,
+            super::payments::STRIPE_WEBHOOK,
+            post(super::payments::stripe_webhook),
+        ),
     ]
 }
 
@@ -90,7 +96,7 @@ async fn list(
     );
     let status = params.get("status").and_then(|raw| {
         BookingStatus::parse(raw).or_else(|| {
-            problems.add("status", "must be confirmed or cancelled");
+            problems.add("status", "must be pending, confirmed, cancelled or expired");
             None
         })
     });
@@ -112,10 +118,44 @@ async fn show(
         .bookings
         .get(who, BookingId::parse(&id, "id")?)
         .await?;
-    Ok(envelope(
+    let view = BookingView::new(&booking, &state.tickets);
+    let view = if booking.user_id == who.user_id {
+        view
+    } else {
+        view.without_client_secret()
+    };
+    Ok(envelope(StatusCode::OK, &Envelope::ok("OK", view)))
+}
+
+/// Settles a checkout by asking the provider (never the client): 200 once confirmed.
+async fn confirm(
+    State(state): State<AppState>,
+    CurrentCaller(who): CurrentCaller,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = BookingId::parse(&id, "id")?;
+    let booking = match state.bookings.checkout() {
+        Some(checkout) => checkout.confirm(who, id).await?,
+        // Payments off: every booking is confirmed when made, or can no longer be paid.
+        None => {
+            let booking = state.bookings.get(who, id).await?;
+            if booking.status != BookingStatus::Confirmed {
+                return Err(AppError::BookingNotPayable);
+            }
+            booking
+        }
+    };
+    let mut response = envelope(
         StatusCode::OK,
-        &Envelope::ok("OK", BookingView::new(&booking, &state.tickets)),
-    ))
+        &Envelope::ok(
+            "Booking confirmed",
+            BookingView::new(&booking, &state.tickets),
+        ),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 async fn cancel(

@@ -24,14 +24,23 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-/// What the web app needs to know of this deployment: payments are off (`null`), and how long a
-/// checkout would hold its tickets.
+/// What the web app needs to know of this deployment: how to pay (`null`: payments off), and
+/// how long a checkout holds its tickets.
 async fn client_config(State(state): State<AppState>) -> Response {
+    let payments = state.bookings.checkout().map(|checkout| {
+        let provider = checkout.provider();
+        json!({
+            "provider": provider.name(),
+            "publishableKey": provider.publishable_key(),
+            "jsUrl": provider.js_url(),
+            "currency": provider.currency(),
+        })
+    });
     envelope(
         StatusCode::OK,
         &Envelope::ok(
             "OK",
-            json!({ "payments": null, "holdSeconds": state.config.hold_seconds }),
+            json!({ "payments": payments, "holdSeconds": state.config.hold_seconds }),
         ),
     )
 }

@@ -8,6 +8,7 @@ pub mod health;
 pub mod idempotency;
 mod layers;
 mod panic;
+mod payments;
 mod rate_limit;
 mod response;
 pub mod site;

@@ -243,6 +243,10 @@ mod tests {
             cancelled_at: None,
             allocation: vec![],
             checked_in: Default::default(),
+            hold_expires_at: None,
+            confirmed_at: None,
+            payment: None,
+            refund: None,
         }
     }
 

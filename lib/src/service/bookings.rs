@@ -1,5 +1,6 @@
 use super::availability::{self, Outcome};
-use super::EventService;
+use super::{CheckoutService, EventService};
+use crate::domain::payment::{Payment, Refund, RefundStatus};
 use crate::domain::ids::BookingId;
 use crate::domain::mail::OutboxMail;
 use crate::domain::{
@@ -39,6 +40,8 @@ pub struct BookingService {
     events: EventService,
     /// `REQUIRE_VERIFIED_EMAIL`: an unverified user may not book.
     require_verified_email: bool,
+    /// With payments on: a paid event's booking is a hold its checkout settles.
+    checkout: Option<CheckoutService>,
 }
 
 impl BookingService {
@@ -47,7 +50,17 @@ impl BookingService {
             store,
             events,
             require_verified_email: false,
+            checkout: None,
         }
+    }
+
+    /// Paid events are booked as holds, settled through `checkout`.
+    pub fn with_checkout(self, checkout: Option<CheckoutService>) -> Self {
+        Self { checkout, ..self }
+    }
+
+    pub fn checkout(&self) -> Option<&CheckoutService> {
+        self.checkout.as_ref()
     }
 
     /// Refuses bookings of users whose address is not verified.
@@ -119,9 +132,7 @@ impl BookingService {
         if tallied {
             availability.begin(event_id).await;
         }
-        let result = self
-            .book_tries(who, request, fingerprint, render, terms)
-            .await;
+        let result = self.book_paid_or_not(who, request, fingerprint, render, terms).await;
         if !tallied {
             return result;
         }
@@ -133,19 +144,60 @@ impl BookingService {
         result
     }
 
-    /// The booking transaction, retried through contention and re-planned across shards.
-    async fn book_tries(
+    /// A free event (or payments off) is booked at once; a paid one is held, with its intent
+    /// made first (after the guard is asked, so a replay makes no new intent). A booking about
+    /// to be refused for want of tickets first releases the event's lapsed holds.
+    async fn book_paid_or_not(
         &self,
         who: Identity,
         request: &NewBookingRequest,
         fingerprint: &str,
         render: &(dyn Fn(&Booking) -> String + Sync),
-        mut terms: super::BookingTerms,
+        terms: super::BookingTerms,
     ) -> Result<BookingReply, AppError> {
-        let event_id = request.event_id;
         // One id for every try: if a try landed but its answer was lost, the next one finds the
         // guard pointing at this very booking and answers as the first response, not a replay.
         let id = BookingId::new();
+        let checkout = self.checkout.as_ref();
+        let hold = match checkout {
+            Some(checkout) if terms.price.0 > 0 => {
+                if let Some(reply) = self.replay_from_guard(who, request, fingerprint).await? {
+                    return Ok(reply);
+                }
+                let total = terms.price.times(request.quantity);
+                Some(checkout.open_payment(id, total).await?)
+            }
+            _ => None,
+        };
+        let mut result = self
+            .book_tries(id, who, request, fingerprint, render, terms, hold.as_ref())
+            .await;
+        if let (Err(AppError::InsufficientTickets), Some(checkout)) = (&result, checkout) {
+            if checkout.release_lapsed(request.event_id, terms.shards).await? {
+                result = self
+                    .book_tries(id, who, request, fingerprint, render, terms, hold.as_ref())
+                    .await;
+            }
+        }
+        if let (Err(_), Some(checkout), Some(payment)) = (&result, checkout, &hold) {
+            checkout.abandon_payment(id, payment).await;
+        }
+        result
+    }
+
+    /// The booking transaction, retried through contention and re-planned across shards.
+    #[allow(clippy::too_many_arguments)]
+    async fn book_tries(
+        &self,
+        id: BookingId,
+        who: Identity,
+        request: &NewBookingRequest,
+        fingerprint: &str,
+        render: &(dyn Fn(&Booking) -> String + Sync),
+        mut terms: super::BookingTerms,
+        hold: Option<&Payment>,
+    ) -> Result<BookingReply, AppError> {
+        let event_id = request.event_id;
         // First a shard at random, without reading any counter; the counters only when it
         // could not serve the booking.
         let first = rand::rng().random_range(0..usize::from(terms.shards.max(1)));
@@ -153,7 +205,7 @@ impl BookingService {
         let mut tries = 0;
         loop {
             tries += 1;
-            let attempt = Self::attempt(id, who, request, fingerprint, terms, &allocation, render);
+            let attempt = self.attempt(id, who, request, fingerprint, terms, &allocation, render, hold);
             match self.store.book(&attempt).await {
                 Ok(BookOutcome::Created) => {
                     return Ok(BookingReply {
@@ -218,7 +270,9 @@ impl BookingService {
     }
 
     /// The booking one try writes, with its exact 201 body.
+    #[allow(clippy::too_many_arguments)]
     fn attempt(
+        &self,
         id: BookingId,
         who: Identity,
         request: &NewBookingRequest,
@@ -226,9 +280,13 @@ impl BookingService {
         terms: super::BookingTerms,
         allocation: &[ShardTake],
         render: &(dyn Fn(&Booking) -> String + Sync),
+        hold: Option<&Payment>,
     ) -> BookingAttempt {
         let now = Utc::now();
         let price = terms.price;
+        let hold_expires_at = hold
+            .zip(self.checkout.as_ref())
+            .map(|(_, checkout)| checkout.hold_ends(now));
         let booking = Booking {
             id,
             event_id: request.event_id,
@@ -236,13 +294,21 @@ impl BookingService {
             quantity: request.quantity,
             unit_price: price,
             total_price: price.times(request.quantity),
-            status: BookingStatus::Confirmed,
+            status: if hold.is_some() {
+                BookingStatus::Pending
+            } else {
+                BookingStatus::Confirmed
+            },
             ticket_numbers: Booking::ticket_numbers(id, request.quantity),
             idempotency_key: request.idempotency_key.to_string(),
             created_at: now,
             cancelled_at: None,
             allocation: allocation.to_vec(),
             checked_in: Default::default(),
+            hold_expires_at,
+            confirmed_at: None,
+            payment: hold.cloned(),
+            refund: None,
         };
         let response_body = render(&booking);
         BookingAttempt {
@@ -252,7 +318,10 @@ impl BookingService {
             now,
             guard_expires_at: now + chrono::Duration::from_std(IDEMPOTENCY_TTL).unwrap_or_default(),
             max_tickets_per_user: terms.max_tickets_per_user,
-            mail: Some(OutboxMail::booking_confirmed(id, now)),
+            // A hold's confirmation goes out when its payment confirms it.
+            mail: hold
+                .is_none()
+                .then(|| OutboxMail::booking_confirmed(id, now)),
         }
     }
 
@@ -283,11 +352,35 @@ impl BookingService {
         Ok(booking)
     }
 
+    /// Cancels a booking: a hold gives its tickets back (its intent cancelled); a confirmed one
+    /// too, and a paid one is refunded in full, exactly once.
     pub async fn cancel(&self, who: Identity, id: BookingId) -> Result<Booking, AppError> {
         let booking = self.get(who, id).await?;
-        if booking.status != BookingStatus::Confirmed {
-            return Err(AppError::BookingNotCancellable);
+        match (booking.status_at(Utc::now()), &self.checkout) {
+            (BookingStatus::Pending, Some(checkout)) => checkout.cancel_hold(&booking).await,
+            (BookingStatus::Confirmed, _) => {
+                let refund = booking.payment.as_ref().map(|_| Refund {
+                    id: None,
+                    amount: booking.total_price,
+                    status: RefundStatus::Pending,
+                });
+                let cancelled = self.cancel_confirmed(&booking, refund.as_ref()).await?;
+                Ok(match (&self.checkout, refund) {
+                    (Some(checkout), Some(_)) => checkout.follow_up(cancelled).await.booking,
+                    _ => cancelled,
+                })
+            }
+            _ => Err(AppError::BookingNotCancellable),
         }
+    }
+
+    /// `confirmed → cancelled` with its tickets back (and its refund recorded, if paid).
+    async fn cancel_confirmed(
+        &self,
+        booking: &Booking,
+        refund: Option<&Refund>,
+    ) -> Result<Booking, AppError> {
+        let booking = booking.clone();
         let availability = self.events.availability();
         availability.begin(booking.event_id).await;
         let mut tries = 0;
@@ -297,7 +390,7 @@ impl BookingService {
             let notice = OutboxMail::booking_cancelled(booking.id, now);
             match self
                 .store
-                .cancel_booking(&booking, now, Some(&notice))
+                .cancel_booking(&booking, now, Some(&notice), refund)
                 .await
             {
                 Ok(cancelled) => break Ok(cancelled),

@@ -4,10 +4,12 @@ pub mod auth;
 pub mod availability;
 pub mod bookings;
 pub mod catalog;
+pub mod checkout;
 pub mod door;
 pub mod events;
 
 pub use auth::{AuthService, Session};
 pub use bookings::{BookingReply, BookingService};
+pub use checkout::CheckoutService;
 pub use door::{Admission, DoorService};
 pub use events::{BookingTerms, EventService};

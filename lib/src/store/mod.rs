@@ -10,6 +10,7 @@ use crate::cause::Cause;
 use crate::domain::ids::{BookingId, EventId, UserId};
 use crate::domain::lockout::LoginFailures;
 use crate::domain::mail::{LeasedMail, OutboxMail};
+use crate::domain::payment::{Payment, Refund};
 use crate::domain::stats::{DaySales, ShardFigures};
 use crate::domain::{
     Booking, BookingStatus, Email, Event, EventStatus, Inventory, PageParams, Role, SortOrder,
@@ -55,6 +56,10 @@ pub enum StoreError {
     /// The booking would give its user more of the event's tickets than its limit.
     #[error("ticket limit reached")]
     TicketLimitReached { remaining: u32 },
+    /// The booking is not in the status a checkout step requires any more (another step got
+    /// there first): re-read it and decide again.
+    #[error("booking status changed")]
+    StatusChanged,
     /// Transient contention (transaction conflict, throttling): worth retrying.
     #[error("contention")]
     Contention(#[source] Cause),
@@ -327,13 +332,15 @@ pub trait BookingStore: Send + Sync {
         page: PageParams,
     ) -> StoreResult<BookingPage>;
     /// One atomic step: `confirmed → cancelled`, the tickets back to the shards they came from
-    /// and `mail` (the cancellation notice). `NotCancellable` if not confirmed any more or the
-    /// event has started.
+    /// and `mail` (the cancellation notice); a paid booking's `refund` (pending) recorded in the
+    /// same write, queued for the payment sweep until the provider accepts it.
+    /// `NotCancellable` if not confirmed any more or the event has started.
     async fn cancel_booking(
         &self,
         booking: &Booking,
         now: DateTime<Utc>,
         mail: Option<&OutboxMail>,
+        refund: Option<&Refund>,
     ) -> StoreResult<Booking>;
     /// Admits ticket `number` of booking `id` at `now`: one conditional write, so of many
     /// scanners sending it at once one admits it and the others get `AlreadyCheckedIn` with the
@@ -358,6 +365,68 @@ pub trait BookingStore: Send + Sync {
         shards: u16,
     ) -> StoreResult<(Vec<ShardFigures>, Vec<DaySales>)>;
 }
+
+/// How a checkout's hold moves on: each is one atomic step conditioned on the status it leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldStep {
+    /// `pending → confirmed` (its payment authorised): the tickets stay taken and count as
+    /// sold; the confirmation mail is written with it.
+    Confirm,
+    /// `expired → confirmed` (a late authorisation): the tickets are taken again, each shard on
+    /// condition of enough there (else `InsufficientTickets`).
+    Retake,
+    /// `pending → expired`: the hold lapsed (`expiresAt` ≤ now); its tickets go back.
+    Expire,
+    /// `pending → cancelled` by its owner or a cancelled intent; its tickets go back.
+    Cancel,
+}
+
+/// Checkout: holds moving on, payment records, the sweep's queue and webhook ids.
+#[async_trait]
+pub trait CheckoutStore: Send + Sync {
+    /// Applies `step` to the booking (its stored status must be the one the step leaves, else
+    /// `StatusChanged`), with the tickets, counters, figures, indexes and `mail` in the same
+    /// transaction; `payment` is recorded with it. Returns the booking as written.
+    async fn move_hold(
+        &self,
+        booking: &Booking,
+        step: HoldStep,
+        payment: &Payment,
+        now: DateTime<Utc>,
+        mail: Option<&OutboxMail>,
+    ) -> StoreResult<Booking>;
+    /// Records a booking's payment and refund, on condition that its stored payment status is
+    /// still `booking`'s (else `StatusChanged`), and when the sweep should look at it next
+    /// (`None`: nothing left to do). One conditional write on the booking alone.
+    async fn record_payment(
+        &self,
+        booking: &Booking,
+        payment: &Payment,
+        refund: Option<&Refund>,
+        next_due: Option<DateTime<Utc>>,
+    ) -> StoreResult<Booking>;
+    /// Up to `limit` bookings whose payment work is due at `now` (lapsed holds, confirmations
+    /// not captured yet, refunds and voids not accepted yet), oldest first: through the sparse
+    /// queue index, never a scan.
+    async fn payment_work_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<BookingId>>;
+    /// Up to `limit` of the event's pending holds, oldest first (from its `shards` hold
+    /// partitions): what a booking refused for want of tickets releases first if lapsed.
+    async fn event_holds(
+        &self,
+        event: EventId,
+        shards: u16,
+        limit: usize,
+    ) -> StoreResult<Vec<Booking>>;
+    /// Marks a webhook event applied (kept `WEBHOOKS_KEPT`); `false` if it was before.
+    async fn remember_webhook(&self, event_id: &str, now: DateTime<Utc>) -> StoreResult<bool>;
+}
+
+/// How long a webhook event's id is remembered: Stripe retries for up to 3 days.
+pub const WEBHOOKS_KEPT: chrono::Duration = chrono::Duration::days(30);
 
 /// A login's refresh-token family as the store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -403,7 +472,9 @@ pub trait SessionStore: Send + Sync {
 
 /// The whole store, as the services see it.
 #[async_trait]
-pub trait Store: UserStore + EventStore + BookingStore + SessionStore + MailStore {
+pub trait Store:
+    UserStore + EventStore + BookingStore + SessionStore + MailStore + CheckoutStore
+{
     /// A cheap round trip, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
     /// What backs this store, as readiness reports it (`dynamodb`, `memory`).

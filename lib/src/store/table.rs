@@ -58,7 +58,8 @@ pub const ATTENDEES_BY_EVENT: IndexDesign = IndexDesign {
 };
 /// Mails waiting for delivery, by when they are due (then id), over `MAIL_QUEUE_SHARDS`
 /// partitions. Sparse: a delivered mail leaves it. A lease moves the mail's key to the lease's
-/// end, so the mail of a worker that crashed is due again then.
+/// end, so the mail of a worker that crashed is due again then. Its `PAYQ#` partitions are
+/// the payment queue: bookings with payment work due (by time, then id).
 pub const MAILS_DUE: IndexDesign = IndexDesign {
     name: "gsi6",
     partition_key: "gsi6pk",
@@ -91,6 +92,17 @@ pub mod attr {
     pub const CANCELLED_BOOKINGS: &str = "cancelledBookings";
     pub const CHECKED_IN_TICKETS: &str = "checkedInTickets";
     pub const GROSS_CENTS: &str = "grossCents";
+    /// On an inventory shard, towards the figures of checkout: tickets of standing holds, those
+    /// holds, lapsed holds, Σ refunds (cents).
+    pub const HELD_TICKETS: &str = "heldTickets";
+    pub const PENDING_BOOKINGS: &str = "pendingBookings";
+    pub const EXPIRED_BOOKINGS: &str = "expiredBookings";
+    pub const REFUNDED_CENTS: &str = "refundedCents";
+    /// On a booking (as serde writes them): its payment, refund, confirmation time, hold end.
+    pub const PAYMENT: &str = "payment";
+    pub const REFUND: &str = "refund";
+    pub const CONFIRMED_AT: &str = "confirmedAt";
+    pub const HOLD_EXPIRES_AT: &str = "holdExpiresAt";
     /// On a day's sales of one shard: tickets and revenue (cents) confirmed that day.
     pub const SOLD_TICKETS: &str = "soldTickets";
     pub const REVENUE_CENTS: &str = "revenueCents";
@@ -218,6 +230,20 @@ pub mod keys {
     /// One outbox mail.
     pub fn mail(id: &str) -> (String, String) {
         (format!("MAIL#{id}"), "MAIL".into())
+    }
+    /// One shard's part of an event's pending holds (in the attendee index's key space: a
+    /// hold moves to `attendees` when it is confirmed).
+    pub fn holds(event: EventId, shard: u16) -> String {
+        format!("HOLDS#{event}#{shard}")
+    }
+    /// One partition of the payment queue (in the mail queue's index): bookings whose
+    /// payment work (a lapse, capture, void or refund) is due.
+    pub fn payments_due(shard: u16) -> String {
+        format!("PAYQ#{shard}")
+    }
+    /// A webhook event applied, remembered for `WEBHOOKS_KEPT`.
+    pub fn webhook(event_id: &str) -> (String, String) {
+        (format!("WEBHOOK#{event_id}"), "WEBHOOK".into())
     }
     /// One partition of the index of mails waiting for delivery.
     pub fn mails_due(shard: u16) -> String {

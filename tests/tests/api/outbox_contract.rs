@@ -166,13 +166,13 @@ async fn mails_are_written_with_their_causes_or_not_at_all(backend: Backend) {
 
     let notice = OutboxMail::booking_cancelled(first.booking.id, now);
     store
-        .cancel_booking(&first.booking, now, Some(&notice))
+        .cancel_booking(&first.booking, now, Some(&notice), None)
         .await
         .unwrap();
     let again = OutboxMail::booking_cancelled(first.booking.id, now + Duration::seconds(1));
     assert_eq!(
         store
-            .cancel_booking(&first.booking, now, Some(&again))
+            .cancel_booking(&first.booking, now, Some(&again), None)
             .await,
         Err(StoreError::NotCancellable)
     );

@@ -51,6 +51,10 @@ pub(crate) fn attempt(
             cancelled_at: None,
             allocation: vec![],
             checked_in: Default::default(),
+            hold_expires_at: None,
+            confirmed_at: None,
+            payment: None,
+            refund: None,
         },
         fingerprint: format!("fp-{}-{quantity}", event.id),
         response_body: format!("{{\"booking\":\"{id}\"}}"),
@@ -279,7 +283,7 @@ async fn sharded_inventory_takes_and_gives_back_per_shard(backend: Backend) {
     );
 
     let cancelled = store
-        .cancel_booking(&across.booking, Utc::now(), None)
+        .cancel_booking(&across.booking, Utc::now(), None, None)
         .await
         .unwrap();
     assert_eq!(cancelled.status, BookingStatus::Cancelled);
@@ -289,7 +293,7 @@ async fn sharded_inventory_takes_and_gives_back_per_shard(backend: Backend) {
     );
     assert_eq!(
         store
-            .cancel_booking(&across.booking, Utc::now(), None)
+            .cancel_booking(&across.booking, Utc::now(), None, None)
             .await,
         Err(StoreError::NotCancellable)
     );
@@ -528,7 +532,7 @@ async fn cancel_restores_tickets_once_and_unblocks_delete(backend: Backend) {
         let store = store.clone();
         let booking = booked.booking.clone();
         tokio::spawn(async move {
-            until_decided(|| store.cancel_booking(&booking, Utc::now(), None)).await
+            until_decided(|| store.cancel_booking(&booking, Utc::now(), None, None)).await
         })
     });
     let results = futures::future::join_all(cancels).await;
@@ -570,7 +574,7 @@ async fn cancel_after_the_event_started_is_refused(backend: Backend) {
     let after_start = event.date + Duration::minutes(1);
     assert_eq!(
         store
-            .cancel_booking(&booked.booking, after_start, None)
+            .cancel_booking(&booked.booking, after_start, None, None)
             .await,
         Err(StoreError::NotCancellable)
     );
@@ -633,14 +637,14 @@ async fn bookings_by_user_pages_by_status(backend: Backend) {
         .unwrap();
     for i in [1, 3, 4] {
         let cancelled = store
-            .cancel_booking(&booked[i], Utc::now(), None)
+            .cancel_booking(&booked[i], Utc::now(), None, None)
             .await
             .unwrap();
         booked[i] = cancelled;
     }
     // A second cancel is refused and moves no count.
     assert_eq!(
-        store.cancel_booking(&booked[1], Utc::now(), None).await,
+        store.cancel_booking(&booked[1], Utc::now(), None, None).await,
         Err(StoreError::NotCancellable)
     );
     booked.reverse();
@@ -1029,7 +1033,7 @@ async fn the_ticket_limit_per_user_holds_in_the_booking_transaction(backend: Bac
     assert_eq!(inventory[&event.id].available(), 100 - 8);
     // A cancel gives its tickets back to the user's allowance too.
     store
-        .cancel_booking(&first.booking, Utc::now(), None)
+        .cancel_booking(&first.booking, Utc::now(), None, None)
         .await
         .unwrap();
     assert_eq!(

@@ -89,6 +89,11 @@ pub(super) fn encode<T: serde::Serialize>(value: &T) -> StoreResult<Item> {
     serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(Cause::new(e)))
 }
 
+/// One value as an attribute (a map for a struct), as `encode` writes it inside an item.
+pub(super) fn to_attribute<T: serde::Serialize>(value: &T) -> StoreResult<AttributeValue> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt(Cause::new(e)))
+}
+
 pub(super) fn decode<T: serde::de::DeserializeOwned>(item: Item) -> StoreResult<T> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(Cause::new(e)))
 }

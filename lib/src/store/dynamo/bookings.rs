@@ -3,27 +3,21 @@
 use super::*;
 
 impl DynamoStore {
-    /// One take's counter change on its shard: tickets out (a booking) or back (a cancel);
-    /// the first take of a booking also counts it, so Σ confirmed is the event's bookings, and
-    /// adds `figures` (the event's figures this booking or cancel moves) there.
+    /// One take's counter change on its shard: tickets out (a booking) or back (a cancel),
+    /// and `figures` added there (the counts and figures a booking's first take carries: Σ
+    /// confirmed over the shards is the event's confirmed bookings).
     pub(super) fn shard_counter(
         &self,
         event: EventId,
         take: ShardTake,
-        first: bool,
         taking: Taking,
         figures: &[(&'static str, i64)],
     ) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
-        let (tickets, count) = match taking {
-            Taking::Out => ('-', '+'),
-            Taking::Back => ('+', '-'),
+        let tickets = match taking {
+            Taking::Out => '-',
+            Taking::Back => '+',
         };
-        let mut counted = if first {
-            format!(", {CONFIRMED_BOOKINGS} = {CONFIRMED_BOOKINGS} {count} :one")
-        } else {
-            String::new()
-        };
-        let figures = if first { figures } else { &[] };
+        let mut counted = String::new();
         if !figures.is_empty() {
             let adds: Vec<String> = figures
                 .iter()
@@ -41,18 +35,34 @@ impl DynamoStore {
         for (name, value) in figures {
             update = update.expression_attribute_values(format!(":{name}"), n(value));
         }
-        if first {
-            update.expression_attribute_values(":one", n(1))
+        update
+    }
+
+    /// What a booking's first take adds to its shard's counts and figures as it is made: a
+    /// confirmed one counts and earns; a hold only holds.
+    fn first_take_figures(booking: &Booking) -> Vec<(&'static str, i64)> {
+        if booking.status == BookingStatus::Pending {
+            vec![
+                (attr::HELD_TICKETS, i64::from(booking.quantity)),
+                (attr::PENDING_BOOKINGS, 1),
+            ]
         } else {
-            update
+            vec![
+                (CONFIRMED_BOOKINGS, 1),
+                (attr::GROSS_CENTS, booking.total_price.0),
+            ]
         }
     }
 
-    /// A booking's tickets and revenue added to its first shard's sales of its day.
-    pub(super) fn day_sales(&self, booking: &Booking) -> StoreResult<TransactWriteItem> {
+    /// A booking's tickets and revenue added to its first shard's sales of the day it was
+    /// confirmed (`at`).
+    pub(super) fn day_sales(
+        &self,
+        booking: &Booking,
+        at: DateTime<Utc>,
+    ) -> StoreResult<TransactWriteItem> {
         let shard = booking.takes()[0].shard;
-        let day = booking
-            .created_at
+        let day = at
             .date_naive()
             .format("%Y-%m-%d")
             .to_string();
@@ -250,15 +260,24 @@ impl BookingStore for DynamoStore {
             BOOKINGS_BY_USER_STATUS.sort_key.into(),
             s(booking.id.to_string()),
         );
-        if booking.status == BookingStatus::Confirmed {
-            booking_item.insert(
-                ATTENDEES_BY_EVENT.partition_key.into(),
-                s(keys::attendees(booking.event_id, booking.takes()[0].shard)),
-            );
+        // A confirmed booking is an attendee; a hold sits in its event's hold partition and
+        // in the payment queue, due when it lapses.
+        let first_shard = booking.takes()[0].shard;
+        let by_event = match booking.status {
+            BookingStatus::Pending => Some(keys::holds(booking.event_id, first_shard)),
+            BookingStatus::Confirmed => Some(keys::attendees(booking.event_id, first_shard)),
+            BookingStatus::Cancelled | BookingStatus::Expired => None,
+        };
+        if let Some(partition) = by_event {
+            booking_item.insert(ATTENDEES_BY_EVENT.partition_key.into(), s(partition));
             booking_item.insert(
                 ATTENDEES_BY_EVENT.sort_key.into(),
                 s(booking.id.to_string()),
             );
+        }
+        if let (BookingStatus::Pending, Some(expires)) = (booking.status, booking.hold_expires_at)
+        {
+            booking_item.extend(super::checkout::queue_keys(booking.id, expires));
         }
 
         let mut request = self
@@ -267,15 +286,11 @@ impl BookingStore for DynamoStore {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(guard_put).build())
             .transact_items(self.put(booking_item, "attribute_not_exists(pk)")?);
+        let first_figures = Self::first_take_figures(booking);
         for (i, take) in booking.takes().into_iter().enumerate() {
+            let figures: &[_] = if i == 0 { &first_figures } else { &[] };
             let shard = self
-                .shard_counter(
-                    booking.event_id,
-                    take,
-                    i == 0,
-                    Taking::Out,
-                    &[(attr::GROSS_CENTS, booking.total_price.0)],
-                )
+                .shard_counter(booking.event_id, take, Taking::Out, figures)
                 .condition_expression(format!(
                     "attribute_exists(pk) AND attribute_not_exists({DELETED_AT}) AND #status = :published \
                      AND {DATE_MS} > :now AND {PRICE} = :price AND #limit = :limit \
@@ -310,8 +325,10 @@ impl BookingStore for DynamoStore {
                 i64::from(booking.quantity),
                 limit,
             )?)
-            .transact_items(self.day_sales(booking)?)
             .transact_items(self.booking_count_change(booking.user_id, None, booking.status)?);
+        if booking.status == BookingStatus::Confirmed {
+            request = request.transact_items(self.day_sales(booking, booking.created_at)?);
+        }
         if let Some(mail) = &attempt.mail {
             request = request.transact_items(self.mail_put(mail)?);
         }
@@ -431,12 +448,26 @@ impl BookingStore for DynamoStore {
         booking: &Booking,
         now: DateTime<Utc>,
         mail: Option<&OutboxMail>,
+        refund: Option<&Refund>,
     ) -> StoreResult<Booking> {
-        let booking_update = Update::builder()
+        // A refund is recorded with the cancel and queued for the sweep, which retries it
+        // until the provider accepts it.
+        let mut refund_set = String::new();
+        let mut refund_values = Vec::new();
+        if let Some(refund) = refund {
+            refund_set = ", #refund = :refund, #queuePk = :queuePk, #queueSk = :queueSk".into();
+            let queue = super::checkout::queue_keys(booking.id, now + super::checkout::FOLLOW_UP_AFTER);
+            refund_values.push((":refund", to_attribute(refund)?));
+            for (name, value) in queue {
+                let placeholder = if name == MAILS_DUE.partition_key { ":queuePk" } else { ":queueSk" };
+                refund_values.push((placeholder, value));
+            }
+        }
+        let mut booking_update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(keys::booking(booking.id))))
             .update_expression(format!(
-                "SET #status = :cancelled, {CANCELLED_AT} = :now, #byStatus = :byStatus \
+                "SET #status = :cancelled, {CANCELLED_AT} = :now, #byStatus = :byStatus{refund_set} \
                  REMOVE #attendeesPk, #attendeesSk"
             ))
             .condition_expression(
@@ -461,23 +492,30 @@ impl BookingStore for DynamoStore {
                         BookingStatus::Cancelled,
                     )),
                 ),
-            ]))
-            .build()
-            .map_err(request_error)?;
+            ]));
+        if refund.is_some() {
+            booking_update = booking_update
+                .expression_attribute_names("#refund", attr::REFUND)
+                .expression_attribute_names("#queuePk", MAILS_DUE.partition_key)
+                .expression_attribute_names("#queueSk", MAILS_DUE.sort_key);
+            for (placeholder, value) in refund_values {
+                booking_update = booking_update.expression_attribute_values(placeholder, value);
+            }
+        }
+        let booking_update = booking_update.build().map_err(request_error)?;
         let mut request = self
             .client()
             .await
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(booking_update).build());
+        let mut first_figures = vec![(CONFIRMED_BOOKINGS, -1), (attr::CANCELLED_BOOKINGS, 1)];
+        if let Some(refund) = refund {
+            first_figures.push((attr::REFUNDED_CENTS, refund.amount.0));
+        }
         for (i, take) in booking.takes().into_iter().enumerate() {
+            let figures: &[_] = if i == 0 { &first_figures } else { &[] };
             let shard = self
-                .shard_counter(
-                    booking.event_id,
-                    take,
-                    i == 0,
-                    Taking::Back,
-                    &[(attr::CANCELLED_BOOKINGS, 1)],
-                )
+                .shard_counter(booking.event_id, take, Taking::Back, figures)
                 .condition_expression(format!("attribute_exists(pk) AND {DATE_MS} > :now"))
                 .expression_attribute_values(":now", n(now.timestamp_millis()))
                 .build()
@@ -503,6 +541,7 @@ impl BookingStore for DynamoStore {
             Ok(_) => Ok(Booking {
                 status: BookingStatus::Cancelled,
                 cancelled_at: Some(now),
+                refund: refund.cloned().or_else(|| booking.refund.clone()),
                 ..booking.clone()
             }),
             // Any condition failing (not confirmed any more, or the event started) is the same
@@ -606,6 +645,10 @@ impl BookingStore for DynamoStore {
                 cancelled: count(item, attr::CANCELLED_BOOKINGS) as u32,
                 checked_in: count(item, attr::CHECKED_IN_TICKETS) as u32,
                 gross: Cents(count(item, attr::GROSS_CENTS) as i64),
+                held: count(item, attr::HELD_TICKETS) as u32,
+                pending: count(item, attr::PENDING_BOOKINGS) as u32,
+                expired: count(item, attr::EXPIRED_BOOKINGS) as u32,
+                refunded: Cents(count(item, attr::REFUNDED_CENTS) as i64),
             });
         }
         let days = futures::future::try_join_all(

@@ -4,6 +4,7 @@
 mod accounts;
 mod attrs;
 mod bookings;
+mod checkout;
 mod errors;
 mod events;
 mod outbox;
@@ -16,7 +17,7 @@ use super::table::attr::{
 };
 use super::table::{
     keys, IndexDesign, ATTENDEES_BY_EVENT, BOOKINGS_BY_USER, BOOKINGS_BY_USER_STATUS,
-    CATALOG_BY_DATE, CATALOG_BY_WRITE, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE,
+    CATALOG_BY_DATE, CATALOG_BY_WRITE, MAILS_DUE, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE,
 };
 use super::*;
 use crate::domain::inventory::split;
@@ -203,6 +204,10 @@ mod tests {
             cancelled_at: Some(now),
             allocation: vec![],
             checked_in: Default::default(),
+            hold_expires_at: None,
+            confirmed_at: None,
+            payment: None,
+            refund: None,
         };
         let item = encode(&booking).unwrap();
         assert!(item.contains_key(attr::STATUS) && item.contains_key(attr::CANCELLED_AT));

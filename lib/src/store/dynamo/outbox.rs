@@ -3,14 +3,14 @@
 
 use super::*;
 use crate::domain::mail::{LeasedMail, MailKind, OutboxMail, MAIL_QUEUE_SHARDS};
-use crate::store::table::MAILS_DUE;
 
 const PENDING: &str = "pending";
 const LEASED: &str = "leased";
 const DONE: &str = "done";
 
-/// The index sort key of a mail due at `due`: fixed-width epoch ms, so text order is time order.
-fn due_key(due: DateTime<Utc>, id: &str) -> String {
+/// The index sort key of an entry due at `due`: fixed-width epoch ms, so text order is time
+/// order.
+pub(super) fn due_key(due: DateTime<Utc>, id: &str) -> String {
     format!("{:013}#{id}", due.timestamp_millis().max(0))
 }
 
@@ -41,6 +41,44 @@ fn mail_item(mail: &OutboxMail) -> StoreResult<Item> {
 }
 
 impl DynamoStore {
+    /// Ids of up to `limit` entries due at `now` in these partitions of the queue index
+    /// (mails, or bookings with payment work), oldest first: one query per partition.
+    pub(super) async fn due_in_queue(
+        &self,
+        partitions: impl Iterator<Item = String>,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<String>> {
+        let client = self.client().await;
+        let upper = format!("{:013}#~", now.timestamp_millis().max(0));
+        let per_shard = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
+        let queries = partitions.map(|partition| {
+            client
+                .query()
+                .table_name(&self.table)
+                .index_name(MAILS_DUE.name)
+                .key_condition_expression("#pk = :pk AND #sk <= :upper")
+                .expression_attribute_names("#pk", MAILS_DUE.partition_key)
+                .expression_attribute_names("#sk", MAILS_DUE.sort_key)
+                .expression_attribute_values(":pk", s(partition))
+                .expression_attribute_values(":upper", s(&upper))
+                .limit(per_shard)
+                .send()
+        });
+        let mut due = Vec::new();
+        for page in futures::future::join_all(queries).await {
+            for item in page.map_err(classify)?.items.unwrap_or_default() {
+                if let Some(AttributeValue::S(sk)) = item.get(MAILS_DUE.sort_key) {
+                    if let Some((at, id)) = sk.split_once('#') {
+                        due.push((at.to_owned(), id.to_owned()));
+                    }
+                }
+            }
+        }
+        due.sort();
+        Ok(due.into_iter().take(limit).map(|(_, id)| id).collect())
+    }
+
     /// The put of a new mail, for its cause's transaction (its id can be written once).
     pub(super) fn mail_put(&self, mail: &OutboxMail) -> StoreResult<TransactWriteItem> {
         self.put(mail_item(mail)?, NEW_MAIL)
@@ -110,34 +148,8 @@ impl MailStore for DynamoStore {
     }
 
     async fn due_mails(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<String>> {
-        let client = self.client().await;
-        let upper = format!("{:013}#~", now.timestamp_millis().max(0));
-        let per_shard = i32::try_from(limit.max(1)).unwrap_or(i32::MAX);
-        let queries = (0..MAIL_QUEUE_SHARDS).map(|shard| {
-            client
-                .query()
-                .table_name(&self.table)
-                .index_name(MAILS_DUE.name)
-                .key_condition_expression("#pk = :pk AND #sk <= :upper")
-                .expression_attribute_names("#pk", MAILS_DUE.partition_key)
-                .expression_attribute_names("#sk", MAILS_DUE.sort_key)
-                .expression_attribute_values(":pk", s(keys::mails_due(shard)))
-                .expression_attribute_values(":upper", s(&upper))
-                .limit(per_shard)
-                .send()
-        });
-        let mut due = Vec::new();
-        for page in futures::future::join_all(queries).await {
-            for item in page.map_err(classify)?.items.unwrap_or_default() {
-                if let Some(AttributeValue::S(sk)) = item.get(MAILS_DUE.sort_key) {
-                    if let Some((at, id)) = sk.split_once('#') {
-                        due.push((at.to_owned(), id.to_owned()));
-                    }
-                }
-            }
-        }
-        due.sort();
-        Ok(due.into_iter().take(limit).map(|(_, id)| id).collect())
+        self.due_in_queue((0..MAIL_QUEUE_SHARDS).map(keys::mails_due), now, limit)
+            .await
     }
 
     async fn lease_mail(

@@ -9,6 +9,7 @@ use crate::domain::{BookingStatus, ShardCounts};
 use std::sync::Mutex;
 
 mod accounts;
+mod checkout;
 mod outbox;
 
 #[derive(Default)]
@@ -30,15 +31,21 @@ struct Inner {
     user_tickets: HashMap<(UserId, EventId), u32>,
     /// Login failures per address, with their version.
     login_failures: HashMap<String, (LoginFailures, u64)>,
-    /// Per (event, shard): cancelled bookings, admitted tickets, gross cents — as the shards'
-    /// figures on DynamoDB.
-    figures: HashMap<(EventId, u16), (u32, u32, i64)>,
+    /// Per (event, shard): what the shards' figures hold on DynamoDB (their `available` and
+    /// `confirmed` live in `inventory`).
+    figures: HashMap<(EventId, u16), ShardFigures>,
     /// Per (event, shard, day): tickets and revenue cents confirmed that day.
     day_sales: HashMap<(EventId, u16, chrono::NaiveDate), (u32, i64)>,
     /// Each user's current verification and reset token.
     account_tokens: HashMap<(UserId, accounts::Purpose), crate::account_tokens::StoredToken>,
     /// The outbox, by mail id.
     mails: HashMap<String, outbox::MemoryMail>,
+    /// When each booking with payment work left is next due for the sweep.
+    payment_due: HashMap<BookingId, DateTime<Utc>>,
+    /// Pending holds per event, oldest first.
+    holds: std::collections::BTreeSet<(EventId, BookingId)>,
+    /// Webhook event ids applied, with when.
+    webhooks: HashMap<String, DateTime<Utc>>,
 }
 
 struct MemorySession {
@@ -64,6 +71,24 @@ impl Inner {
                 fingerprint: g.fingerprint.clone(),
                 response_body: g.response_body.clone(),
             })
+    }
+
+    /// The figures of a booking's first shard.
+    fn figures_of(&mut self, booking: &Booking) -> &mut ShardFigures {
+        let first = (booking.event_id, booking.takes()[0].shard);
+        self.figures.entry(first).or_default()
+    }
+
+    /// A confirmation's tickets and revenue, counted on its day and its first shard.
+    fn count_sale(&mut self, booking: &Booking, at: DateTime<Utc>) {
+        self.figures_of(booking).gross.0 += booking.total_price.0;
+        let first = booking.takes()[0].shard;
+        let sales = self
+            .day_sales
+            .entry((booking.event_id, first, at.date_naive()))
+            .or_default();
+        sales.0 += booking.quantity;
+        sales.1 += booking.total_price.0;
     }
 
     /// Moves a booking whose status changed from `was` to its new status's per-user list.
@@ -435,13 +460,18 @@ impl BookingStore for MemoryStore {
         for take in &takes {
             inventory.shards[usize::from(take.shard)].available -= take.quantity;
         }
-        inventory.shards[usize::from(takes[0].shard)].confirmed += 1;
-        let first = (booking.event_id, takes[0].shard);
-        inner.figures.entry(first).or_default().2 += booking.total_price.0;
-        let day = (first.0, first.1, booking.created_at.date_naive());
-        let sales = inner.day_sales.entry(day).or_default();
-        sales.0 += booking.quantity;
-        sales.1 += booking.total_price.0;
+        if booking.status == BookingStatus::Pending {
+            let figures = inner.figures_of(booking);
+            figures.held += booking.quantity;
+            figures.pending += 1;
+            inner.holds.insert((booking.event_id, booking.id));
+            if let Some(expires) = booking.hold_expires_at {
+                inner.payment_due.insert(booking.id, expires);
+            }
+        } else {
+            inventory.shards[usize::from(takes[0].shard)].confirmed += 1;
+            inner.count_sale(booking, booking.created_at);
+        }
         inner.bookings.insert(booking.id, booking.clone());
         inner
             .bookings_by_user
@@ -516,6 +546,7 @@ impl BookingStore for MemoryStore {
         booking: &Booking,
         now: DateTime<Utc>,
         mail: Option<&OutboxMail>,
+        refund: Option<&Refund>,
     ) -> StoreResult<Booking> {
         let mut inner = self.lock();
         let inner = &mut *inner;
@@ -542,13 +573,22 @@ impl BookingStore for MemoryStore {
             inventory.shards[usize::from(take.shard)].available += take.quantity;
         }
         inventory.shards[usize::from(takes[0].shard)].confirmed -= 1;
-        inner
-            .figures
-            .entry((stored.event_id, takes[0].shard))
-            .or_default()
-            .0 += 1;
         stored.status = BookingStatus::Cancelled;
         stored.cancelled_at = Some(now);
+        if let Some(refund) = refund {
+            stored.refund = Some(refund.clone());
+            inner
+                .payment_due
+                .insert(stored.id, now + checkout::FOLLOW_UP_AFTER);
+        }
+        let figures = inner
+            .figures
+            .entry((stored.event_id, takes[0].shard))
+            .or_default();
+        figures.cancelled += 1;
+        if let Some(refund) = refund {
+            figures.refunded.0 += refund.amount.0;
+        }
         if let Some(held) = inner
             .user_tickets
             .get_mut(&(stored.user_id, stored.event_id))
@@ -577,8 +617,7 @@ impl BookingStore for MemoryStore {
         }
         booking.checked_in.insert(number.to_string(), now);
         let admitted = booking.clone();
-        let first = (admitted.event_id, admitted.takes()[0].shard);
-        inner.figures.entry(first).or_default().1 += 1;
+        inner.figures_of(&admitted).checked_in += 1;
         Ok(admitted)
     }
 
@@ -612,16 +651,10 @@ impl BookingStore for MemoryStore {
             .ok_or_else(|| StoreError::Corrupt(format!("no inventory for event {id}").into()))?;
         let figures = (0u16..)
             .zip(&inventory.shards)
-            .map(|(k, shard)| {
-                let (cancelled, checked_in, gross) =
-                    inner.figures.get(&(id, k)).copied().unwrap_or_default();
-                ShardFigures {
-                    available: shard.available,
-                    confirmed: shard.confirmed,
-                    cancelled,
-                    checked_in,
-                    gross: crate::money::Cents(gross),
-                }
+            .map(|(k, shard)| ShardFigures {
+                available: shard.available,
+                confirmed: shard.confirmed,
+                ..inner.figures.get(&(id, k)).copied().unwrap_or_default()
             })
             .collect();
         let sales = inner
