@@ -6,6 +6,7 @@ TOOLS_VENV="$TICKETING_CACHE/tools-venv"
 AMPLIFY_DYNAMODB_SIMULATOR_VERSION=2.9.30
 AWS_SAM_CLI_VERSION=1.170.0
 AWS_SES_V2_LOCAL_VERSION=2.10.2
+LOCALSTRIPE_VERSION=1.15.10
 # name==version of every Python tool the scripts use, installed into one cached venv.
 TOOL_PINS=(
   cargo-lambda==1.9.2

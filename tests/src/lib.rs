@@ -33,6 +33,7 @@ pub mod emulator;
 pub mod mail;
 pub mod partition_model;
 pub mod samples;
+pub mod stripe;
 
 /// Collects what a `tracing` subscriber writes, for tests of what gets logged.
 #[derive(Clone, Default)]

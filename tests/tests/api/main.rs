@@ -6,6 +6,7 @@ mod auth;
 mod bookings;
 mod bundle;
 mod cache_contract;
+mod checkout;
 mod common;
 mod door;
 mod emulator;
