@@ -215,9 +215,7 @@ impl Config {
             None | Some("none") => None,
             Some("stripe") => {
                 let mut required = |key: &str, prefix: &str| match get(key) {
-                    Some(value) if value.starts_with(prefix) && value.len() > prefix.len() => {
-                        value
-                    }
+                    Some(value) if value.starts_with(prefix) && value.len() > prefix.len() => value,
                     Some(_) => {
                         problems.push(format!("{key} must start with {prefix}"));
                         String::new()
@@ -491,7 +489,10 @@ mod tests {
         let mut wrong = keys;
         wrong[1] = ("STRIPE_SECRET_KEY", "pk_test_1");
         let err = local(&wrong).unwrap_err().to_string();
-        assert!(err.contains("STRIPE_SECRET_KEY must start with sk_"), "{err}");
+        assert!(
+            err.contains("STRIPE_SECRET_KEY must start with sk_"),
+            "{err}"
+        );
         assert!(local(&[("CURRENCY", "US Dollar")]).is_err());
         for (key, value) in [
             ("PAYMENT_PROVIDER", "stripe"),

@@ -243,9 +243,7 @@ impl From<StoreError> for AppError {
             StoreError::Contention(_)
             | StoreError::TermsChanged
             | StoreError::StatusChanged
-            | StoreError::Unavailable(_) => {
-                Self::unavailable(err)
-            }
+            | StoreError::Unavailable(_) => Self::unavailable(err),
             StoreError::Corrupt(_) | StoreError::Request(_) => Self::internal(err),
         }
     }

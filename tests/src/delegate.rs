@@ -159,7 +159,9 @@ macro_rules! delegate_accounts_and_mail {
                     now: DateTime<Utc>,
                     mail: Option<&OutboxMail>,
                 ) -> StoreResult<::ticketing::domain::Booking> {
-                    self.inner.move_hold(booking, step, payment, now, mail).await
+                    self.inner
+                        .move_hold(booking, step, payment, now, mail)
+                        .await
                 }
                 async fn record_payment(
                     &self,

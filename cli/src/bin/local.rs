@@ -123,7 +123,10 @@ fn start_payment_sweep(state: &AppState) {
         return;
     };
     if let Some(stripe) = &state.config.payments {
-        println!("payments: through {} (Stripe.js: {})", stripe.api_base, stripe.js_url);
+        println!(
+            "payments: through {} (Stripe.js: {})",
+            stripe.api_base, stripe.js_url
+        );
     }
     tokio::spawn(async move {
         loop {

@@ -19,7 +19,12 @@ pub enum BookingStatus {
 }
 
 impl BookingStatus {
-    pub const ALL: [Self; 4] = [Self::Pending, Self::Confirmed, Self::Cancelled, Self::Expired];
+    pub const ALL: [Self; 4] = [
+        Self::Pending,
+        Self::Confirmed,
+        Self::Cancelled,
+        Self::Expired,
+    ];
 
     /// The name the contract and the store use (serde's spelling).
     pub fn as_str(self) -> &'static str {

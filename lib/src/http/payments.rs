@@ -48,8 +48,7 @@ pub(super) async fn stripe_webhook(
     body: Bytes,
 ) -> Result<Response, AppError> {
     // Payments off: there is no secret a signature could verify against.
-    let (Some(checkout), Some(stripe)) = (state.bookings.checkout(), &state.config.payments)
-    else {
+    let (Some(checkout), Some(stripe)) = (state.bookings.checkout(), &state.config.payments) else {
         return Err(AppError::InvalidSignature);
     };
     let mut signatures = headers.get_all("stripe-signature").iter();

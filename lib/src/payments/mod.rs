@@ -39,8 +39,11 @@ pub trait PaymentProvider: Send + Sync {
     fn js_url(&self) -> &str;
     /// An intent for `amount` minor units with manual capture, naming the booking in its
     /// metadata; the same booking always gets the same intent (idempotency key).
-    async fn create_intent(&self, booking: BookingId, amount: i64)
-        -> Result<NewIntent, PaymentError>;
+    async fn create_intent(
+        &self,
+        booking: BookingId,
+        amount: i64,
+    ) -> Result<NewIntent, PaymentError>;
     async fn intent_state(&self, intent: &str) -> Result<IntentState, PaymentError>;
     /// Takes the authorised money (once per booking).
     async fn capture(&self, intent: &str, booking: BookingId) -> Result<(), PaymentError>;

@@ -1,6 +1,7 @@
-//! A small typed Stripe client over `reqwest` (already linked for trace export, so this adds
-//! no HTTP stack): only the five calls the checkout makes, form-encoded as Stripe's API wants,
-//! each money-moving one with an `Idempotency-Key`.
+//! A small typed Stripe client over the HTTPS stack the AWS SDK already links (hyper with rustls
+//! on aws-lc-rs): only the calls the checkout makes, form-encoded as Stripe's API wants, each
+//! money-moving one with an `Idempotency-Key`. Chosen over `async-stripe` for size and cold
+//! start (BENCHMARKS.md).
 
 use super::{NewIntent, PaymentError, PaymentProvider};
 use crate::cause::Cause;
@@ -8,13 +9,24 @@ use crate::config::{Secret, StripeSettings};
 use crate::domain::ids::BookingId;
 use crate::domain::payment::IntentState;
 use async_trait::async_trait;
+use base64::Engine;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
 use serde::Deserialize;
 use std::time::Duration;
+use tokio::sync::OnceCell;
+
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// How long one call to the provider may take in all.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct StripeClient {
-    http: reqwest::Client,
+    /// Built on first use: loading the system's roots is no work for a cold start.
+    http: OnceCell<Client<Https, Full<bytes::Bytes>>>,
     api_base: String,
-    secret_key: Secret,
+    authorization: Secret,
     publishable_key: String,
     js_url: String,
     currency: String,
@@ -51,52 +63,97 @@ struct ErrorDetail {
 
 impl StripeClient {
     pub fn new(settings: &StripeSettings, currency: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:", settings.secret_key.expose()));
         Self {
-            http,
+            http: OnceCell::new(),
             api_base: settings.api_base.trim_end_matches('/').to_owned(),
-            secret_key: settings.secret_key.clone(),
+            authorization: Secret::new(format!("Basic {basic}")),
             publishable_key: settings.publishable_key.clone(),
             js_url: settings.js_url.clone(),
             currency: currency.to_owned(),
         }
     }
 
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    async fn http(&self) -> Result<&Client<Https, Full<bytes::Bytes>>, PaymentError> {
         self.http
-            .request(method, format!("{}{path}", self.api_base))
-            .basic_auth(self.secret_key.expose(), None::<&str>)
+            .get_or_try_init(|| async {
+                let mut connector = HttpConnector::new();
+                connector.set_connect_timeout(Some(Duration::from_secs(2)));
+                connector.enforce_http(false);
+                let https = hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
+                    .map_err(|e| PaymentError::Unavailable(Cause::new(e)))?
+                    .https_or_http()
+                    .enable_http1()
+                    .wrap_connector(connector);
+                Ok(Client::builder(hyper_util::rt::TokioExecutor::new()).build(https))
+            })
+            .await
     }
 
-    /// Sends a request and decodes its answer; 5xx, 429 and transport failures are
-    /// `Unavailable`, other 4xx `Refused` with Stripe's message.
-    async fn send<T: serde::de::DeserializeOwned>(
+    /// One call: `form` (if any) as the body, or as the query of a GET. Transport failures,
+    /// timeouts, 5xx and 429 are `Unavailable`; other 4xx `Refused` with Stripe's message.
+    async fn call<T: serde::de::DeserializeOwned>(
         &self,
-        request: reqwest::RequestBuilder,
+        method: http::Method,
+        path: &str,
+        idempotency_key: Option<String>,
+        form: &[(&str, String)],
     ) -> Result<T, PaymentError> {
-        let response = request
-            .send()
-            .await
-            .map_err(|e| PaymentError::Unavailable(Cause::new(e)))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| PaymentError::Unavailable(Cause::new(e)))?;
-        if status.is_success() {
-            return serde_json::from_slice(&body)
-                .map_err(|e| PaymentError::Unavailable(Cause::new(e)));
+        let unavailable = |e: Cause| PaymentError::Unavailable(e);
+        let encoded = serde_urlencoded::to_string(form).map_err(|e| unavailable(Cause::new(e)))?;
+        let mut uri = format!("{}{path}", self.api_base);
+        let body = if method == http::Method::GET {
+            if !encoded.is_empty() {
+                uri.push('?');
+                uri.push_str(&encoded);
+            }
+            String::new()
+        } else {
+            encoded
+        };
+        let mut request = http::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(http::header::AUTHORIZATION, self.authorization.expose())
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            );
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
         }
-        let message = serde_json::from_slice::<ErrorBody>(&body)
+        let request = request
+            .body(Full::new(bytes::Bytes::from(body)))
+            .map_err(|e| unavailable(Cause::new(e)))?;
+        let http = self.http().await?;
+        let exchange = async {
+            let response = http
+                .request(request)
+                .await
+                .map_err(|e| unavailable(Cause::new(e)))?;
+            let status = response.status();
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| unavailable(Cause::new(e)))?
+                .to_bytes();
+            Ok::<_, PaymentError>((status, bytes))
+        };
+        let (status, bytes) = tokio::time::timeout(CALL_TIMEOUT, exchange)
+            .await
+            .map_err(|_| unavailable(Cause::new("Stripe did not answer in time")))??;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|e| unavailable(Cause::new(e)));
+        }
+        let message = serde_json::from_slice::<ErrorBody>(&bytes)
             .ok()
             .and_then(|b| b.error.message)
             .unwrap_or_else(|| format!("HTTP {status}"));
         if status.is_server_error() || status.as_u16() == 429 {
-            Err(PaymentError::Unavailable(Cause::new(format!(
+            Err(unavailable(Cause::new(format!(
                 "Stripe answered {status}: {message}"
             ))))
         } else {
@@ -110,12 +167,7 @@ impl StripeClient {
         key: String,
         form: &[(&str, String)],
     ) -> Result<Intent, PaymentError> {
-        self.send(
-            self.request(reqwest::Method::POST, path)
-                .header("Idempotency-Key", key)
-                .form(form),
-        )
-        .await
+        self.call(http::Method::POST, path, Some(key), form).await
     }
 }
 
@@ -166,10 +218,12 @@ impl PaymentProvider for StripeClient {
 
     async fn intent_state(&self, intent: &str) -> Result<IntentState, PaymentError> {
         let intent: Intent = self
-            .send(self.request(
-                reqwest::Method::GET,
+            .call(
+                http::Method::GET,
                 &format!("/v1/payment_intents/{}", path_segment(intent)),
-            ))
+                None,
+                &[],
+            )
             .await?;
         Ok(IntentState::from_stripe(&intent.status))
     }
@@ -203,23 +257,26 @@ impl PaymentProvider for StripeClient {
         // An earlier attempt whose answer was lost may have refunded already: adopt it (test
         // servers ignore idempotency keys; Stripe itself would answer the key's first refund).
         let existing: RefundList = self
-            .send(
-                self.request(reqwest::Method::GET, "/v1/refunds")
-                    .query(&[("payment_intent", intent)]),
+            .call(
+                http::Method::GET,
+                "/v1/refunds",
+                None,
+                &[("payment_intent", intent.to_owned())],
             )
             .await?;
         if let Some(refund) = existing.data.into_iter().next() {
             return Ok(refund.id);
         }
         let refund: RefundObject = self
-            .send(
-                self.request(reqwest::Method::POST, "/v1/refunds")
-                    .header("Idempotency-Key", booking.to_string())
-                    .form(&[
-                        ("payment_intent", intent.to_owned()),
-                        ("amount", amount.to_string()),
-                        ("metadata[bookingId]", booking.to_string()),
-                    ]),
+            .call(
+                http::Method::POST,
+                "/v1/refunds",
+                Some(booking.to_string()),
+                &[
+                    ("payment_intent", intent.to_owned()),
+                    ("amount", amount.to_string()),
+                    ("metadata[bookingId]", booking.to_string()),
+                ],
             )
             .await?;
         Ok(refund.id)

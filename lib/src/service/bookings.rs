@@ -1,8 +1,8 @@
 use super::availability::{self, Outcome};
 use super::{CheckoutService, EventService};
-use crate::domain::payment::{Payment, Refund, RefundStatus};
 use crate::domain::ids::BookingId;
 use crate::domain::mail::OutboxMail;
+use crate::domain::payment::{Payment, Refund, RefundStatus};
 use crate::domain::{
     Booking, BookingStatus, Identity, NewBookingRequest, PageMeta, PageParams, ShardTake,
 };
@@ -132,7 +132,9 @@ impl BookingService {
         if tallied {
             availability.begin(event_id).await;
         }
-        let result = self.book_paid_or_not(who, request, fingerprint, render, terms).await;
+        let result = self
+            .book_paid_or_not(who, request, fingerprint, render, terms)
+            .await;
         if !tallied {
             return result;
         }
@@ -173,7 +175,10 @@ impl BookingService {
             .book_tries(id, who, request, fingerprint, render, terms, hold.as_ref())
             .await;
         if let (Err(AppError::InsufficientTickets), Some(checkout)) = (&result, checkout) {
-            if checkout.release_lapsed(request.event_id, terms.shards).await? {
+            if checkout
+                .release_lapsed(request.event_id, terms.shards)
+                .await?
+            {
                 result = self
                     .book_tries(id, who, request, fingerprint, render, terms, hold.as_ref())
                     .await;
@@ -205,7 +210,16 @@ impl BookingService {
         let mut tries = 0;
         loop {
             tries += 1;
-            let attempt = self.attempt(id, who, request, fingerprint, terms, &allocation, render, hold);
+            let attempt = self.attempt(
+                id,
+                who,
+                request,
+                fingerprint,
+                terms,
+                &allocation,
+                render,
+                hold,
+            );
             match self.store.book(&attempt).await {
                 Ok(BookOutcome::Created) => {
                     return Ok(BookingReply {

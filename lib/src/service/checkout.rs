@@ -9,7 +9,9 @@ use super::bookings::{backoff, MAX_ATTEMPTS};
 use super::EventService;
 use crate::domain::ids::{BookingId, EventId};
 use crate::domain::mail::OutboxMail;
-use crate::domain::payment::{hold_lapsed, IntentState, Payment, PaymentStatus, Refund, RefundStatus};
+use crate::domain::payment::{
+    hold_lapsed, IntentState, Payment, PaymentStatus, Refund, RefundStatus,
+};
 use crate::domain::{Booking, BookingStatus, Identity};
 use crate::money::Cents;
 use crate::payments::{PaymentError, PaymentProvider};
@@ -71,7 +73,11 @@ impl CheckoutService {
 
     /// The intent of a new hold, made before the hold's transaction so that its 201 (kept in
     /// the idempotency guard) carries it. The booking id keys it: a retry gets the same one.
-    pub async fn open_payment(&self, booking: BookingId, total: Cents) -> Result<Payment, AppError> {
+    pub async fn open_payment(
+        &self,
+        booking: BookingId,
+        total: Cents,
+    ) -> Result<Payment, AppError> {
         let amount = crate::domain::payment::minor_units(total);
         let intent = self.provider.create_intent(booking, amount).await?;
         Ok(Payment {
@@ -120,7 +126,10 @@ impl CheckoutService {
             .clone()
             .ok_or(AppError::BookingNotCancellable)?;
         let now = Utc::now();
-        let cancelled = match self.step(booking, HoldStep::Cancel, payment, now, None).await {
+        let cancelled = match self
+            .step(booking, HoldStep::Cancel, payment, now, None)
+            .await
+        {
             Ok(cancelled) => cancelled,
             Err(StoreError::StatusChanged) => return Err(AppError::BookingNotCancellable),
             Err(other) => return Err(other.into()),
@@ -151,7 +160,10 @@ impl CheckoutService {
             .event_holds(event, shards, RELEASE_ON_DEMAND)
             .await?;
         let mut released = false;
-        for hold in holds.into_iter().filter(|h| hold_lapsed(h.hold_expires_at, now)) {
+        for hold in holds
+            .into_iter()
+            .filter(|h| hold_lapsed(h.hold_expires_at, now))
+        {
             let settled = self.settle(hold).await?;
             released |= settled.booking.status == BookingStatus::Expired;
         }
@@ -221,7 +233,12 @@ impl CheckoutService {
             }));
         };
         let now = Utc::now();
-        let done = |booking: Booking| Ok(Ok(Settled { booking, hold_expired: false }));
+        let done = |booking: Booking| {
+            Ok(Ok(Settled {
+                booking,
+                hold_expired: false,
+            }))
+        };
         match (booking.status, payment.status) {
             (BookingStatus::Pending, _) => {
                 let state = match self.provider.intent_state(&payment.intent_id).await {
@@ -247,7 +264,9 @@ impl CheckoutService {
                 };
                 let mail = (step == HoldStep::Confirm)
                     .then(|| OutboxMail::booking_confirmed(booking.id, now));
-                let moved = self.step(booking, step, recorded, now, mail.as_ref()).await?;
+                let moved = self
+                    .step(booking, step, recorded, now, mail.as_ref())
+                    .await?;
                 Ok(Ok(self.follow_up(moved).await))
             }
             (BookingStatus::Expired, PaymentStatus::RequiresPayment) => {
@@ -292,7 +311,10 @@ impl CheckoutService {
     ) -> Result<Booking, StoreError> {
         let availability = self.events.availability();
         availability.begin(booking.event_id).await;
-        let result = self.store.move_hold(booking, step, &payment, now, mail).await;
+        let result = self
+            .store
+            .move_hold(booking, step, &payment, now, mail)
+            .await;
         let quantity = i64::from(booking.quantity);
         let change = match step {
             HoldStep::Confirm => (0, 1),
@@ -352,8 +374,14 @@ impl CheckoutService {
             Ok(Some(recorded)) => {
                 // A capture of a cancelled booking leaves its refund owed: go on with it.
                 if recorded.status == BookingStatus::Cancelled
-                    && recorded.refund.as_ref().is_some_and(|r| r.status == RefundStatus::Pending)
-                    && recorded.payment.as_ref().is_some_and(|p| p.status == PaymentStatus::Captured)
+                    && recorded
+                        .refund
+                        .as_ref()
+                        .is_some_and(|r| r.status == RefundStatus::Pending)
+                    && recorded
+                        .payment
+                        .as_ref()
+                        .is_some_and(|p| p.status == PaymentStatus::Captured)
                 {
                     return Box::pin(self.follow_up(recorded)).await;
                 }
@@ -361,7 +389,11 @@ impl CheckoutService {
             }
             Ok(None) => {
                 // Nothing owed: make sure the sweep forgets it.
-                match self.store.record_payment(&booking, &payment, booking.refund.as_ref(), None).await {
+                match self
+                    .store
+                    .record_payment(&booking, &payment, booking.refund.as_ref(), None)
+                    .await
+                {
                     Ok(recorded) => settled(recorded),
                     Err(_) => settled(booking),
                 }
@@ -371,14 +403,23 @@ impl CheckoutService {
                 crate::metric::settle_failed();
                 let _ = self
                     .store
-                    .record_payment(&booking, &payment, booking.refund.as_ref(), Some(Utc::now() + RETRY_AFTER))
+                    .record_payment(
+                        &booking,
+                        &payment,
+                        booking.refund.as_ref(),
+                        Some(Utc::now() + RETRY_AFTER),
+                    )
                     .await;
                 settled(booking)
             }
         }
     }
 
-    async fn capture(&self, booking: &Booking, payment: &Payment) -> Result<Option<Booking>, AppError> {
+    async fn capture(
+        &self,
+        booking: &Booking,
+        payment: &Payment,
+    ) -> Result<Option<Booking>, AppError> {
         let outcome = self.provider.capture(&payment.intent_id, booking.id).await;
         let state = match outcome {
             Ok(()) => IntentState::Captured,
@@ -403,7 +444,11 @@ impl CheckoutService {
         ))
     }
 
-    async fn void(&self, booking: &Booking, payment: &Payment) -> Result<Option<Booking>, AppError> {
+    async fn void(
+        &self,
+        booking: &Booking,
+        payment: &Payment,
+    ) -> Result<Option<Booking>, AppError> {
         if let Err(err) = self.provider.void(&payment.intent_id, booking.id).await {
             // Already cancelled is what we wanted; anything else is retried.
             let state = self.provider.intent_state(&payment.intent_id).await?;
@@ -415,7 +460,11 @@ impl CheckoutService {
             status: PaymentStatus::Voided,
             ..payment.clone()
         };
-        Ok(Some(self.store.record_payment(booking, &voided, None, None).await?))
+        Ok(Some(
+            self.store
+                .record_payment(booking, &voided, None, None)
+                .await?,
+        ))
     }
 
     async fn refund(

@@ -644,7 +644,9 @@ async fn bookings_by_user_pages_by_status(backend: Backend) {
     }
     // A second cancel is refused and moves no count.
     assert_eq!(
-        store.cancel_booking(&booked[1], Utc::now(), None, None).await,
+        store
+            .cancel_booking(&booked[1], Utc::now(), None, None)
+            .await,
         Err(StoreError::NotCancellable)
     );
     booked.reverse();

@@ -62,10 +62,7 @@ impl DynamoStore {
         at: DateTime<Utc>,
     ) -> StoreResult<TransactWriteItem> {
         let shard = booking.takes()[0].shard;
-        let day = at
-            .date_naive()
-            .format("%Y-%m-%d")
-            .to_string();
+        let day = at.date_naive().format("%Y-%m-%d").to_string();
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key((keys::shard_sales(booking.event_id, shard), day))))
@@ -275,8 +272,7 @@ impl BookingStore for DynamoStore {
                 s(booking.id.to_string()),
             );
         }
-        if let (BookingStatus::Pending, Some(expires)) = (booking.status, booking.hold_expires_at)
-        {
+        if let (BookingStatus::Pending, Some(expires)) = (booking.status, booking.hold_expires_at) {
             booking_item.extend(super::checkout::queue_keys(booking.id, expires));
         }
 
@@ -456,10 +452,15 @@ impl BookingStore for DynamoStore {
         let mut refund_values = Vec::new();
         if let Some(refund) = refund {
             refund_set = ", #refund = :refund, #queuePk = :queuePk, #queueSk = :queueSk".into();
-            let queue = super::checkout::queue_keys(booking.id, now + super::checkout::FOLLOW_UP_AFTER);
+            let queue =
+                super::checkout::queue_keys(booking.id, now + super::checkout::FOLLOW_UP_AFTER);
             refund_values.push((":refund", to_attribute(refund)?));
             for (name, value) in queue {
-                let placeholder = if name == MAILS_DUE.partition_key { ":queuePk" } else { ":queueSk" };
+                let placeholder = if name == MAILS_DUE.partition_key {
+                    ":queuePk"
+                } else {
+                    ":queueSk"
+                };
                 refund_values.push((placeholder, value));
             }
         }

@@ -65,8 +65,10 @@ impl DynamoStore {
             (":payment", to_attribute(payment)?),
             (":queuePk", queue_pk),
             (":queueSk", queue_sk),
-            (":at", timestamp(now)),
         ];
+        if to != BookingStatus::Expired {
+            value_pairs.push((":at", timestamp(now)));
+        }
         let remove = if to == BookingStatus::Confirmed {
             set.push("#confirmedAt = :at");
             set.push("#eventPk = :attendees");
@@ -211,11 +213,17 @@ impl CheckoutStore for DynamoStore {
         }
         if let Err(err) = request.send().await {
             let reasons = cancellation_reasons(err)?;
-            let failed = |r: Option<&CancellationReason>| reason_code(r) == "ConditionalCheckFailed";
+            let failed =
+                |r: Option<&CancellationReason>| reason_code(r) == "ConditionalCheckFailed";
             if failed(reasons.first()) {
                 return Err(StoreError::StatusChanged);
             }
-            if let Some(shard) = reasons.iter().skip(1).take(shards).find(|r| failed(Some(r))) {
+            if let Some(shard) = reasons
+                .iter()
+                .skip(1)
+                .take(shards)
+                .find(|r| failed(Some(r)))
+            {
                 let old = shard.item().filter(|i| !i.is_empty());
                 let bookable = old.is_some_and(|item| {
                     !item.contains_key(DELETED_AT)
@@ -267,14 +275,16 @@ impl CheckoutStore for DynamoStore {
         match &booking.payment {
             Some(was) => {
                 conditions.push("#payment.#status = :wasPayment");
-                update = update.expression_attribute_values(":wasPayment", to_attribute(&was.status)?);
+                update =
+                    update.expression_attribute_values(":wasPayment", to_attribute(&was.status)?);
             }
             None => conditions.push("attribute_not_exists(#payment)"),
         }
         match &booking.refund {
             Some(was) => {
                 conditions.push("#refund.#status = :wasRefund");
-                update = update.expression_attribute_values(":wasRefund", to_attribute(&was.status)?);
+                update =
+                    update.expression_attribute_values(":wasRefund", to_attribute(&was.status)?);
             }
             None => conditions.push("attribute_not_exists(#refund)"),
         }
@@ -326,8 +336,9 @@ impl CheckoutStore for DynamoStore {
             .await?;
         ids.iter()
             .map(|id| {
-                id.parse()
-                    .map_err(|_| StoreError::Corrupt("a malformed booking id in the payment queue".into()))
+                id.parse().map_err(|_| {
+                    StoreError::Corrupt("a malformed booking id in the payment queue".into())
+                })
             })
             .collect()
     }
@@ -364,10 +375,7 @@ impl CheckoutStore for DynamoStore {
 
     async fn remember_webhook(&self, event_id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
         let mut item = key(keys::webhook(event_id));
-        item.insert(
-            TTL_ATTRIBUTE.into(),
-            n((now + WEBHOOKS_KEPT).timestamp()),
-        );
+        item.insert(TTL_ATTRIBUTE.into(), n((now + WEBHOOKS_KEPT).timestamp()));
         let result = self
             .client()
             .await
