@@ -100,6 +100,12 @@ impl LocalStack {
             ("MAX_SHARDS", "16".into()),
             ("MAIL_FROM", "Ticketing <no-reply@ticketing.local>".into()),
             ("SITE_URL", "http://127.0.0.1:3000".into()),
+            ("HOLD_SECONDS", "600".into()),
+            // Payments off, as the template's default: the Stripe variables resolve empty.
+            ("PAYMENT_PROVIDER", "none".into()),
+            ("STRIPE_SECRET_KEY", String::new()),
+            ("STRIPE_WEBHOOK_SECRET", String::new()),
+            ("STRIPE_PUBLISHABLE_KEY", String::new()),
             // No trace collector here: export stays off (the traces test covers the spans).
             ("OTEL_EXPORTER_OTLP_ENDPOINT", String::new()),
             ("RUST_LOG", "info".into()),

@@ -138,9 +138,11 @@ impl BookingService {
         if !tallied {
             return result;
         }
-        // Our own booking; a replay of another request's changed nothing.
+        // Our own booking; a replay of another request's changed nothing. A hold takes the
+        // tickets but is no confirmed booking (yet).
+        let confirmed = i64::from(!(self.checkout.is_some() && terms.price.0 > 0));
         let outcome = Outcome::of(&result, |reply| {
-            (!reply.replayed).then_some((-i64::from(request.quantity), 1))
+            (!reply.replayed).then_some((-i64::from(request.quantity), confirmed))
         });
         availability.end(event_id, outcome).await;
         result
@@ -177,7 +179,12 @@ impl BookingService {
         if let (Err(AppError::InsufficientTickets), Some(checkout)) = (&result, checkout) {
             if checkout
                 .release_lapsed(request.event_id, terms.shards)
-                .await?
+                .await
+                // A release that fails (the provider or the store down) leaves the refusal.
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "could not release lapsed holds on demand");
+                    false
+                })
             {
                 result = self
                     .book_tries(id, who, request, fingerprint, render, terms, hold.as_ref())

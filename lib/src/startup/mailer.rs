@@ -1,5 +1,8 @@
 //! The mailer function's life: configuration, the store and SES clients (built on first use),
-//! and a handler that delivers what the stream names, then whatever else is due.
+//! and a handler that delivers what the stream names, then whatever else is due. With payments
+//! on it is also the checkout's sweep: each scheduled invocation (every minute) sweeps the
+//! payment queue every `SWEEP_EVERY` for most of that minute, so a lapsed hold is released
+//! within ~5 s of its `expiresAt`, well inside the contract's 30 s.
 
 use crate::mail::{MailWorker, SesMailer};
 use crate::store::table::keys;
@@ -32,11 +35,46 @@ pub async fn serve_mailer() -> Result<(), lambda_runtime::Error> {
     ));
     let (state, _) = super::state(config, true);
     let worker = MailWorker::new(&state, mailer);
+    let checkout = state.bookings.checkout().cloned();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let worker = worker.clone();
-        async move { handle(&worker, &event.payload).await }
+        let (worker, checkout) = (worker.clone(), checkout.clone());
+        async move {
+            let mut answer = handle(&worker, &event.payload).await?;
+            if let (Some(checkout), true) = (checkout, is_scheduled(&event.payload)) {
+                answer["payments"] = json!(sweep_for_a_minute(&checkout).await?);
+            }
+            Ok::<_, lambda_runtime::Error>(answer)
+        }
     }))
     .await
+}
+
+/// How often a scheduled invocation sweeps the payment queue, and for how long in all (the
+/// function's timeout is 60 s; the next schedule starts the next run).
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+const SWEEP_FOR: std::time::Duration = std::time::Duration::from_secs(50);
+const SWEEP_BATCH: usize = 100;
+
+/// A scheduled event (not a stream batch): EventBridge Scheduler's payload has no records.
+fn is_scheduled(event: &Value) -> bool {
+    event.get("Records").is_none()
+}
+
+/// Sweeps the payment queue until `SWEEP_FOR` has passed; how many bookings it looked at. A
+/// store that can't be read fails the invocation (the alarm on errors sees it).
+async fn sweep_for_a_minute(
+    checkout: &crate::service::CheckoutService,
+) -> Result<usize, lambda_runtime::Error> {
+    let started = tokio::time::Instant::now();
+    let mut seen = 0;
+    while started.elapsed() < SWEEP_FOR {
+        let n = checkout.sweep(SWEEP_BATCH).await?;
+        seen += n;
+        if n < SWEEP_BATCH {
+            tokio::time::sleep(SWEEP_EVERY).await;
+        }
+    }
+    Ok(seen)
 }
 
 /// Delivers the batch's new mails, then one pass over everything due. A store that can't be
@@ -71,5 +109,7 @@ mod tests {
         ]});
         assert_eq!(new_mail_ids(&batch), ["verify.01ABC", "confirmed.01XYZ"]);
         assert!(new_mail_ids(&json!({ "source": "aws.scheduler" })).is_empty());
+        assert!(is_scheduled(&json!({ "source": "aws.scheduler" })));
+        assert!(!is_scheduled(&batch));
     }
 }

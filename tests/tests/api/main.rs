@@ -7,6 +7,7 @@ mod bookings;
 mod bundle;
 mod cache_contract;
 mod checkout;
+mod checkout_model;
 mod common;
 mod door;
 mod emulator;
