@@ -170,7 +170,9 @@ impl MailWorker {
                 if matches!(mail.kind, MailKind::BookingConfirmed { .. }) {
                     Some(render.booking_confirmed(&user, &booking, &event, &self.signer)?)
                 } else {
-                    Some(render.booking_cancelled(&user, &booking, &event, None)?)
+                    // A paid booking's refund is recorded by the cancel that sends this.
+                    let refund = booking.refund.as_ref().map(|r| r.amount);
+                    Some(render.booking_cancelled(&user, &booking, &event, refund)?)
                 }
             }
         })
