@@ -425,6 +425,11 @@ pub trait CheckoutStore: Send + Sync {
     async fn remember_webhook(&self, event_id: &str, now: DateTime<Utc>) -> StoreResult<bool>;
 }
 
+/// When the sweep looks again at a booking whose step is done but whose provider call (a
+/// capture, void or refund) may still be under way in the request that made it: both stores
+/// queue it this far ahead.
+pub const FOLLOW_UP_AFTER: chrono::Duration = chrono::Duration::seconds(30);
+
 /// How long a webhook event's id is remembered: Stripe retries for up to 3 days.
 pub const WEBHOOKS_KEPT: chrono::Duration = chrono::Duration::days(30);
 

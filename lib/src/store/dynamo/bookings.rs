@@ -453,7 +453,7 @@ impl BookingStore for DynamoStore {
         if let Some(refund) = refund {
             refund_set = ", #refund = :refund, #queuePk = :queuePk, #queueSk = :queueSk".into();
             let queue =
-                super::checkout::queue_keys(booking.id, now + super::checkout::FOLLOW_UP_AFTER);
+                super::checkout::queue_keys(booking.id, now + FOLLOW_UP_AFTER);
             refund_values.push((":refund", to_attribute(refund)?));
             for (name, value) in queue {
                 let placeholder = if name == MAILS_DUE.partition_key {

@@ -10,9 +10,7 @@ use crate::domain::payment::{Payment, Refund};
 use crate::store::table::MAILS_DUE;
 use crate::store::{CheckoutStore, HoldStep};
 
-/// When the sweep looks again at a booking whose step is done but whose provider call (a
-/// capture, void or refund) may still be under way in the request that made it.
-pub(super) const FOLLOW_UP_AFTER: chrono::Duration = chrono::Duration::seconds(30);
+use crate::store::FOLLOW_UP_AFTER;
 
 /// The queue index attributes of a booking due at `due`.
 pub(super) fn queue_keys(id: BookingId, due: DateTime<Utc>) -> [(String, AttributeValue); 2] {

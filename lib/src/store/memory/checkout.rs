@@ -4,9 +4,6 @@ use super::*;
 use crate::domain::payment::{Payment, Refund};
 use crate::store::{CheckoutStore, HoldStep};
 
-/// When the sweep looks again at a booking whose step is done but whose provider call (a
-/// capture, void or refund) may still be under way in the request that made it.
-pub const FOLLOW_UP_AFTER: chrono::Duration = chrono::Duration::seconds(30);
 
 #[async_trait]
 impl CheckoutStore for MemoryStore {

@@ -579,7 +579,7 @@ impl BookingStore for MemoryStore {
             stored.refund = Some(refund.clone());
             inner
                 .payment_due
-                .insert(stored.id, now + checkout::FOLLOW_UP_AFTER);
+                .insert(stored.id, now + FOLLOW_UP_AFTER);
         }
         let figures = inner
             .figures
