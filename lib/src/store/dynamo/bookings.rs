@@ -452,8 +452,7 @@ impl BookingStore for DynamoStore {
         let mut refund_values = Vec::new();
         if let Some(refund) = refund {
             refund_set = ", #refund = :refund, #queuePk = :queuePk, #queueSk = :queueSk".into();
-            let queue =
-                super::checkout::queue_keys(booking.id, now + FOLLOW_UP_AFTER);
+            let queue = super::checkout::queue_keys(booking.id, now + FOLLOW_UP_AFTER);
             refund_values.push((":refund", to_attribute(refund)?));
             for (name, value) in queue {
                 let placeholder = if name == MAILS_DUE.partition_key {

@@ -4,7 +4,6 @@ use super::*;
 use crate::domain::payment::{Payment, Refund};
 use crate::store::{CheckoutStore, HoldStep};
 
-
 #[async_trait]
 impl CheckoutStore for MemoryStore {
     async fn move_hold(

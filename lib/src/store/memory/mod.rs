@@ -577,9 +577,7 @@ impl BookingStore for MemoryStore {
         stored.cancelled_at = Some(now);
         if let Some(refund) = refund {
             stored.refund = Some(refund.clone());
-            inner
-                .payment_due
-                .insert(stored.id, now + FOLLOW_UP_AFTER);
+            inner.payment_due.insert(stored.id, now + FOLLOW_UP_AFTER);
         }
         let figures = inner
             .figures
