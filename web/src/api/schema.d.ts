@@ -338,6 +338,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/bookings/{id}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Settles a checkout by asking the payment provider; captures on success */
+        post: operations["confirmBooking"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/stripe/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stripe's events, verified by Stripe-Signature on the raw body */
+        post: operations["stripeWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/bookings/{id}/cancel": {
         parameters: {
             query?: never;
@@ -369,7 +405,7 @@ export interface components {
             success: false;
             message: string;
             /** @enum {string} */
-            code: "VALIDATION_ERROR" | "IDEMPOTENCY_KEY_MISSING" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_TAKEN" | "INSUFFICIENT_TICKETS" | "EVENT_NOT_BOOKABLE" | "BOOKING_NOT_CANCELLABLE" | "EVENT_HAS_ACTIVE_BOOKINGS" | "INVALID_STATUS_CHANGE" | "IDEMPOTENCY_KEY_IN_USE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "IDEMPOTENCY_KEY_REUSED" | "TICKET_LIMIT_REACHED" | "RATE_LIMITED" | "ACCOUNT_LOCKED" | "INVALID_TICKET" | "INVALID_TOKEN" | "WRONG_EVENT" | "TICKET_NOT_VALID" | "ALREADY_CHECKED_IN" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
+            code: "VALIDATION_ERROR" | "IDEMPOTENCY_KEY_MISSING" | "UNAUTHORIZED" | "INVALID_CREDENTIALS" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "EMAIL_TAKEN" | "INSUFFICIENT_TICKETS" | "EVENT_NOT_BOOKABLE" | "BOOKING_NOT_CANCELLABLE" | "EVENT_HAS_ACTIVE_BOOKINGS" | "INVALID_STATUS_CHANGE" | "IDEMPOTENCY_KEY_IN_USE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "URI_TOO_LONG" | "HEADERS_TOO_LARGE" | "IDEMPOTENCY_KEY_REUSED" | "TICKET_LIMIT_REACHED" | "PAYMENT_INCOMPLETE" | "HOLD_EXPIRED" | "BOOKING_NOT_PAYABLE" | "INVALID_SIGNATURE" | "RATE_LIMITED" | "ACCOUNT_LOCKED" | "INVALID_TICKET" | "INVALID_TOKEN" | "WRONG_EVENT" | "TICKET_NOT_VALID" | "ALREADY_CHECKED_IN" | "INTERNAL_ERROR" | "SERVICE_UNAVAILABLE";
             errors?: components["schemas"]["FieldError"][];
             requestId?: string;
             /** @description TICKET_LIMIT_REACHED: { remaining } (tickets of the event still open to the caller); ALREADY_CHECKED_IN: { checkedInAt } (the first scan) */
@@ -427,7 +463,7 @@ export interface components {
             unitPrice: number;
             totalPrice: number;
             /** @enum {string} */
-            status: "confirmed" | "cancelled";
+            status: "pending" | "confirmed" | "cancelled" | "expired";
             ticketNumbers: string[];
             /** Format: uuid */
             idempotencyKey: string;
@@ -435,6 +471,31 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             cancelledAt?: string;
+            /**
+             * Format: date-time
+             * @description A checkout's hold ends then
+             */
+            expiresAt?: string;
+            /** Format: date-time */
+            confirmedAt?: string;
+            payment?: {
+                /** @enum {string} */
+                provider: "stripe";
+                intentId: string;
+                /** @description Only for the owner, while pending */
+                clientSecret?: string;
+                /** @description Minor units */
+                amount: number;
+                currency: string;
+                /** @enum {string} */
+                status: "requires_payment" | "authorized" | "captured" | "voided" | "refunded";
+            };
+            refund?: {
+                id: string | null;
+                amount: number;
+                /** @enum {string} */
+                status: "pending" | "succeeded";
+            };
             /** @description Only on confirmed bookings */
             tickets?: components["schemas"]["Ticket"][];
         };
@@ -1125,7 +1186,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Ok"] & {
                         data?: {
-                            payments: null;
+                            payments: null | {
+                                /** @enum {string} */
+                                provider: "stripe";
+                                publishableKey: string;
+                                jsUrl: string;
+                                currency: string;
+                            };
                             holdSeconds: number;
                         };
                     };
@@ -1139,7 +1206,7 @@ export interface operations {
             query?: {
                 page?: components["parameters"]["Page"];
                 limit?: components["parameters"]["Limit"];
-                status?: "confirmed" | "cancelled";
+                status?: "pending" | "confirmed" | "cancelled" | "expired";
             };
             header?: never;
             path?: never;
@@ -1219,6 +1286,50 @@ export interface operations {
             400: components["responses"]["Error"];
             401: components["responses"]["Error"];
             404: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    confirmBooking: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["BookingOne"];
+            400: components["responses"]["Error"];
+            401: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            409: components["responses"]["Error"];
+            429: components["responses"]["Error"];
+            503: components["responses"]["Error"];
+        };
+    };
+    stripeWebhook: {
+        parameters: {
+            query?: never;
+            header: {
+                "Stripe-Signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            200: components["responses"]["Done"];
+            400: components["responses"]["Error"];
+            404: components["responses"]["Error"];
+            413: components["responses"]["Error"];
+            415: components["responses"]["Error"];
             429: components["responses"]["Error"];
             503: components["responses"]["Error"];
         };
