@@ -76,8 +76,13 @@ async fn main() -> anyhow::Result<()> {
     let site_dir = args
         .site_dir
         .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../web/dist").into());
+    let stripe_js = state.config.payments.as_ref().map(|p| p.js_url.clone());
     let site = match Site::open(&site_dir) {
         Ok(site) => {
+            let site = match &stripe_js {
+                Some(js_url) => site.with_stripe_js(js_url),
+                None => site,
+            };
             println!("web app: http://{addr}/ (from {})", site.dir().display());
             Some(site)
         }

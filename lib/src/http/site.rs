@@ -18,6 +18,44 @@ pub const APP_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 's
      manifest-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
      frame-ancestors 'none'";
 
+/// Where Stripe's own Stripe.js talks to and frames besides the origin it is loaded from, as
+/// Stripe's CSP guidance lists them; a stand-in (localstripe) serves everything from one origin.
+const STRIPE_JS_ORIGIN: &str = "https://js.stripe.com";
+const STRIPE_API_ORIGIN: &str = "https://api.stripe.com";
+const STRIPE_HOOKS_ORIGIN: &str = "https://hooks.stripe.com";
+
+/// The app's policy when it loads Stripe.js from `js_url` (`None`: payments off): the
+/// Stripe.js origin is allowed for scripts, frames and connections, and nothing else is.
+pub fn app_content_security_policy(js_url: Option<&str>) -> String {
+    let Some(origin) = js_url.and_then(origin_of) else {
+        return APP_CONTENT_SECURITY_POLICY.to_owned();
+    };
+    let (connect, frames) = if origin == STRIPE_JS_ORIGIN {
+        (
+            format!("{origin} {STRIPE_API_ORIGIN}"),
+            format!("{origin} {STRIPE_HOOKS_ORIGIN}"),
+        )
+    } else {
+        (origin.clone(), origin.clone())
+    };
+    format!(
+        "default-src 'self'; script-src 'self' {origin}; style-src 'self'; \
+         img-src 'self' data:; font-src 'self'; connect-src 'self' {connect}; \
+         frame-src {frames}; manifest-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !matches!(scheme, "http" | "https") {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    (!authority.is_empty() && !authority.contains('@')).then(|| format!("{scheme}://{authority}"))
+}
+
 /// Vite names these files after their content, so a browser may keep them for good.
 /// The API reference (Swagger UI over `openapi.yaml`, built by the web app's build as its own
 /// page): served at this path beside the API it describes.
@@ -32,6 +70,7 @@ const REVALIDATE: &str = "no-cache";
 #[derive(Clone)]
 pub struct Site {
     dir: Arc<Path>,
+    policy: HeaderValue,
 }
 
 impl Site {
@@ -39,7 +78,21 @@ impl Site {
     pub fn open(dir: impl Into<PathBuf>) -> std::io::Result<Self> {
         let dir: PathBuf = dir.into();
         std::fs::metadata(dir.join("index.html"))?;
-        Ok(Self { dir: dir.into() })
+        Ok(Self {
+            dir: dir.into(),
+            policy: HeaderValue::from_static(APP_CONTENT_SECURITY_POLICY),
+        })
+    }
+
+    /// The app loads Stripe.js from `js_url`: its pages' policy allows that origin.
+    pub fn with_stripe_js(mut self, js_url: &str) -> Self {
+        let policy = app_content_security_policy(Some(js_url));
+        // Built from a URL the configuration already checked; a value a header cannot carry
+        // keeps the stricter policy (the checkout then fails visibly, not silently open).
+        if let Ok(value) = HeaderValue::from_str(&policy) {
+            self.policy = value;
+        }
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -110,9 +163,12 @@ impl Site {
         (
             StatusCode::OK,
             [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                (header::CACHE_CONTROL, REVALIDATE),
-                (header::CONTENT_SECURITY_POLICY, APP_CONTENT_SECURITY_POLICY),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static(REVALIDATE)),
+                (header::CONTENT_SECURITY_POLICY, self.policy.clone()),
             ],
             body,
         )
@@ -137,7 +193,7 @@ fn names_html(headers: &HeaderMap) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::names_html;
+    use super::{app_content_security_policy, names_html, APP_CONTENT_SECURITY_POLICY};
     use axum::http::{header, HeaderMap, HeaderValue};
 
     fn accept(value: &'static str) -> HeaderMap {
@@ -156,5 +212,59 @@ mod tests {
         assert!(!names_html(&accept("application/json")));
         assert!(!names_html(&accept("text/htmlx")));
         assert!(!names_html(&HeaderMap::new()));
+    }
+
+    /// Each directive of a policy, by name.
+    fn directive<'a>(policy: &'a str, name: &str) -> Vec<&'a str> {
+        policy
+            .split(';')
+            .map(str::trim)
+            .find_map(|d| d.strip_prefix(name).filter(|rest| rest.starts_with(' ')))
+            .map(|rest| rest.split_whitespace().collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_stripe_js_origin_and_no_other_is_allowed() {
+        assert_eq!(
+            app_content_security_policy(None),
+            APP_CONTENT_SECURITY_POLICY
+        );
+        let local = app_content_security_policy(Some("http://127.0.0.1:8420/js.stripe.com/v3/"));
+        for name in ["script-src", "connect-src"] {
+            assert_eq!(
+                directive(&local, name),
+                ["'self'", "http://127.0.0.1:8420"],
+                "{name}"
+            );
+        }
+        assert_eq!(directive(&local, "frame-src"), ["http://127.0.0.1:8420"]);
+        assert_eq!(directive(&local, "default-src"), ["'self'"]);
+        // Stripe's own Stripe.js also calls its API and frames 3-D Secure pages.
+        let stripe = app_content_security_policy(Some("https://js.stripe.com/v3/"));
+        assert_eq!(
+            directive(&stripe, "script-src"),
+            ["'self'", "https://js.stripe.com"]
+        );
+        assert_eq!(
+            directive(&stripe, "connect-src"),
+            ["'self'", "https://js.stripe.com", "https://api.stripe.com"]
+        );
+        assert_eq!(
+            directive(&stripe, "frame-src"),
+            ["https://js.stripe.com", "https://hooks.stripe.com"]
+        );
+        // Not a URL a browser could load a script from: payments' policy is not widened.
+        for bad in [
+            "javascript:alert(1)",
+            "https://",
+            "https://a@b/",
+            "/js.stripe.com/v3/",
+        ] {
+            assert_eq!(
+                app_content_security_policy(Some(bad)),
+                APP_CONTENT_SECURITY_POLICY
+            );
+        }
     }
 }

@@ -452,7 +452,7 @@ fn the_distribution_serves_the_app_and_every_route_from_one_origin() {
 /// the app's document gets the same CSP as the local server gives it.
 #[test]
 fn cloudfront_headers_equal_the_codes() {
-    use ticketing::http::site::APP_CONTENT_SECURITY_POLICY;
+    use ticketing::http::site::{app_content_security_policy, APP_CONTENT_SECURITY_POLICY};
     use ticketing::http::SECURITY_HEADERS;
     let header = |name: &str| {
         SECURITY_HEADERS
@@ -462,17 +462,36 @@ fn cloudfront_headers_equal_the_codes() {
             .unwrap()
     };
     let template = template();
+    // The site's policy depends on payments: `!If [PaymentsOn, with Stripe.js, without]`.
+    let site = &template["Resources"]["SiteHeadersPolicy"]["Properties"]
+        ["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]
+        ["ContentSecurityPolicy"];
+    let Yaml::Tagged(choice) = site else {
+        panic!("the site's CSP is an !If on PaymentsOn: {site:?}")
+    };
+    assert_eq!(choice.tag, serde_yaml::value::Tag::new("If"));
+    let branches = choice.value.as_sequence().unwrap();
+    assert_eq!(branches[0].as_str(), Some("PaymentsOn"));
+    let stripe = app_content_security_policy(Some("https://js.stripe.com/v3/"));
+    assert_eq!(branches[1].as_str(), Some(stripe.as_str()), "payments on");
+    assert_eq!(
+        branches[2].as_str(),
+        Some(APP_CONTENT_SECURITY_POLICY),
+        "payments off"
+    );
     for (policy, csp) in [
-        ("SiteHeadersPolicy", APP_CONTENT_SECURITY_POLICY),
-        ("ApiHeadersPolicy", header("content-security-policy")),
+        ("SiteHeadersPolicy", None),
+        ("ApiHeadersPolicy", Some(header("content-security-policy"))),
     ] {
         let h = &template["Resources"][policy]["Properties"]["ResponseHeadersPolicyConfig"]
             ["SecurityHeadersConfig"];
-        assert_eq!(
-            h["ContentSecurityPolicy"]["ContentSecurityPolicy"].as_str(),
-            Some(csp),
-            "{policy}"
-        );
+        if let Some(csp) = csp {
+            assert_eq!(
+                h["ContentSecurityPolicy"]["ContentSecurityPolicy"].as_str(),
+                Some(csp),
+                "{policy}"
+            );
+        }
         assert_eq!(
             h["FrameOptions"]["FrameOption"].as_str(),
             Some(header("x-frame-options"))
