@@ -78,9 +78,11 @@ async def confirm_with_card(request):
     if not isinstance(card, dict):
         raise UserError(400, "Bad request")
     if intent.status not in ("requires_payment_method", "requires_confirmation"):
+        # Stripe's answer to confirming an intent that is past it (e.g. paid in another tab).
         raise UserError(
             400,
             "This PaymentIntent's status is %s: it cannot be confirmed." % intent.status,
+            {"code": "payment_intent_unexpected_state", "payment_intent": intent._export()},
         )
     method = resources.PaymentMethod._api_create(
         type="card",

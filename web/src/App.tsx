@@ -12,6 +12,7 @@ import { RequireAdmin, RequireUser } from "./session/guards";
 // Pages most visitors never open are loaded on demand, keeping the first download small.
 const RegisterPage = lazy(() => import("./pages/RegisterPage"));
 const MyBookingsPage = lazy(() => import("./pages/MyBookingsPage"));
+const CheckoutPage = lazy(() => import("./pages/CheckoutPage"));
 const AdminEventsPage = lazy(() => import("./pages/admin/AdminEventsPage"));
 const EventFormPage = lazy(() => import("./pages/admin/EventFormPage"));
 const CheckInPage = lazy(() => import("./pages/admin/CheckInPage"));
@@ -53,6 +54,14 @@ export function App() {
               element={
                 <RequireUser>
                   <MyBookingsPage />
+                </RequireUser>
+              }
+            />
+            <Route
+              path="/checkout/:bookingId"
+              element={
+                <RequireUser>
+                  <CheckoutPage />
                 </RequireUser>
               }
             />

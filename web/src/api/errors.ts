@@ -52,9 +52,17 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/** The payment provider's own words (a declined card, a payment form that did not load). */
+export class PaymentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PaymentError";
+  }
+}
+
 /** The sentence to show a person for any error the app can meet. */
 export function messageOf(error: unknown): string {
-  if (error instanceof ApiError || error instanceof NetworkError) return error.message;
+  if (error instanceof ApiError || error instanceof NetworkError || error instanceof PaymentError) return error.message;
   return "Something went wrong. Please try again.";
 }
 

@@ -1,7 +1,9 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { Link, useLocation, useNavigate, useParams } from "react-router";
-import type { Booking, Event } from "../api/client";
+import type { Event } from "../api/client";
 import { ApiError } from "../api/errors";
+import { Confirmation } from "../booking/Confirmation";
+import { useMyBookings } from "../booking/queries";
 import { useBooking } from "../booking/useBooking";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { formatDateTime, formatMoney, ticketsLeft } from "../components/format";
@@ -34,6 +36,12 @@ function EventDetails({ event }: { event: Event }) {
   const soldOut = event.availableTickets <= 0;
   const bookable = isBookable(event);
   const chosen = booking.pendingQuantity ?? quantity;
+  const made = booking.booking;
+
+  // A paid booking is a hold: its checkout has its own address, so a reload resumes it.
+  useEffect(() => {
+    if (made?.status === "pending") navigate(`/checkout/${made.id}`, { state: { booking: made } });
+  }, [made, navigate]);
 
   function onBook() {
     if (session.status !== "signedIn") {
@@ -58,6 +66,7 @@ function EventDetails({ event }: { event: Event }) {
       </dl>
       {event.description && <p className="description">{event.description}</p>}
       {event.status !== "published" && <p className="notice">This event is {event.status}: it cannot be booked.</p>}
+      {session.status === "signedIn" && <HeldHere eventId={event.id} />}
 
       <form
         className="book"
@@ -103,7 +112,7 @@ function EventDetails({ event }: { event: Event }) {
           }
         />
       )}
-      {booking.booking && <Confirmation booking={booking.booking} />}
+      {made?.status === "confirmed" && <Confirmation booking={made} />}
     </article>
   );
 }
@@ -137,22 +146,19 @@ function limitLeft(error: ApiError): number | undefined {
   return typeof data.remaining === "number" ? data.remaining : undefined;
 }
 
-function Confirmation({ booking }: { booking: Booking }) {
+/** The caller's holds on this event still awaiting payment: a way back to each checkout. */
+function HeldHere({ eventId }: { eventId: string }) {
+  const held = useMyBookings(1, 10, "pending");
+  const here = (held.data?.data ?? []).filter((b) => b.eventId === eventId && b.status === "pending");
+  if (here.length === 0) return null;
   return (
-    <section className="confirmation" aria-labelledby="booking-confirmed">
-      <h2 id="booking-confirmed" tabIndex={-1} ref={(h) => h?.focus()}>
-        Booking confirmed
-      </h2>
-      <p>
-        {booking.quantity} {booking.quantity === 1 ? "ticket" : "tickets"}, {formatMoney(booking.totalPrice)} in total.
-        Your ticket numbers:
-      </p>
-      <ul className="tickets">
-        {booking.ticketNumbers.map((t) => (
-          <li key={t}>{t}</li>
-        ))}
-      </ul>
-      <Link to="/bookings">My bookings</Link>
-    </section>
+    <div className="notice held">
+      {here.map((b) => (
+        <p key={b.id}>
+          {b.quantity} {b.quantity === 1 ? "ticket is" : "tickets are"} held for you, awaiting payment.{" "}
+          <Link to={`/checkout/${b.id}`}>Complete payment</Link>
+        </p>
+      ))}
+    </div>
   );
 }

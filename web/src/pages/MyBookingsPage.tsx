@@ -13,6 +13,14 @@ import { useEvent } from "../events/queries";
 
 const PAGE_SIZE = 10;
 
+/** UI.md's words for each status. */
+const STATUS_LABEL: Record<Booking["status"], string> = {
+  confirmed: "Confirmed",
+  pending: "Awaiting payment",
+  expired: "Expired",
+  cancelled: "Cancelled",
+};
+
 export default function MyBookingsPage() {
   const [params, setParams] = useSearchParams();
   const page = Math.max(1, Number.parseInt(params.get("page") ?? "1", 10) || 1);
@@ -46,15 +54,30 @@ function BookingItem({ booking, onCancel }: { booking: Booking; onCancel: () => 
   const event = useEvent(booking.eventId);
   const eventName = event.data?.name ?? (event.error instanceof ApiError ? "Event no longer listed" : "Loading event…");
   const confirmed = booking.status === "confirmed";
+  const pending = booking.status === "pending";
   return (
     <li className="booking">
       <h2>{event.data ? <Link to={`/events/${booking.eventId}`}>{eventName}</Link> : eventName}</h2>
       {event.data && <p className="when">{formatDateTime(event.data.date)}</p>}
       <p>
-        <span className={confirmed ? "badge" : "badge cancelled"}>{confirmed ? "Confirmed" : "Cancelled"}</span>{" "}
-        {booking.quantity} {booking.quantity === 1 ? "ticket" : "tickets"} · {formatMoney(booking.totalPrice)}
+        <span className={`badge ${booking.status}`}>{STATUS_LABEL[booking.status]}</span> {booking.quantity}{" "}
+        {booking.quantity === 1 ? "ticket" : "tickets"} · {formatMoney(booking.totalPrice)}
       </p>
-      <p className="tickets-line">Tickets: {booking.ticketNumbers.join(", ")}</p>
+      {pending && (
+        <p>
+          <Link to={`/checkout/${booking.id}`}>Complete payment</Link>
+          {booking.expiresAt && <span className="muted"> before {formatDateTime(booking.expiresAt)}</span>}
+        </p>
+      )}
+      {booking.refund && (
+        <p>
+          Refund of {formatMoney(booking.refund.amount)}:{" "}
+          {booking.refund.status === "succeeded" ? "sent to your card" : "on its way"}
+        </p>
+      )}
+      {!pending && booking.status !== "expired" && (
+        <p className="tickets-line">Tickets: {booking.ticketNumbers.join(", ")}</p>
+      )}
       {confirmed && booking.tickets && booking.tickets.length > 0 && (
         <ul className="ticket-codes">
           {booking.tickets.map((ticket) => (
@@ -67,7 +90,7 @@ function BookingItem({ booking, onCancel }: { booking: Booking; onCancel: () => 
         </ul>
       )}
       <p className="muted">Booked {formatDateTime(booking.createdAt)}</p>
-      {confirmed && (
+      {(confirmed || pending) && (
         <button type="button" onClick={onCancel}>
           Cancel booking
         </button>
@@ -91,6 +114,9 @@ function CancelDialog({ booking, onClose }: { booking: Booking; onClose: () => v
       <p>
         {booking.quantity} {booking.quantity === 1 ? "ticket goes" : "tickets go"} back on sale. This cannot be undone.
       </p>
+      {booking.status === "confirmed" && booking.payment && (
+        <p>{formatMoney(booking.totalPrice)} is refunded to your card.</p>
+      )}
       {cancel.isError && <ErrorAlert error={cancel.error} />}
     </ConfirmDialog>
   );
