@@ -49,8 +49,8 @@ STRIPE_JS_CARD_CONFIRM = r"""
       }
       try {
         const response = await fetch(`${LOCALSTRIPE_BASE_API}/v1/payment_intents/${match[1]}/_authenticate/card`, {
+          // No Content-Type header: a simple request, as localstripe's own calls (no preflight).
           method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
           body: JSON.stringify({ key: apiKey, client_secret: clientSecret, card }),
         });
         const body = await response.json().catch(() => ({}));
