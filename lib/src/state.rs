@@ -4,6 +4,7 @@
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::payments::stripe::StripeClient;
+use crate::payments::PaymentProvider;
 use crate::service::{AuthService, BookingService, CheckoutService, DoorService, EventService};
 use crate::store::Store;
 use crate::ticket_codes::TicketSigner;
@@ -24,14 +25,28 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The state a deployment runs: card payments through Stripe when the configuration has them.
     pub fn new(config: Config, store: Arc<dyn Store>, cache: Arc<dyn Cache>) -> Self {
+        let provider = config.payments.as_ref().map(|stripe| {
+            Arc::new(StripeClient::new(stripe, &config.currency)) as Arc<dyn PaymentProvider>
+        });
+        Self::with_provider(config, store, cache, provider)
+    }
+
+    /// The state with this payment provider (`None`: payments off), e.g. a benchmark's
+    /// in-process one that leaves the store's limits as the only bound.
+    pub fn with_provider(
+        config: Config,
+        store: Arc<dyn Store>,
+        cache: Arc<dyn Cache>,
+        provider: Option<Arc<dyn PaymentProvider>>,
+    ) -> Self {
         let tokens = TokenService::new(&config.jwt);
         let events = EventService::new(store.clone(), cache.clone(), config.shard_rule);
         let auth = AuthService::new(store.clone(), tokens, config.lockout);
         let tickets = Arc::new(TicketSigner::new(&config.ticket_signing_key));
         let door = DoorService::new(store.clone(), events.clone(), tickets.clone());
-        let checkout = config.payments.as_ref().map(|stripe| {
-            let provider = Arc::new(StripeClient::new(stripe, &config.currency));
+        let checkout = provider.map(|provider| {
             CheckoutService::new(store.clone(), events.clone(), provider, config.hold_seconds)
         });
         let bookings = BookingService::new(store.clone(), events.clone())

@@ -30,6 +30,7 @@ use tower::ServiceExt;
 
 pub mod delegate;
 pub mod emulator;
+pub mod in_process_provider;
 pub mod mail;
 pub mod partition_model;
 pub mod samples;
@@ -269,7 +270,11 @@ impl TestApp {
         store: Arc<dyn Store>,
         cache: Arc<dyn Cache>,
     ) -> Self {
-        let state = AppState::new(config, store, cache);
+        Self::with_state(backend, AppState::new(config, store, cache))
+    }
+
+    /// An app on a state built by the caller (e.g. with its own payment provider).
+    pub fn with_state(backend: Backend, state: AppState) -> Self {
         let router = ticketing::http::combined_router(state.clone());
         Self {
             state,

@@ -475,6 +475,21 @@ pub async fn sale_on_the_model(
     String,
     String,
 ) {
+    sale_on_the_model_with(tickets, shards, None).await
+}
+
+/// As [`sale_on_the_model`], with card payments through `provider` when given: each booking of
+/// the (paid) event is then a checkout's hold.
+pub async fn sale_on_the_model_with(
+    tickets: u32,
+    shards: u16,
+    provider: Option<Arc<dyn ticketing::payments::PaymentProvider>>,
+) -> (
+    Arc<crate::TestApp>,
+    Arc<PartitionModelStore>,
+    String,
+    String,
+) {
     let model = Arc::new(PartitionModelStore::new(
         Arc::new(ticketing::store::MemoryStore::new()),
         Limits::DYNAMODB,
@@ -484,15 +499,19 @@ pub async fn sale_on_the_model(
         tickets_per_shard: tickets.div_ceil(u32::from(shards)),
         max_shards: shards,
     };
-    let app = Arc::new(crate::TestApp::with_parts(
-        crate::Backend::Memory,
+    let state = ticketing::AppState::with_provider(
         config,
         model.clone(),
         Arc::new(ticketing::cache::MemoryCache::new()),
-    ));
+        provider,
+    );
+    let app = Arc::new(crate::TestApp::with_state(crate::Backend::Memory, state));
     let admin = app.admin_token().await;
     let event = app
-        .create_event(&admin, serde_json::json!({ "totalTickets": tickets }))
+        .create_event(
+            &admin,
+            serde_json::json!({ "totalTickets": tickets, "price": 10 }),
+        )
         .await;
     (app, model, admin, event)
 }

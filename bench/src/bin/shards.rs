@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use ticketing::domain::Role;
-use ticketing_tests::partition_model::sale_on_the_model;
+use ticketing_tests::in_process_provider::InProcessProvider;
+use ticketing_tests::partition_model::sale_on_the_model_with;
 
 #[derive(Parser)]
 struct Args {
@@ -24,6 +25,9 @@ struct Args {
     /// Tickets per booking.
     #[arg(long, default_value_t = 2)]
     quantity: i64,
+    /// Card payments on (an in-process provider): each booking is a checkout's hold.
+    #[arg(long)]
+    holds: bool,
 }
 
 struct Sale {
@@ -34,7 +38,10 @@ struct Sale {
 }
 
 async fn sale(args: &Args, shards: u16) -> anyhow::Result<Sale> {
-    let (app, model, _admin, event) = sale_on_the_model(args.tickets, shards).await;
+    let provider = args.holds.then(|| {
+        Arc::new(InProcessProvider::default()) as Arc<dyn ticketing::payments::PaymentProvider>
+    });
+    let (app, model, _admin, event) = sale_on_the_model_with(args.tickets, shards, provider).await;
     let mut users = Vec::new();
     for _ in 0..args.concurrency {
         users.push(app.quick_user(Role::User).await.0);
@@ -54,6 +61,7 @@ async fn sale(args: &Args, shards: u16) -> anyhow::Result<Sale> {
             statuses.clone(),
         );
         let quantity = args.quantity;
+        let wanted = if args.holds { "pending" } else { "confirmed" };
         tokio::spawn(async move {
             while !sold_out.load(Ordering::Relaxed) {
                 let key = uuid::Uuid::new_v4().to_string();
@@ -62,7 +70,7 @@ async fn sale(args: &Args, shards: u16) -> anyhow::Result<Sale> {
                     let label = format!("{} {}", reply.status.as_u16(), reply.code());
                     *statuses.lock().unwrap().entry(label).or_default() += 1;
                     match reply.status.as_u16() {
-                        201 => {
+                        201 if expected_status(&reply.body) == Some(wanted) => {
                             sold.fetch_add(quantity as u64, Ordering::Relaxed);
                             bookings.fetch_add(1, Ordering::Relaxed);
                             break;
@@ -113,6 +121,10 @@ async fn sale(args: &Args, shards: u16) -> anyhow::Result<Sale> {
     })
 }
 
+fn expected_status(body: &serde_json::Value) -> Option<&str> {
+    body["data"]["status"].as_str()
+}
+
 /// Up to 250 ms, so a crowd's retries do not arrive together.
 fn rand_jitter() -> u64 {
     u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 250
@@ -121,15 +133,16 @@ fn rand_jitter() -> u64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let what = if args.holds { "holds" } else { "bookings" };
     println!(
-        "one event of {} tickets, {} careful clients booking {} at a time, DynamoDB's partition limits",
+        "one event of {} tickets, {} careful clients making {what} of {} at a time, DynamoDB's partition limits",
         args.tickets, args.concurrency, args.quantity
     );
     let mut rates = Vec::new();
     for &k in &args.shards {
         let sale = sale(&args, k).await?;
         println!(
-            "K = {k:>2}: {:>8.1} bookings/s ({:>8.1} tickets/s) | exactly {} sold | model refusals: {} throttled, {} conflicts | {:?}",
+            "K = {k:>2}: {:>8.1} {what}/s ({:>8.1} tickets/s) | exactly {} sold | model refusals: {} throttled, {} conflicts | {:?}",
             sale.bookings_per_sec,
             sale.bookings_per_sec * args.quantity as f64,
             args.tickets,
