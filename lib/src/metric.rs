@@ -30,9 +30,15 @@ pub mod name {
     pub const HOLDS_RELEASED: &str = "HoldsReleased";
     pub const SETTLE_FAILURES: &str = "SettleFailures";
     pub const REFUNDS: &str = "Refunds";
+    /// Found by the sweep: holds still unreleased 30 s after they lapsed, refunds the provider
+    /// has not accepted 15 minutes after the cancellation.
+    pub const LAPSED_HOLDS_OVERDUE: &str = "LapsedHoldsOverdue";
+    pub const REFUNDS_STUCK: &str = "RefundsStuck";
 
     /// Every metric this crate emits.
-    pub const ALL: [&str; 15] = [
+    pub const ALL: [&str; 17] = [
+        LAPSED_HOLDS_OVERDUE,
+        REFUNDS_STUCK,
         HOLDS_CONFIRMED,
         HOLDS_RELEASED,
         SETTLE_FAILURES,
@@ -84,6 +90,16 @@ pub fn hold_moved(step: crate::store::HoldStep) {
 /// A capture, void or refund failed and waits for the sweep.
 pub fn settle_failed() {
     metrics::counter!(name::SETTLE_FAILURES).increment(1);
+}
+
+/// The sweep found a hold unreleased past the contract's 30 s.
+pub fn lapsed_hold_overdue() {
+    metrics::counter!(name::LAPSED_HOLDS_OVERDUE).increment(1);
+}
+
+/// The sweep found a refund still unaccepted long after its cancellation.
+pub fn refund_stuck() {
+    metrics::counter!(name::REFUNDS_STUCK).increment(1);
 }
 
 pub fn refund_made() {

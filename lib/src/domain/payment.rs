@@ -87,9 +87,91 @@ pub fn minor_units(total: Cents) -> i64 {
     total.0
 }
 
+/// The contract releases a lapsed hold within 30 s; past it, someone should look.
+const RELEASE_DEADLINE: chrono::Duration = chrono::Duration::seconds(30);
+/// A refund Stripe has not accepted this long after the cancellation is stuck.
+const REFUND_DEADLINE: chrono::Duration = chrono::Duration::minutes(15);
+
+/// What is late about a booking the sweep just settled, as the alarms need it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Overdue {
+    LapsedHold,
+    Refund,
+}
+
+pub fn overdue(booking: &super::Booking, now: DateTime<Utc>) -> Option<Overdue> {
+    let lapsed_long_ago = booking
+        .hold_expires_at
+        .is_some_and(|at| at + RELEASE_DEADLINE < now);
+    if booking.status == super::BookingStatus::Pending && lapsed_long_ago {
+        return Some(Overdue::LapsedHold);
+    }
+    let refund_pending = booking
+        .refund
+        .as_ref()
+        .is_some_and(|r| r.status == RefundStatus::Pending);
+    let cancelled_long_ago = booking
+        .cancelled_at
+        .is_some_and(|at| at + REFUND_DEADLINE < now);
+    (refund_pending && cancelled_long_ago).then_some(Overdue::Refund)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::{BookingId, EventId, UserId};
+    use crate::domain::{Booking, BookingStatus};
+
+    fn booking(status: BookingStatus) -> Booking {
+        let id = BookingId::new();
+        Booking {
+            id,
+            event_id: EventId::new(),
+            user_id: UserId::new(),
+            quantity: 1,
+            unit_price: Cents(1000),
+            total_price: Cents(1000),
+            status,
+            ticket_numbers: Booking::ticket_numbers(id, 1),
+            idempotency_key: "k".into(),
+            created_at: Utc::now(),
+            cancelled_at: None,
+            allocation: vec![],
+            checked_in: Default::default(),
+            hold_expires_at: None,
+            confirmed_at: None,
+            payment: None,
+            refund: None,
+        }
+    }
+
+    #[test]
+    fn overdue_holds_and_refunds_are_named_and_timely_ones_are_not() {
+        let now = Utc::now();
+        let mut hold = booking(BookingStatus::Pending);
+        hold.hold_expires_at = Some(now - chrono::Duration::seconds(10));
+        assert_eq!(overdue(&hold, now), None, "lapsed 10 s ago: the sweep has time");
+        hold.hold_expires_at = Some(now - chrono::Duration::seconds(31));
+        assert_eq!(overdue(&hold, now), Some(Overdue::LapsedHold));
+        // Released, it is no longer a hold, however long ago it lapsed.
+        hold.status = BookingStatus::Expired;
+        assert_eq!(overdue(&hold, now), None);
+
+        let mut cancelled = booking(BookingStatus::Cancelled);
+        cancelled.refund = Some(Refund {
+            id: None,
+            amount: Cents(1000),
+            status: RefundStatus::Pending,
+        });
+        cancelled.cancelled_at = Some(now - chrono::Duration::minutes(5));
+        assert_eq!(overdue(&cancelled, now), None, "5 minutes: still being retried");
+        cancelled.cancelled_at = Some(now - chrono::Duration::minutes(16));
+        assert_eq!(overdue(&cancelled, now), Some(Overdue::Refund));
+        if let Some(refund) = cancelled.refund.as_mut() {
+            refund.status = RefundStatus::Succeeded;
+        }
+        assert_eq!(overdue(&cancelled, now), None);
+    }
 
     #[test]
     fn stripe_statuses() {

@@ -10,7 +10,7 @@ use super::EventService;
 use crate::domain::ids::{BookingId, EventId};
 use crate::domain::mail::OutboxMail;
 use crate::domain::payment::{
-    hold_lapsed, IntentState, Payment, PaymentStatus, Refund, RefundStatus,
+    hold_lapsed, overdue, IntentState, Overdue, Payment, PaymentStatus, Refund, RefundStatus,
 };
 use crate::domain::{Booking, BookingStatus, Identity};
 use crate::money::Cents;
@@ -175,10 +175,14 @@ impl CheckoutService {
     pub async fn sweep(&self, limit: usize) -> Result<usize, AppError> {
         let due = self.store.payment_work_due(Utc::now(), limit).await?;
         for id in &due {
-            if let Err(e) = self.settle_id(*id).await {
-                // The booking stays due: the next pass tries again.
-                tracing::warn!(error = %e, booking = %id, "payment sweep could not settle a booking");
-                crate::metric::settle_failed();
+            match self.settle_id(*id).await {
+                Ok(Some(settled)) => report_overdue(&settled.booking, Utc::now()),
+                Ok(None) => {}
+                Err(e) => {
+                    // The booking stays due: the next pass tries again.
+                    tracing::warn!(error = %e, booking = %id, "payment sweep could not settle a booking");
+                    crate::metric::settle_failed();
+                }
             }
         }
         Ok(due.len())
@@ -492,5 +496,20 @@ impl CheckoutService {
                 .record_payment(booking, &refunded, Some(&done), None)
                 .await?,
         ))
+    }
+}
+
+/// Tells the alarms what the sweep found late.
+fn report_overdue(booking: &Booking, now: DateTime<Utc>) {
+    match overdue(booking, now) {
+        Some(Overdue::LapsedHold) => {
+            tracing::warn!(booking = %booking.id, "a lapsed hold is still unreleased");
+            crate::metric::lapsed_hold_overdue();
+        }
+        Some(Overdue::Refund) => {
+            tracing::warn!(booking = %booking.id, "a refund is still not accepted");
+            crate::metric::refund_stuck();
+        }
+        None => {}
     }
 }
