@@ -150,7 +150,11 @@ mod tests {
         let now = Utc::now();
         let mut hold = booking(BookingStatus::Pending);
         hold.hold_expires_at = Some(now - chrono::Duration::seconds(10));
-        assert_eq!(overdue(&hold, now), None, "lapsed 10 s ago: the sweep has time");
+        assert_eq!(
+            overdue(&hold, now),
+            None,
+            "lapsed 10 s ago: the sweep has time"
+        );
         hold.hold_expires_at = Some(now - chrono::Duration::seconds(31));
         assert_eq!(overdue(&hold, now), Some(Overdue::LapsedHold));
         // Released, it is no longer a hold, however long ago it lapsed.
@@ -164,7 +168,11 @@ mod tests {
             status: RefundStatus::Pending,
         });
         cancelled.cancelled_at = Some(now - chrono::Duration::minutes(5));
-        assert_eq!(overdue(&cancelled, now), None, "5 minutes: still being retried");
+        assert_eq!(
+            overdue(&cancelled, now),
+            None,
+            "5 minutes: still being retried"
+        );
         cancelled.cancelled_at = Some(now - chrono::Duration::minutes(16));
         assert_eq!(overdue(&cancelled, now), Some(Overdue::Refund));
         if let Some(refund) = cancelled.refund.as_mut() {
