@@ -93,6 +93,36 @@ impl TicketRef {
 }
 
 impl Booking {
+    /// A booking of `quantity` tickets at `unit_price` for the crate's unit tests.
+    #[cfg(test)]
+    pub(crate) fn sample(
+        event_id: EventId,
+        quantity: u32,
+        unit_price: crate::money::Cents,
+        status: BookingStatus,
+    ) -> Self {
+        let id = BookingId::new();
+        Self {
+            id,
+            event_id,
+            user_id: UserId::new(),
+            quantity,
+            unit_price,
+            total_price: unit_price.times(quantity),
+            status,
+            ticket_numbers: Self::ticket_numbers(id, quantity),
+            idempotency_key: "k".into(),
+            created_at: Utc::now(),
+            cancelled_at: None,
+            allocation: vec![],
+            checked_in: Default::default(),
+            hold_expires_at: None,
+            confirmed_at: None,
+            payment: None,
+            refund: None,
+        }
+    }
+
     /// The status a read shows at `now`: a hold that lapsed unpaid is `expired` from
     /// `expiresAt` on, even before the sweep has given its tickets back.
     pub fn status_at(&self, now: DateTime<Utc>) -> BookingStatus {

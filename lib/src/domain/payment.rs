@@ -119,30 +119,11 @@ pub fn overdue(booking: &super::Booking, now: DateTime<Utc>) -> Option<Overdue> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{BookingId, EventId, UserId};
+    use crate::domain::ids::EventId;
     use crate::domain::{Booking, BookingStatus};
 
     fn booking(status: BookingStatus) -> Booking {
-        let id = BookingId::new();
-        Booking {
-            id,
-            event_id: EventId::new(),
-            user_id: UserId::new(),
-            quantity: 1,
-            unit_price: Cents(1000),
-            total_price: Cents(1000),
-            status,
-            ticket_numbers: Booking::ticket_numbers(id, 1),
-            idempotency_key: "k".into(),
-            created_at: Utc::now(),
-            cancelled_at: None,
-            allocation: vec![],
-            checked_in: Default::default(),
-            hold_expires_at: None,
-            confirmed_at: None,
-            payment: None,
-            refund: None,
-        }
+        Booking::sample(EventId::new(), 1, Cents(1000), status)
     }
 
     #[test]

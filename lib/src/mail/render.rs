@@ -210,7 +210,7 @@ impl Renderer<'_> {
 mod tests {
     use super::*;
     use crate::config::Secret;
-    use crate::domain::ids::{BookingId, EventId, UserId};
+    use crate::domain::ids::{EventId, UserId};
     use crate::domain::{BookingStatus, Email, EventStatus, Role};
     use crate::money::Cents;
 
@@ -228,26 +228,7 @@ mod tests {
     }
 
     fn booking_of(event: &Event, quantity: u32) -> Booking {
-        let id = BookingId::new();
-        Booking {
-            id,
-            event_id: event.id,
-            user_id: UserId::new(),
-            quantity,
-            unit_price: event.price,
-            total_price: event.price.times(quantity),
-            status: BookingStatus::Confirmed,
-            ticket_numbers: Booking::ticket_numbers(id, quantity),
-            idempotency_key: "k".into(),
-            created_at: Utc::now(),
-            cancelled_at: None,
-            allocation: vec![],
-            checked_in: Default::default(),
-            hold_expires_at: None,
-            confirmed_at: None,
-            payment: None,
-            refund: None,
-        }
+        Booking::sample(event.id, quantity, event.price, BookingStatus::Confirmed)
     }
 
     fn event() -> Event {
