@@ -54,13 +54,21 @@ export function Checkout({ booking, payments }: { booking: Booking; payments: Pa
     }
   }, [booking.id, refresh]);
 
-  // The hold ran out with no payment under way: the tickets are going back on sale.
+  // The hold ran out with no payment under way. The server decides what that means: a card
+  // authorised in time (another tab, a webhook) is still confirmed; otherwise the tickets go
+  // back on sale.
+  const lapsed = outcome.kind === "paying" && secondsLeft === 0 && busy === null;
   useEffect(() => {
-    if (outcome.kind === "paying" && secondsLeft === 0 && busy === null) {
-      setOutcome({ kind: "expired" });
-      void queryClient.invalidateQueries({ queryKey: eventKeys.all });
-    }
-  }, [outcome.kind, secondsLeft, busy, queryClient]);
+    if (!lapsed || inFlight.current) return;
+    inFlight.current = true;
+    settleBooking(booking.id, { attempts: 1 })
+      .then((settled) => setOutcome({ kind: "confirmed", booking: settled }))
+      .catch(() => setOutcome({ kind: "expired" }))
+      .finally(() => {
+        inFlight.current = false;
+        refresh();
+      });
+  }, [lapsed, booking.id, refresh]);
 
   // A booking already authorised (a reload after paying, a return from 3-D Secure) is settled.
   const resumed = useRef(false);
