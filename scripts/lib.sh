@@ -15,6 +15,18 @@ TOOL_PINS=(
   schemathesis==4.32.5
 )
 
+# sam_cli: puts the pinned SAM CLI on PATH, from its own cached venv (its pins of boto3,
+# jsonschema and the like would fight the tools venv's).
+sam_cli() {
+  local venv="$TICKETING_CACHE/sam-venv-$AWS_SAM_CLI_VERSION"
+  if [[ ! -x "$venv/bin/sam" ]]; then
+    rm -rf "$venv"
+    python3 -m venv "$venv" || return 1
+    "$venv/bin/pip" install -q "aws-sam-cli==$AWS_SAM_CLI_VERSION" || { rm -rf "$venv"; return 1; }
+  fi
+  export PATH="$venv/bin:$PATH" SAM_CLI_TELEMETRY=0
+}
+
 # wait_for_port HOST PORT NAME SECONDS [PID]: returns once something accepts a TCP connection
 # there; fails loudly after SECONDS, or as soon as PID (the server being waited for) has died.
 wait_for_port() {
