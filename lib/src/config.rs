@@ -86,13 +86,22 @@ pub struct MailSettings {
 /// Stripe: keys (validated at start-up, never logged) and where its API and Stripe.js are.
 #[derive(Debug, Clone)]
 pub struct StripeSettings {
-    pub secret_key: Secret,
-    pub webhook_secret: Secret,
+    /// `None` in a Lambda function that is not given them: only the functions that call
+    /// Stripe or take its webhooks are (least privilege; see [`Config::require_stripe_secrets`]).
+    pub secrets: Option<StripeSecrets>,
     pub publishable_key: String,
     /// `STRIPE_API_BASE`: a Stripe-compatible test server (localstripe), default Stripe's.
     pub api_base: String,
     /// `STRIPE_JS_URL`: the Stripe.js the web app loads.
     pub js_url: String,
+}
+
+/// What moves money (`STRIPE_SECRET_KEY`) and proves a webhook is Stripe's
+/// (`STRIPE_WEBHOOK_SECRET`).
+#[derive(Debug, Clone)]
+pub struct StripeSecrets {
+    pub secret_key: Secret,
+    pub webhook_secret: Secret,
 }
 
 /// The local server's own origin: what links point at unless `SITE_URL` says otherwise.
@@ -118,6 +127,17 @@ impl Config {
     /// Reads the process environment.
     pub fn from_env(mode: Mode) -> Result<Self, ConfigError> {
         Self::from_lookup(mode, |key| std::env::var(key).ok())
+    }
+
+    /// For a function that calls Stripe or takes its webhooks: with payments on, both keys
+    /// must have been given (a function that only shows the publishable key needs neither).
+    pub fn require_stripe_secrets(self) -> Result<Self, ConfigError> {
+        match &self.payments {
+            Some(stripe) if stripe.secrets.is_none() => Err(ConfigError(vec![
+                "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are required by this function with PAYMENT_PROVIDER=stripe".into(),
+            ])),
+            _ => Ok(self),
+        }
     }
 
     /// Reads configuration through `lookup`, so tests need not touch the process environment.
@@ -225,8 +245,14 @@ impl Config {
                         String::new()
                     }
                 };
-                let secret_key = Secret::new(required("STRIPE_SECRET_KEY", "sk_"));
-                let webhook_secret = Secret::new(required("STRIPE_WEBHOOK_SECRET", "whsec_"));
+                // A Lambda function given neither key is one that never calls Stripe; one key
+                // alone is a mistake, and the local server runs every route, so needs both.
+                let given =
+                    get("STRIPE_SECRET_KEY").is_some() || get("STRIPE_WEBHOOK_SECRET").is_some();
+                let secrets = (given || mode == Mode::Local).then(|| StripeSecrets {
+                    secret_key: Secret::new(required("STRIPE_SECRET_KEY", "sk_")),
+                    webhook_secret: Secret::new(required("STRIPE_WEBHOOK_SECRET", "whsec_")),
+                });
                 let publishable_key = required("STRIPE_PUBLISHABLE_KEY", "pk_");
                 let api_base =
                     get("STRIPE_API_BASE").unwrap_or_else(|| "https://api.stripe.com".into());
@@ -238,8 +264,7 @@ impl Config {
                     }
                 }
                 Some(StripeSettings {
-                    secret_key,
-                    webhook_secret,
+                    secrets,
                     publishable_key,
                     api_base,
                     js_url,
@@ -483,6 +508,7 @@ mod tests {
             ("STRIPE_PUBLISHABLE_KEY", "pk_test_1"),
         ];
         let stripe = local(&keys).unwrap().payments.unwrap();
+        assert!(stripe.secrets.is_some());
         assert_eq!(stripe.api_base, "https://api.stripe.com");
         assert_eq!(stripe.js_url, "https://js.stripe.com/v3/");
         assert!(!format!("{stripe:?}").contains("sk_test_1"));
@@ -493,6 +519,10 @@ mod tests {
             err.contains("STRIPE_SECRET_KEY must start with sk_"),
             "{err}"
         );
+        // The local server runs every route: it needs both keys.
+        let err = local(&keys[..1]).unwrap_err().to_string();
+        assert!(err.contains("STRIPE_SECRET_KEY is required"), "{err}");
+        assert!(err.contains("STRIPE_WEBHOOK_SECRET is required"), "{err}");
         assert!(local(&[("CURRENCY", "US Dollar")]).is_err());
         for (key, value) in [
             ("PAYMENT_PROVIDER", "stripe"),
@@ -545,6 +575,43 @@ mod tests {
         assert_eq!(config.ticket_signing_key.expose().len(), 64);
         assert_eq!(config.table_name, "ticketing");
         assert!(config.redis_url.is_none());
+    }
+
+    #[test]
+    fn only_functions_that_call_stripe_need_its_secrets() {
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = GOOD.to_vec();
+            pairs.extend([
+                ("PAYMENT_PROVIDER", "stripe"),
+                ("STRIPE_PUBLISHABLE_KEY", "pk_test_1"),
+            ]);
+            pairs.extend_from_slice(extra);
+            Config::from_lookup(Mode::Lambda, lookup(&pairs))
+        };
+        // The health function shows the publishable key and is given no secret.
+        let public = with(&[]).unwrap();
+        assert!(public.payments.as_ref().unwrap().secrets.is_none());
+        let err = public.require_stripe_secrets().unwrap_err().to_string();
+        assert!(
+            err.contains("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"),
+            "{err}"
+        );
+        // One key alone is a mistake, wherever it is given.
+        let err = with(&[("STRIPE_SECRET_KEY", "sk_test_1")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("STRIPE_WEBHOOK_SECRET is required"), "{err}");
+        let both = with(&[
+            ("STRIPE_SECRET_KEY", "sk_test_1"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_1"),
+        ])
+        .unwrap()
+        .require_stripe_secrets()
+        .unwrap();
+        assert!(!format!("{both:?}").contains("sk_test_1"));
+        // Payments off: nothing to require.
+        let off = Config::from_lookup(Mode::Lambda, lookup(&GOOD)).unwrap();
+        assert!(off.require_stripe_secrets().is_ok());
     }
 
     #[test]

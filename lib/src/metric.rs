@@ -76,7 +76,6 @@ pub fn booking_created(tickets: u32) {
     metrics::counter!(name::TICKETS_BOOKED).increment(u64::from(tickets));
 }
 
-/// A retried booking was answered from its idempotency record.
 /// A hold moved on: confirmed (also a late retake) or released.
 pub fn hold_moved(step: crate::store::HoldStep) {
     use crate::store::HoldStep;
@@ -106,6 +105,7 @@ pub fn refund_made() {
     metrics::counter!(name::REFUNDS).increment(1);
 }
 
+/// A retried booking was answered from its idempotency record.
 pub fn idempotent_replay() {
     metrics::counter!(name::IDEMPOTENT_REPLAYS).increment(1);
 }

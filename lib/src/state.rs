@@ -25,12 +25,23 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state a deployment runs: card payments through Stripe when the configuration has them.
+    /// The state a deployment runs: card payments through Stripe when the configuration has
+    /// them, with the keys to call it.
     pub fn new(config: Config, store: Arc<dyn Store>, cache: Arc<dyn Cache>) -> Self {
-        let provider = config.payments.as_ref().map(|stripe| {
-            Arc::new(StripeClient::new(stripe, &config.currency)) as Arc<dyn PaymentProvider>
+        let provider = config.payments.as_ref().and_then(|stripe| {
+            let secrets = stripe.secrets.as_ref()?;
+            Some(
+                Arc::new(StripeClient::new(stripe, secrets, &config.currency))
+                    as Arc<dyn PaymentProvider>,
+            )
         });
         Self::with_provider(config, store, cache, provider)
+    }
+
+    /// The state of a function that never calls a payment provider (its code is not linked):
+    /// paid events still show as paid, but no checkout runs here.
+    pub fn without_payments(config: Config, store: Arc<dyn Store>, cache: Arc<dyn Cache>) -> Self {
+        Self::with_provider(config, store, cache, None)
     }
 
     /// The state with this payment provider (`None`: payments off), e.g. a benchmark's

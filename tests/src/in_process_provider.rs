@@ -62,12 +62,6 @@ impl PaymentProvider for InProcessProvider {
     fn currency(&self) -> &str {
         "usd"
     }
-    fn publishable_key(&self) -> &str {
-        "pk_test_in_process"
-    }
-    fn js_url(&self) -> &str {
-        "https://js.stripe.com/v3/"
-    }
 
     async fn create_intent(
         &self,

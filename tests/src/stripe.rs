@@ -3,7 +3,7 @@
 //! intent and its refunds), plus webhooks signed as Stripe signs them.
 
 use serde_json::Value;
-use ticketing::config::{Config, Secret, StripeSettings};
+use ticketing::config::{Config, Secret, StripeSecrets, StripeSettings};
 
 /// The webhook secret the tests' apps are configured with.
 pub const WEBHOOK_SECRET: &str = "whsec_ticketing_tests";
@@ -22,8 +22,10 @@ pub fn checkout_config(hold_seconds: u64) -> Config {
     let mut config = Config::for_tests();
     config.hold_seconds = hold_seconds;
     config.payments = Some(StripeSettings {
-        secret_key: Secret::new(SECRET_KEY),
-        webhook_secret: Secret::new(WEBHOOK_SECRET),
+        secrets: Some(StripeSecrets {
+            secret_key: Secret::new(SECRET_KEY),
+            webhook_secret: Secret::new(WEBHOOK_SECRET),
+        }),
         publishable_key: "pk_test_ticketing".into(),
         api_base: api_base(),
         js_url: format!("{}/js.stripe.com/v3/", api_base()),

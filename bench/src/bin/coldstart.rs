@@ -30,10 +30,17 @@ struct Args {
     /// Directory of the sample API Gateway events.
     #[arg(long, default_value = "events")]
     events_dir: PathBuf,
+    /// Instead of timing, count the instructions each binary runs from exec to its first
+    /// `GET /invocation/next` under `valgrind --tool=callgrind` (a figure a busy machine does
+    /// not move); profiles are left in this directory for `callgrind_annotate`.
+    #[arg(long)]
+    callgrind: Option<PathBuf>,
 }
 
 #[derive(Default)]
 struct Run {
+    /// Counting init only: `/next` answers nothing and the function is stopped there.
+    init_only: bool,
     started: Option<Instant>,
     event: String,
     next_at: Option<Instant>,
@@ -56,9 +63,12 @@ async fn next(State(fake): State<Fake>) -> (HeaderMap, String) {
         } else {
             run.served = true;
             run.next_at = Some(Instant::now());
-            Some(run.event.clone())
+            (!run.init_only).then(|| run.event.clone())
         }
     };
+    if event.is_none() {
+        fake.done.notify_one();
+    }
     // After the first invocation the function waits here until it is killed.
     let Some(event) = event else {
         return std::future::pending().await;
@@ -202,6 +212,9 @@ async fn main() -> anyhow::Result<()> {
             path.display()
         );
     }
+    if let Some(dir) = &args.callgrind {
+        return count_init(&fake, &args.bin_dir, dir, &functions, &env).await;
+    }
     // Interleaved, so machine noise hits every function alike.
     for _ in 0..args.runs {
         for (i, (binary, _)) in functions.iter().enumerate() {
@@ -243,6 +256,64 @@ async fn main() -> anyhow::Result<()> {
             "{binary:<14} {init:>10.2} {:>11.2}x {first:>14.2} {:>15.2}x",
             init / base_init,
             first / base_first
+        );
+    }
+    Ok(())
+}
+
+/// Instructions from exec to the first `GET /invocation/next` (the dynamic loader's relocations
+/// included), each binary once under callgrind, stopped by SIGTERM there (callgrind writes its
+/// counts on a fatal signal).
+async fn count_init(
+    fake: &Fake,
+    bin_dir: &std::path::Path,
+    out_dir: &std::path::Path,
+    functions: &[(&str, &str)],
+    env: &[(&str, String)],
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out_dir)?;
+    println!(
+        "{:<14} {:>16} {:>12}",
+        "function", "init instructions", "ratio"
+    );
+    let mut base = None;
+    for (binary, _) in functions {
+        *fake.run.lock().unwrap() = Run {
+            init_only: true,
+            ..Run::default()
+        };
+        let log = out_dir.join(format!("valgrind.{binary}.log"));
+        let mut child = Command::new("valgrind")
+            .arg("--tool=callgrind")
+            .arg(format!(
+                "--callgrind-out-file={}",
+                out_dir.join(format!("callgrind.out.{binary}")).display()
+            ))
+            .arg(format!("--log-file={}", log.display()))
+            .arg(bin_dir.join(binary))
+            .envs(env.iter().cloned())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let reached = tokio::time::timeout(Duration::from_secs(120), fake.done.notified()).await;
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+        anyhow::ensure!(
+            reached.is_ok(),
+            "{binary}: no GET /next within 120 s under valgrind"
+        );
+        let text = std::fs::read_to_string(&log)?;
+        let collected: u64 = text
+            .lines()
+            .find_map(|line| line.split("Collected :").nth(1))
+            .and_then(|n| n.trim().parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("{binary}: no count in {}", log.display()))?;
+        let base = *base.get_or_insert(collected);
+        println!(
+            "{binary:<14} {collected:>16} {:>11.2}x",
+            collected as f64 / base as f64
         );
     }
     Ok(())

@@ -25,15 +25,16 @@ pub fn endpoints() -> Vec<Endpoint> {
 }
 
 /// What the web app needs to know of this deployment: how to pay (`null`: payments off), and
-/// how long a checkout holds its tickets.
+/// how long a checkout holds its tickets. From the configuration alone: this function is given
+/// the publishable key, never the secret ones.
 async fn client_config(State(state): State<AppState>) -> Response {
-    let payments = state.bookings.checkout().map(|checkout| {
-        let provider = checkout.provider();
+    let config = &state.config;
+    let payments = config.payments.as_ref().map(|stripe| {
         json!({
-            "provider": provider.name(),
-            "publishableKey": provider.publishable_key(),
-            "jsUrl": provider.js_url(),
-            "currency": provider.currency(),
+            "provider": "stripe",
+            "publishableKey": stripe.publishable_key,
+            "jsUrl": stripe.js_url,
+            "currency": config.currency,
         })
     });
     envelope(

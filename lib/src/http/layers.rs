@@ -49,9 +49,14 @@ pub(super) fn apply(
     let cors = cors(&state.config.cors_allowed_origins);
     let x_request_id = HeaderName::from_static(REQUEST_ID_HEADER);
     let allow = Arc::new(super::allow_by_path(served));
-    let mut router = routes
-        .layer(from_fn_with_state(state.clone(), rate_limit::general))
-        .with_state(state)
+    // The layers wrap the routed router once, as its fallback, not route by route:
+    // `Router::layer` boxes a copy of each layer for every route and method, which was most of
+    // a cold start's own work (BENCHMARKS.md, Cold start). They run before routing, so none of
+    // them may look at the matched route.
+    let routed: Router = routes.with_state(state.clone());
+    let mut router = Router::new()
+        .fallback_service(routed)
+        .layer(from_fn_with_state(state, rate_limit::general))
         .layer(CatchPanicLayer::custom(|_| {
             AppError::internal("handler panicked").into_response()
         }))
@@ -138,8 +143,8 @@ fn is_preflight(req: &Request) -> bool {
 }
 
 /// An `OPTIONS` that is no CORS preflight asks which methods a path has: 204 with `Allow` (the
-/// CORS layer, next, would answer it as a preflight: 200 with no `Allow`). These layers run per
-/// route, so the matched route names the path; no route matched is a 404.
+/// CORS layer, next, would answer it as a preflight: 200 with no `Allow`). The path is matched
+/// against the served routes by the router's own matcher; no route matched is a 404.
 async fn answer_plain_options(
     axum::extract::State(allow): axum::extract::State<Arc<super::AllowByPath>>,
     req: Request,
@@ -148,13 +153,13 @@ async fn answer_plain_options(
     if req.method() != Method::OPTIONS || is_preflight(&req) {
         return next.run(req).await;
     }
-    let listed = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        .and_then(|path| allow.get(path.as_str()));
-    match listed.and_then(|methods| HeaderValue::from_str(methods).ok()) {
-        Some(methods) => ([(header::ALLOW, methods)], StatusCode::NO_CONTENT).into_response(),
-        None => AppError::NotFound.into_response(),
+    match allow.at(req.uri().path()) {
+        Ok(found) => (
+            [(header::ALLOW, found.value.clone())],
+            StatusCode::NO_CONTENT,
+        )
+            .into_response(),
+        Err(_) => AppError::NotFound.into_response(),
     }
 }
 

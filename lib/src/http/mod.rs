@@ -22,7 +22,7 @@ pub use panic::panic_answer;
 pub use response::{envelope, json, REQUEST_ID_HEADER};
 
 use crate::AppState;
-use axum::http::Method;
+use axum::http::{HeaderValue, Method};
 use axum::routing::MethodRouter;
 use axum::Router;
 
@@ -61,13 +61,14 @@ fn build(endpoints: Vec<Endpoint>) -> Router<AppState> {
     })
 }
 
-/// Each route's path and the methods it answers, as `Allow` lists them.
-pub(crate) type AllowByPath = std::collections::HashMap<&'static str, String>;
+/// Each route's path and the methods it answers, as `Allow` lists them, matched as the router
+/// matches (its own matcher).
+pub(crate) type AllowByPath = matchit::Router<HeaderValue>;
 
 /// The `Allow` table of the routes a router serves (only those: a function's binary then links
 /// no other group's handlers).
 pub(crate) fn allow_by_path(routes: &[(Method, &'static str)]) -> AllowByPath {
-    let mut methods: std::collections::HashMap<&'static str, Vec<Method>> = Default::default();
+    let mut methods: std::collections::BTreeMap<&'static str, Vec<Method>> = Default::default();
     for (method, path) in routes {
         let listed = methods.entry(path).or_default();
         if *method == Method::GET {
@@ -75,14 +76,17 @@ pub(crate) fn allow_by_path(routes: &[(Method, &'static str)]) -> AllowByPath {
         }
         listed.push(method.clone());
     }
-    methods
-        .into_iter()
-        .map(|(path, mut listed)| {
-            listed.push(Method::OPTIONS);
-            let names: Vec<&str> = listed.iter().map(Method::as_str).collect();
-            (path, names.join(","))
-        })
-        .collect()
+    let mut table = matchit::Router::new();
+    for (path, mut listed) in methods {
+        listed.push(Method::OPTIONS);
+        let names: Vec<&str> = listed.iter().map(Method::as_str).collect();
+        let allow = HeaderValue::from_str(&names.join(",")).expect("method names are header-safe");
+        // The router took the same paths, so the matcher takes them too.
+        table
+            .insert(path, allow)
+            .unwrap_or_else(|e| panic!("route {path}: {e}"));
+    }
+    table
 }
 
 /// The endpoint groups, one Lambda function each.
@@ -103,6 +107,16 @@ impl Function {
             Self::Events => "events",
             Self::Bookings => "bookings",
             Self::Health => "health",
+        }
+    }
+
+    /// [`EndpointGroup::CALLS_PAYMENTS`] of this function's group.
+    pub fn calls_payments(self) -> bool {
+        match self {
+            Self::Auth => AuthRoutes::CALLS_PAYMENTS,
+            Self::Events => EventsRoutes::CALLS_PAYMENTS,
+            Self::Bookings => BookingsRoutes::CALLS_PAYMENTS,
+            Self::Health => HealthRoutes::CALLS_PAYMENTS,
         }
     }
 
@@ -135,6 +149,9 @@ impl Function {
 /// code, and what only they use, in every binary).
 pub trait EndpointGroup {
     const FUNCTION: Function;
+    /// Whether this group calls the payment provider or takes its webhooks: only then is the
+    /// function given Stripe's secrets, and only then is the provider's client linked.
+    const CALLS_PAYMENTS: bool = false;
     fn endpoints(state: &AppState) -> Vec<Endpoint>;
     /// Layers of this group alone.
     fn layer(router: Router<AppState>) -> Router<AppState> {
@@ -166,6 +183,7 @@ impl EndpointGroup for EventsRoutes {
 
 impl EndpointGroup for BookingsRoutes {
     const FUNCTION: Function = Function::Bookings;
+    const CALLS_PAYMENTS: bool = true;
     fn endpoints(_: &AppState) -> Vec<Endpoint> {
         bookings::endpoints()
     }

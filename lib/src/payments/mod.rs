@@ -31,12 +31,9 @@ pub enum PaymentError {
 /// What the checkout asks of a provider.
 #[async_trait]
 pub trait PaymentProvider: Send + Sync {
-    /// `payment.provider` in bookings and `config.payments.provider`.
+    /// `payment.provider` in bookings.
     fn name(&self) -> &'static str;
     fn currency(&self) -> &str;
-    /// What the web app needs: the publishable key and the Stripe.js URL.
-    fn publishable_key(&self) -> &str;
-    fn js_url(&self) -> &str;
     /// An intent for `amount` minor units with manual capture, naming the booking in its
     /// metadata; the same booking always gets the same intent (idempotency key).
     async fn create_intent(

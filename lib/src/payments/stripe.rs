@@ -5,7 +5,7 @@
 
 use super::{NewIntent, PaymentError, PaymentProvider};
 use crate::cause::Cause;
-use crate::config::{Secret, StripeSettings};
+use crate::config::{Secret, StripeSecrets, StripeSettings};
 use crate::domain::ids::BookingId;
 use crate::domain::payment::IntentState;
 use async_trait::async_trait;
@@ -27,8 +27,6 @@ pub struct StripeClient {
     http: OnceCell<Client<Https, Full<bytes::Bytes>>>,
     api_base: String,
     authorization: Secret,
-    publishable_key: String,
-    js_url: String,
     currency: String,
 }
 
@@ -62,15 +60,13 @@ struct ErrorDetail {
 }
 
 impl StripeClient {
-    pub fn new(settings: &StripeSettings, currency: &str) -> Self {
+    pub fn new(settings: &StripeSettings, secrets: &StripeSecrets, currency: &str) -> Self {
         let basic = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:", settings.secret_key.expose()));
+            .encode(format!("{}:", secrets.secret_key.expose()));
         Self {
             http: OnceCell::new(),
             api_base: settings.api_base.trim_end_matches('/').to_owned(),
             authorization: Secret::new(format!("Basic {basic}")),
-            publishable_key: settings.publishable_key.clone(),
-            js_url: settings.js_url.clone(),
             currency: currency.to_owned(),
         }
     }
@@ -179,14 +175,6 @@ impl PaymentProvider for StripeClient {
 
     fn currency(&self) -> &str {
         &self.currency
-    }
-
-    fn publishable_key(&self) -> &str {
-        &self.publishable_key
-    }
-
-    fn js_url(&self) -> &str {
-        &self.js_url
     }
 
     async fn create_intent(

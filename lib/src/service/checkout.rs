@@ -62,10 +62,6 @@ impl CheckoutService {
         }
     }
 
-    pub fn provider(&self) -> &dyn PaymentProvider {
-        &*self.provider
-    }
-
     /// When a hold made at `now` lapses.
     pub fn hold_ends(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         now + self.hold

@@ -25,6 +25,15 @@ pub struct Backends {
 /// store; Redis when `REDIS_URL` is set, else the memory cache. Nothing connects here: the
 /// clients connect on first use, keeping cold starts short.
 pub fn state(config: Config, in_lambda: bool) -> (AppState, Backends) {
+    state_with(config, in_lambda, AppState::new)
+}
+
+/// [`state`], with the state built by `build` from the configuration and the backends.
+fn state_with(
+    config: Config,
+    in_lambda: bool,
+    build: fn(Config, Arc<dyn Store>, Arc<dyn Cache>) -> AppState,
+) -> (AppState, Backends) {
     let use_dynamo = in_lambda || config.dynamodb_endpoint.is_some();
     let store: Arc<dyn Store> = if use_dynamo {
         Arc::new(DynamoStore::new(
@@ -45,13 +54,20 @@ pub fn state(config: Config, in_lambda: bool) -> (AppState, Backends) {
         dynamodb: use_dynamo,
         redis: config.redis_url.is_some(),
     };
-    (AppState::new(config, store, cache), backends)
+    (build(config, store, cache), backends)
 }
 
-/// A Lambda function's configuration, checked once at start-up; a bad one is logged (logs
-/// only: the configuration that would turn traces on is what failed) and refuses the start.
-fn lambda_config() -> Result<Config, crate::config::ConfigError> {
-    Config::from_env(Mode::Lambda).inspect_err(|e| {
+/// A Lambda function's configuration, checked once at start-up (with Stripe's secrets where
+/// the function `calls_payments`); a bad one is logged (logs only: the configuration that
+/// would turn traces on is what failed) and refuses the start.
+fn lambda_config(calls_payments: bool) -> Result<Config, crate::config::ConfigError> {
+    let config = Config::from_env(Mode::Lambda);
+    let config = if calls_payments {
+        config.and_then(Config::require_stripe_secrets)
+    } else {
+        config
+    };
+    config.inspect_err(|e| {
         telemetry::init();
         tracing::error!(error = %e, "refusing to start");
     })
@@ -67,10 +83,16 @@ fn lambda_config() -> Result<Config, crate::config::ConfigError> {
 /// flushes the spans before the next one.
 pub async fn serve_function<G: EndpointGroup>() -> Result<(), lambda_http::Error> {
     let function = G::FUNCTION;
-    let config = lambda_config()?;
+    let config = lambda_config(G::CALLS_PAYMENTS)?;
     let traces = telemetry::init_with_traces(function.name(), config.otlp_endpoint.as_deref());
     let namespace = config.metrics_namespace.clone();
-    let (state, _) = state(config, true);
+    // A constant per binary: the others never build, so never link, the provider's client.
+    let build = if G::CALLS_PAYMENTS {
+        AppState::new
+    } else {
+        AppState::without_payments
+    };
+    let (state, _) = state_with(config, true, build);
     serve_lambda(
         function.name(),
         namespace,

@@ -149,6 +149,41 @@ fn design() -> Design {
     (keys, indexes, table::TTL_ATTRIBUTE.into())
 }
 
+/// Stripe's secret keys reach the functions that call Stripe (the groups that say so, and the
+/// mailer's sweep) and no other: not in the globals, not in auth, events or health.
+#[test]
+fn only_the_functions_that_call_stripe_get_its_secrets() {
+    let template = template();
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    // The publishable key is public: every function may show it.
+    assert!(!globals["STRIPE_PUBLISHABLE_KEY"].is_null());
+    let mut given = BTreeSet::new();
+    for (name, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        let vars = &resource["Properties"]["Environment"]["Variables"];
+        let needs = binary == "mailer" || function_of(binary).calls_payments();
+        for key in ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"] {
+            assert!(
+                globals[key].is_null(),
+                "{key} is a global: every function gets it"
+            );
+            assert_eq!(!vars[key].is_null(), needs, "{name:?}: {key}");
+        }
+        if needs {
+            given.insert(binary.to_owned());
+        }
+    }
+    assert_eq!(
+        given,
+        BTreeSet::from(["bookings".to_owned(), "mailer".to_owned()])
+    );
+}
+
 #[test]
 fn template_table_equals_the_table_design() {
     let template = template();
