@@ -18,6 +18,8 @@ import {
 
 const CARD_OK = "4242424242424242";
 const CARD_DECLINED = "4000000000000341";
+/** Asks for 3-D Secure on every payment (localstripe, like Stripe's test card). */
+const CARD_3DS = "4000002760003184";
 
 const checkout = (page: Page) => page.getByRole("region", { name: "Checkout" });
 const confirmation = (page: Page) => page.getByRole("region", { name: "Booking confirmed" });
@@ -131,6 +133,36 @@ test.describe("checkout", () => {
     const [booked] = await bookingsOf(request, token, id);
     expect(booked?.status).toBe("confirmed");
     expect(booked?.payment?.status).toBe("captured");
+  });
+
+  test("3-D Secure: a failed challenge leaves the hold payable, a completed one confirms", async ({ page, request }) => {
+    const id = await paidEvent(request, 3, 15);
+    const email = await registerViaUi(page);
+    const token = await apiLogin(request, email, PASSWORD);
+    await holdViaUi(page, id, 1);
+    const pay = page.getByRole("button", { name: "Pay $15.00" });
+    // localstripe's challenge is a box of its own with two buttons (Stripe's is a frame).
+    const challenge = (name: string) => page.getByRole("button", { name, exact: true });
+
+    await enterCard(page, CARD_3DS);
+    await pay.click();
+    await challenge("Fail authentication").click();
+    await expect(checkout(page).getByRole("alert")).toBeVisible();
+    await expect(pay).toBeEnabled();
+    // Nothing authorised: the hold stands and nothing is charged or released.
+    const [held] = await bookingsOf(request, token, id);
+    expect(held?.status).toBe("pending");
+    expect(held?.payment?.status).toBe("requires_payment");
+    expect(await availableTickets(request, id)).toBe(2);
+
+    await enterCard(page, CARD_3DS);
+    await pay.click();
+    await challenge("Complete authentication").click();
+    await expect(confirmation(page)).toBeVisible();
+    const [booked] = await bookingsOf(request, token, id);
+    expect(booked?.status).toBe("confirmed");
+    expect(booked?.payment?.status).toBe("captured");
+    expect(await availableTickets(request, id)).toBe(2);
   });
 
   test("Cancel ends the hold and gives the tickets back", async ({ page, request }) => {

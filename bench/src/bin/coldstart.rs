@@ -56,17 +56,21 @@ struct Fake {
 }
 
 async fn next(State(fake): State<Fake>) -> (HeaderMap, String) {
-    let event = {
+    let (event, init_counted) = {
         let mut run = fake.run.lock().unwrap();
         if run.served {
-            None
+            (None, false)
         } else {
             run.served = true;
             run.next_at = Some(Instant::now());
-            (!run.init_only).then(|| run.event.clone())
+            if run.init_only {
+                (None, true)
+            } else {
+                (Some(run.event.clone()), false)
+            }
         }
     };
-    if event.is_none() {
+    if init_counted {
         fake.done.notify_one();
     }
     // After the first invocation the function waits here until it is killed.
@@ -189,14 +193,6 @@ async fn main() -> anyhow::Result<()> {
         ("RUST_LOG", "warn".into()),
     ];
 
-    println!(
-        "cold start, {} starts each, medians (fake Runtime API on {addr})",
-        args.runs
-    );
-    println!(
-        "{:<14} {:>10} {:>12} {:>14} {:>16}",
-        "function", "init ms", "init ratio", "1st invoke ms", "1st invoke ratio"
-    );
     let mut samples: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); functions.len()];
     let mut events = Vec::new();
     for (binary, event_name) in functions {
@@ -215,6 +211,14 @@ async fn main() -> anyhow::Result<()> {
     if let Some(dir) = &args.callgrind {
         return count_init(&fake, &args.bin_dir, dir, &functions, &env).await;
     }
+    println!(
+        "cold start, {} starts each, medians (fake Runtime API on {addr})",
+        args.runs
+    );
+    println!(
+        "{:<14} {:>10} {:>12} {:>14} {:>16}",
+        "function", "init ms", "init ratio", "1st invoke ms", "1st invoke ratio"
+    );
     // Interleaved, so machine noise hits every function alike.
     for _ in 0..args.runs {
         for (i, (binary, _)) in functions.iter().enumerate() {

@@ -26,7 +26,9 @@ pub struct Session {
 #[derive(Clone)]
 pub struct AuthService {
     store: Arc<dyn Store>,
-    tokens: TokenService,
+    /// Shared: the state is cloned for every request, and the keys are not cheap to copy
+    /// (four allocations, zeroed again on drop).
+    tokens: Arc<TokenService>,
     roles: Arc<RoleCache>,
     lockout: LockoutPolicy,
 }
@@ -81,7 +83,7 @@ impl AuthService {
     pub fn new(store: Arc<dyn Store>, tokens: TokenService, lockout: LockoutPolicy) -> Self {
         Self {
             store,
-            tokens,
+            tokens: Arc::new(tokens),
             roles: Arc::default(),
             lockout,
         }
