@@ -147,8 +147,10 @@ test.describe("checkout", () => {
     await enterCard(page, CARD_3DS);
     await pay.click();
     await challenge("Fail authentication").click();
-    await expect(checkout(page).getByRole("alert")).toBeVisible();
+    // The server, asked, finds nothing authorised: its PAYMENT_INCOMPLETE message.
+    await expect(checkout(page).getByRole("alert")).toContainText("has not been authorised yet");
     await expect(pay).toBeEnabled();
+    await screenshots(page, "checkout-3ds-failed");
     // Nothing authorised: the hold stands and nothing is charged or released.
     const [held] = await bookingsOf(request, token, id);
     expect(held?.status).toBe("pending");
