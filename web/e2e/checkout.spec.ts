@@ -135,7 +135,7 @@ test.describe("checkout", () => {
     expect(booked?.payment?.status).toBe("captured");
   });
 
-  test("3-D Secure: a failed challenge leaves the hold payable, a completed one confirms", async ({ page, request }) => {
+  test("3-D Secure: a failed challenge leaves the hold payable, a completed one pays", async ({ page, request }) => {
     const id = await paidEvent(request, 3, 15);
     const email = await registerViaUi(page);
     const token = await apiLogin(request, email, PASSWORD);
