@@ -21,6 +21,22 @@ fn template() -> Yaml {
     serde_yaml::from_str(&text).expect("template.yaml parses")
 }
 
+/// The template's Lambda functions: logical name, binary, resource.
+fn functions(template: &Yaml) -> impl Iterator<Item = (&str, &str, &Yaml)> {
+    template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|(name, resource)| {
+            let name = name.as_str().unwrap();
+            let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name:?} has no Binary"));
+            (name, binary, resource)
+        })
+}
+
 fn function_of(binary: &str) -> Function {
     Function::ALL
         .into_iter()
@@ -41,13 +57,7 @@ fn template_routes_equal_the_routers() {
     let template = template();
     let state = state();
     let mut seen_functions = BTreeSet::new();
-    for (name, resource) in template["Resources"].as_mapping().unwrap() {
-        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-            continue;
-        }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{name:?} has no Binary"));
+    for (_, binary, resource) in functions(&template) {
         assert_eq!(
             resource["Metadata"]["BuildMethod"].as_str(),
             Some("rust-cargolambda")
@@ -158,13 +168,7 @@ fn only_the_functions_that_call_stripe_get_its_secrets() {
     // The publishable key is public: every function may show it.
     assert!(!globals["STRIPE_PUBLISHABLE_KEY"].is_null());
     let mut given = BTreeSet::new();
-    for (name, resource) in template["Resources"].as_mapping().unwrap() {
-        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-            continue;
-        }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .unwrap();
+    for (name, binary, resource) in functions(&template) {
         let vars = &resource["Properties"]["Environment"]["Variables"];
         let needs = binary == "mailer" || function_of(binary).calls_payments();
         for key in ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"] {
