@@ -106,6 +106,62 @@ async fn every_sample_event_answers_through_lambdas_emulator() {
     }
 }
 
+/// Payments on, with the template's split of Stripe's keys: health (given the publishable key
+/// alone) starts and shows it; bookings refuses to start without the secret keys, and serves
+/// once it has them.
+#[tokio::test]
+async fn only_the_functions_that_call_stripe_need_its_secret_keys() {
+    let bin_dir = build_functions();
+    let stack = LocalStack::new().await;
+    let session = samples::seed(&stack.state()).await;
+    let mut public = stack.env.clone();
+    for (key, value) in [
+        ("PAYMENT_PROVIDER", "stripe"),
+        ("STRIPE_PUBLISHABLE_KEY", "pk_test_emulator"),
+        ("STRIPE_SECRET_KEY", ""),
+        ("STRIPE_WEBHOOK_SECRET", ""),
+    ] {
+        public.insert(key.into(), value.into());
+    }
+
+    let health = Emulator::start(&bin_dir, Function::Health, &public);
+    let config = health.invoke(&session.prepare("health-config")).await;
+    assert_eq!(config.status, 200, "{}", config.body);
+    let payments = &config.body["data"]["payments"];
+    assert_eq!(payments["publishableKey"], "pk_test_emulator", "{payments}");
+    assert_eq!(payments["provider"], "stripe", "{payments}");
+
+    let bookings = Emulator::start(&bin_dir, Function::Bookings, &public);
+    let refused = bookings
+        .invoke_until(&session.prepare("bookings-list"), |lines| {
+            lines.iter().any(|l| l.contains("refusing to start"))
+        })
+        .await;
+    assert_ne!(refused.status, 200, "{}", refused.response);
+    let why = refused
+        .output
+        .iter()
+        .find(|l| l.contains("refusing to start"))
+        .expect("the refusal is logged");
+    assert!(
+        why.contains("STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET"),
+        "{why}"
+    );
+
+    let mut full = public.clone();
+    full.insert("STRIPE_SECRET_KEY".into(), "sk_test_emulator".into());
+    full.insert("STRIPE_WEBHOOK_SECRET".into(), "whsec_emulator".into());
+    let bookings = Emulator::start(&bin_dir, Function::Bookings, &full);
+    let listed = bookings.invoke(&session.prepare("bookings-list")).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    // The keys never reach the logs.
+    assert!(
+        !listed.output.iter().any(|l| l.contains("sk_test_emulator")),
+        "{:?}",
+        listed.output
+    );
+}
+
 /// The mailer as Lambda runs it: a stream record naming a new outbox mail is delivered through
 /// the SES stand-in, and a scheduled pass after it sends nothing twice.
 #[tokio::test]
