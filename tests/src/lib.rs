@@ -499,6 +499,35 @@ pub fn sample_event(tickets: u32, status: EventStatus, date: DateTime<Utc>) -> E
     }
 }
 
+/// A confirmed booking `id` of `quantity` tickets of `event` by `user`, made now under `key`.
+pub fn sample_booking(
+    event: &Event,
+    user: UserId,
+    id: BookingId,
+    quantity: u32,
+    key: &str,
+) -> Booking {
+    Booking {
+        id,
+        event_id: event.id,
+        user_id: user,
+        quantity,
+        unit_price: event.price,
+        total_price: event.price.times(quantity),
+        status: ticketing::domain::BookingStatus::Confirmed,
+        ticket_numbers: Booking::ticket_numbers(id, quantity),
+        idempotency_key: key.into(),
+        created_at: Utc::now(),
+        cancelled_at: None,
+        allocation: vec![],
+        checked_in: Default::default(),
+        hold_expires_at: None,
+        confirmed_at: None,
+        payment: None,
+        refund: None,
+    }
+}
+
 /// A store that answers the first `failures` bookings/cancels with contention, to exercise the
 /// retry path (DynamoDB Local never reports `TransactionConflict` by itself).
 pub struct ContendedStore {

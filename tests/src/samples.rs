@@ -7,9 +7,7 @@ use chrono::{Duration, Utc};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use ticketing::account_tokens::{AccountToken, StoredToken, TokenKeys, TokenPurpose};
-use ticketing::domain::{
-    Booking, BookingStatus, Email, EventStatus, NewUser, Role, TicketRef, User,
-};
+use ticketing::domain::{Booking, Email, EventStatus, NewUser, Role, TicketRef, User};
 use ticketing::ids::{BookingId, EventId, UserId};
 use ticketing::store::{BookingAttempt, Store};
 use ticketing::tokens::TokenService;
@@ -119,23 +117,8 @@ pub async fn seed(state: &AppState) -> SampleSession {
     store.create_user(&admin, None).await.expect("seed admin");
     let booking_id: BookingId = BOOKING_ID.parse().expect("sample id");
     let booking = Booking {
-        id: booking_id,
-        event_id: event.id,
-        user_id: user.id,
-        quantity: 1,
-        unit_price: event.price,
-        total_price: event.price,
-        status: BookingStatus::Confirmed,
-        ticket_numbers: Booking::ticket_numbers(booking_id, 1),
-        idempotency_key: "seed".into(),
         created_at: now,
-        cancelled_at: None,
-        allocation: vec![],
-        checked_in: Default::default(),
-        hold_expires_at: None,
-        confirmed_at: None,
-        payment: None,
-        refund: None,
+        ..crate::sample_booking(&event, user.id, booking_id, 1, "seed")
     };
     let scanned_id: BookingId = SCANNED_BOOKING_ID.parse().expect("sample id");
     let scanned = Booking {

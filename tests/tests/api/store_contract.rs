@@ -38,23 +38,8 @@ pub(crate) fn attempt(
     let now = Utc::now();
     BookingAttempt {
         booking: Booking {
-            id,
-            event_id: event.id,
-            user_id: user,
-            quantity,
-            unit_price: event.price,
-            total_price: event.price.times(quantity),
-            status: BookingStatus::Confirmed,
-            ticket_numbers: Booking::ticket_numbers(id, quantity),
-            idempotency_key: key.into(),
             created_at: now,
-            cancelled_at: None,
-            allocation: vec![],
-            checked_in: Default::default(),
-            hold_expires_at: None,
-            confirmed_at: None,
-            payment: None,
-            refund: None,
+            ..ticketing_tests::sample_booking(event, user, id, quantity, key)
         },
         fingerprint: format!("fp-{}-{quantity}", event.id),
         response_body: format!("{{\"booking\":\"{id}\"}}"),

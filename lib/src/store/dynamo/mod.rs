@@ -191,23 +191,13 @@ mod tests {
             assert!(item.contains_key(name), "an event has no {name}: {item:?}");
         }
         let booking = Booking {
-            id: BookingId::new(),
-            event_id: event.id,
-            user_id: UserId::new(),
-            quantity: 1,
-            unit_price: crate::money::Cents(100),
-            total_price: crate::money::Cents(100),
-            status: crate::domain::BookingStatus::Cancelled,
-            ticket_numbers: vec!["t".into()],
-            idempotency_key: "k".into(),
-            created_at: now,
             cancelled_at: Some(now),
-            allocation: vec![],
-            checked_in: Default::default(),
-            hold_expires_at: None,
-            confirmed_at: None,
-            payment: None,
-            refund: None,
+            ..Booking::sample(
+                event.id,
+                1,
+                crate::money::Cents(100),
+                crate::domain::BookingStatus::Cancelled,
+            )
         };
         let item = encode(&booking).unwrap();
         assert!(item.contains_key(attr::STATUS) && item.contains_key(attr::CANCELLED_AT));
